@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cli/options.h"
+
+/* Each command returns the process exit status. */
+int cmd_check(const struct cli_opts *opts);
+
+/* Tool groups with their own argument parsing: argv[0] is the group's word. */
+int cmd_log(int argc, char **argv);

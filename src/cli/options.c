@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <limits.h>
+
+#include "cli/options.h"
+
+#define CMD_BIT(c) (1u << (c))
+#define ALL_CMDS (~0u)
+
+enum {
+	OPT_LOG_FILE = 'o',
+	OPT_VERBOSE = 'v',
+	OPT_IMAGES_DIR = 'D',
+	OPT_WORK_DIR = 'W',
+	OPT_HELP = 'h',
+	OPT_VERSION = 'V',
+	OPT_LONG_BASE = 1000,
+	OPT_LOG_FORMAT,
+	OPT_FEATURE,
+	OPT_EXTRA,
+	OPT_ALL,
+	OPT_UNSUPPORTED, /* known to criu, not implemented by stasis yet */
+};
+
+struct cli_option {
+	const char *name;
+	int has_arg;
+	int id;
+	unsigned commands; /* CMD_BIT mask of the commands that accept it */
+};
+
+static const struct cli_option cli_options[] = {
+	{ "log-file", required_argument, OPT_LOG_FILE, ALL_CMDS },
+	{ "verbosity", optional_argument, OPT_VERBOSE, ALL_CMDS },
+	{ "log-format", required_argument, OPT_LOG_FORMAT, ALL_CMDS },
+	{ "images-dir", required_argument, OPT_IMAGES_DIR, ALL_CMDS },
+	{ "work-dir", required_argument, OPT_WORK_DIR, ALL_CMDS },
+	{ "help", no_argument, OPT_HELP, ALL_CMDS },
+	{ "version", no_argument, OPT_VERSION, ALL_CMDS },
+	{ "feature", required_argument, OPT_FEATURE, CMD_BIT(CMD_CHECK) },
+	{ "extra", no_argument, OPT_EXTRA, CMD_BIT(CMD_CHECK) },
+	{ "all", no_argument, OPT_ALL, CMD_BIT(CMD_CHECK) },
+	/* criu's options that stasis does not implement yet: refused by name. */
+	{ "tree", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "leave-running", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "leave-stopped", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "shell-job", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "restore-detached", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "restore-sibling", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "pidfile", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "display-stats", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "tcp-established", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "tcp-close", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "ext-unix-sk", optional_argument, OPT_UNSUPPORTED, 0 },
+	{ "file-locks", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "ghost-limit", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "prev-images-dir", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "track-mem", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "page-server", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "address", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "port", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "lazy-pages", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "freeze-cgroup", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "manage-cgroups", optional_argument, OPT_UNSUPPORTED, 0 },
+	{ "external", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "root", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "auto-dedup", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "link-remap", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "evasive-devices", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "cpu-cap", optional_argument, OPT_UNSUPPORTED, 0 },
+	{ "network-lock", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "skip-in-flight", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "timeout", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "exec-cmd", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "action-script", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "stream", no_argument, OPT_UNSUPPORTED, 0 },
+};
+
+/* Short options: -t -R -j -d and friends are criu's, refused until implemented. */
+static const char short_options[] = "+o:v::D:W:hVt:Rjd";
+static const char unsupported_short[] = "tRjd";
+
+static const char *const command_names[_CMD_MAX] = {
+	[CMD_CHECK] = "check",
+	[CMD_DUMP] = "dump",
+	[CMD_PRE_DUMP] = "pre-dump",
+	[CMD_RESTORE] = "restore",
+	[CMD_PAGE_SERVER] = "page-server",
+	[CMD_LAZY_PAGES] = "lazy-pages",
+};
+
+/* Commands criu has and stasis will have, but that are not built yet. */
+static bool command_is_implemented(enum cli_command cmd)
+{
+	return cmd == CMD_CHECK;
+}
+
+const char *cli_command_name(enum cli_command cmd)
+{
+	return cmd > CMD_NONE && cmd < _CMD_MAX ? command_names[cmd] : "?";
+}
+
+static enum cli_command command_from_name(const char *name)
+{
+	for (int i = CMD_NONE + 1; i < _CMD_MAX; i++)
+		if (streq(command_names[i], name))
+			return i;
+	return CMD_NONE;
+}
+
+void cli_usage(FILE *out)
+{
+	fputs("Usage:\n"
+	      "  stasis check [--feature NAME] [--all]   kernel features this host offers\n"
+	      "  stasis dump -t PID -D DIR              checkpoint a process tree (not built yet)\n"
+	      "  stasis restore -D DIR [-d]             restore a process tree (not built yet)\n"
+	      "  stasis log decode FILE                 turn a binary log into text\n"
+	      "  stasis image COMMAND ...               read and write image files\n"
+	      "\n"
+	      "Options (criu's names and meaning):\n"
+	      "  -o, --log-file FILE      write the log to FILE (in -W DIR, or -D DIR, if relative)\n"
+	      "  -v[N], --verbosity[=N]   log level 0..4 (default 2; -v alone adds one)\n"
+	      "      --log-format=text|binary   log file format (binary when logging to a file)\n"
+	      "  -D, --images-dir DIR     directory of image files\n"
+	      "  -W, --work-dir DIR       directory for logs and temporary files\n"
+	      "  -V, --version            print the version\n"
+	      "  -h, --help               this help; `stasis COMMAND --help` for a command\n",
+	      out);
+}
+
+static struct option *build_long_options(void)
+{
+	static struct option longs[ELEMENTSOF(cli_options) + 1];
+
+	for (size_t i = 0; i < ELEMENTSOF(cli_options); i++)
+		longs[i] = (struct option){ cli_options[i].name, cli_options[i].has_arg, NULL,
+					    OPT_LONG_BASE + (int)i };
+	return longs;
+}
+
+static int parse_level(const char *arg, int current, int *ret)
+{
+	char *end;
+	long v;
+
+	if (!arg) {
+		*ret = MIN(current + 1, LOGL_DEBUG);
+		return 0;
+	}
+	/* -vvv: each v adds one. */
+	if (arg[strspn(arg, "v")] == '\0') {
+		*ret = MIN(current + 1 + (int)strlen(arg), LOGL_DEBUG);
+		return 0;
+	}
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || v < 0 || v > LOGL_DEBUG)
+		return -EINVAL;
+	*ret = (int)v;
+	return 0;
+}
+
+struct seen_option {
+	const char *name;
+	unsigned commands;
+};
+
+static int apply_option(int id, const char *arg, struct cli_opts *o)
+{
+	switch (id) {
+	case OPT_LOG_FILE:
+		o->log_file = arg;
+		return 0;
+	case OPT_VERBOSE:
+		if (parse_level(arg, o->log_level, &o->log_level) < 0) {
+			fprintf(stderr, "stasis: -v takes a level from 0 to 4, not '%s'\n", arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_LOG_FORMAT:
+		if (streq(arg, "text"))
+			o->log_format = LOG_FORMAT_TEXT;
+		else if (streq(arg, "binary"))
+			o->log_format = LOG_FORMAT_BINARY;
+		else {
+			fprintf(stderr, "stasis: --log-format is text or binary, not '%s'\n", arg);
+			return -EINVAL;
+		}
+		o->log_format_set = true;
+		return 0;
+	case OPT_IMAGES_DIR:
+		o->images_dir = arg;
+		return 0;
+	case OPT_WORK_DIR:
+		o->work_dir = arg;
+		return 0;
+	case OPT_FEATURE:
+		if (o->nfeatures >= (int)ELEMENTSOF(o->features)) {
+			fprintf(stderr, "stasis: too many --feature options\n");
+			return -EINVAL;
+		}
+		o->features[o->nfeatures++] = arg;
+		return 0;
+	case OPT_EXTRA:
+		o->extra = true;
+		return 0;
+	case OPT_ALL:
+		o->all = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cli_parse(int argc, char **argv, struct cli_opts *ret_opts)
+{
+	struct cli_opts o = { .log_level = LOG_DEFAULT_LEVEL };
+	struct option *longs = build_long_options();
+	struct seen_option seen[64];
+	size_t nseen = 0;
+	bool help = false;
+	char *words[64];
+	int nwords = 0;
+
+	optind = 1;
+	opterr = 0;
+	/* '+' stops at the first word; we collect words and go on, so options
+	 * may stand anywhere (criu's permuting behaviour, without reordering argv). */
+	while (optind < argc) {
+		int longidx = -1;
+		int c = getopt_long(argc, argv, short_options, longs, &longidx);
+
+		if (c == -1) {
+			if (nwords >= (int)ELEMENTSOF(words)) {
+				fprintf(stderr, "stasis: too many arguments\n");
+				return -EINVAL;
+			}
+			words[nwords++] = argv[optind++];
+			continue;
+		}
+		if (c == '?') {
+			if (optopt && strchr(short_options, optopt))
+				fprintf(stderr, "stasis: option -%c needs a value\n", optopt);
+			else if (optopt)
+				fprintf(stderr, "stasis: unknown option -%c (see stasis --help)\n",
+					optopt);
+			else
+				fprintf(stderr, "stasis: unknown option '%s' (see stasis --help)\n",
+					argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (c == 'h') {
+			help = true;
+			continue;
+		}
+		if (c == 'V') {
+			printf("Version: %s\n", STASIS_VERSION);
+			return 1;
+		}
+		if (c >= OPT_LONG_BASE) {
+			const struct cli_option *opt = &cli_options[c - OPT_LONG_BASE];
+
+			if (opt->id == OPT_HELP) {
+				help = true;
+				continue;
+			}
+			if (opt->id == OPT_VERSION) {
+				printf("Version: %s\n", STASIS_VERSION);
+				return 1;
+			}
+			if (opt->id == OPT_UNSUPPORTED) {
+				fprintf(stderr, "stasis: option --%s is not supported by stasis yet\n",
+					opt->name);
+				return -EINVAL;
+			}
+			if (nseen < ELEMENTSOF(seen))
+				seen[nseen++] = (struct seen_option){ opt->name, opt->commands };
+			if (apply_option(opt->id, optarg, &o) < 0)
+				return -EINVAL;
+			continue;
+		}
+		if (strchr(unsupported_short, c)) {
+			fprintf(stderr, "stasis: option -%c is not supported by stasis yet\n", c);
+			return -EINVAL;
+		}
+		if (apply_option(c, optarg, &o) < 0)
+			return -EINVAL;
+	}
+
+	if (nwords == 0) {
+		cli_usage(help ? stdout : stderr);
+		return help ? 1 : -EINVAL;
+	}
+	o.command = command_from_name(words[0]);
+	if (o.command == CMD_NONE) {
+		fprintf(stderr, "stasis: unknown command '%s' (see stasis --help)\n", words[0]);
+		return -EINVAL;
+	}
+	o.command_name = command_names[o.command];
+	if (help) {
+		cli_usage(stdout);
+		return 1;
+	}
+	if (!command_is_implemented(o.command)) {
+		fprintf(stderr, "stasis: command '%s' is not implemented yet\n", o.command_name);
+		return -EOPNOTSUPP;
+	}
+	for (size_t i = 0; i < nseen; i++)
+		if (!(seen[i].commands & CMD_BIT(o.command))) {
+			fprintf(stderr, "stasis: option --%s does not apply to '%s'\n",
+				seen[i].name, o.command_name);
+			return -EINVAL;
+		}
+	/* Words after the command are kept for commands that take them. */
+	static char *rest[64];
+	for (int i = 1; i < nwords; i++)
+		rest[i - 1] = words[i];
+	o.args = rest;
+	o.nargs = nwords - 1;
+	*ret_opts = o;
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "base/log.h"
+
+/*
+ * criu-style command line: options may stand anywhere around the command
+ * word (`stasis -v4 dump -t 1 -D d` and `stasis dump -D d -t 1 -v4` are the
+ * same). The result is a plain struct handed to the command; nothing below
+ * the command line reads it.
+ */
+
+enum cli_command {
+	CMD_NONE,
+	CMD_CHECK,
+	CMD_DUMP,
+	CMD_PRE_DUMP,
+	CMD_RESTORE,
+	CMD_PAGE_SERVER,
+	CMD_LAZY_PAGES,
+	_CMD_MAX,
+};
+
+struct cli_opts {
+	enum cli_command command;
+	const char *command_name;
+	char **args; /* words after the command */
+	int nargs;
+
+	const char *log_file;         /* -o */
+	int log_level;                /* -v */
+	enum log_format log_format;   /* --log-format */
+	bool log_format_set;
+	const char *images_dir;       /* -D */
+	const char *work_dir;         /* -W */
+	const char *features[16];     /* check --feature, repeatable */
+	int nfeatures;
+	bool extra;                   /* check --extra */
+	bool all;                     /* check --all */
+};
+
+/* Parse argv into opts. Returns 0, 1 if --help/--version was served, -EINVAL on bad usage. */
+int cli_parse(int argc, char **argv, struct cli_opts *ret_opts);
+void cli_usage(FILE *out);
+const char *cli_command_name(enum cli_command cmd);
