@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 
 #include "base/log-file.h"
@@ -137,6 +138,33 @@ static void log_atexit(void)
 	log_flush();
 }
 
+/*
+ * On a crash, write out what the buffer holds before dying: the buffer only
+ * ever holds whole records (`used` moves after a record is complete), so no
+ * lock is needed, and write() is async-signal-safe. The signal is then
+ * delivered again with its default action (SA_RESETHAND).
+ */
+static void log_crash_handler(int sig)
+{
+	if (log_state.fd >= 0 && log_state.used)
+		write_all(log_state.fd, log_state.buf, log_state.used);
+	raise(sig);
+}
+
+static void install_crash_flush(void)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP, SIGSYS };
+	struct sigaction sa = { .sa_handler = log_crash_handler, .sa_flags = SA_RESETHAND | SA_NODEFER };
+
+	for (size_t i = 0; i < ELEMENTSOF(fatal); i++) {
+		struct sigaction old;
+
+		/* Leave alone a handler the program installed itself. */
+		if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+			sigaction(fatal[i], &sa, NULL);
+	}
+}
+
 static int open_sink(const struct log_config *cfg, int *ret_fd)
 {
 	_cleanup_close_ int fd = -1;
@@ -187,6 +215,7 @@ int log_init(const struct log_config *cfg)
 	log_level_current = cfg->level;
 	if (!registered) {
 		atexit(log_atexit);
+		install_crash_flush();
 		registered = true;
 	}
 	pthread_mutex_unlock(&log_state.lock);

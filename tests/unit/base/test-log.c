@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "base/log-file.h"
@@ -239,6 +241,35 @@ static void test_foreign_and_corrupt_logs(void **state)
 	free(full);
 }
 
+/* A process that crashes leaves a log that decodes up to the crash. */
+static void test_crashed_process_log(void **state)
+{
+	char *decoded;
+	size_t decoded_len;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct log_config cfg = { .path = bin_path, .format = LOG_FORMAT_BINARY,
+					  .level = LOGL_DEBUG, .quiet_stderr = true };
+
+		if (log_init(&cfg) < 0)
+			_exit(2);
+		for (int i = 0; i < 1000; i++)
+			pr_debug("record %d before the crash", i);
+		abort();
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	assert_int_equal(decode_to_mem(bin_path, &decoded, &decoded_len), 0);
+	assert_non_null(strstr(decoded, "record 0 before the crash\n"));
+	assert_non_null(strstr(decoded, "record 999 before the crash\n"));
+	free(decoded);
+}
+
 static void test_spec_parse(void **state)
 {
 	struct log_spec s;
@@ -282,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_text_matches_printf),
 		cmocka_unit_test(test_truncated_log),
 		cmocka_unit_test(test_foreign_and_corrupt_logs),
+		cmocka_unit_test(test_crashed_process_log),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
