@@ -27,7 +27,14 @@
 struct log_record_hdr {
 	uint32_t size; /* whole record, header included */
 	uint32_t site;
-	uint64_t ts_ns; /* since the log started */
+	uint64_t ts_ns; /* since the log started (TSC ticks in a LOG_CLOCK_TSC file) */
+};
+
+/* Ends every block of a LOG_CLOCK_TSC file: ticks (in hdr.ts_ns) and ns of one instant. */
+#define LOG_SITE_CLOCK 0x7fffffffu
+struct log_clock_record {
+	struct log_record_hdr hdr;
+	uint64_t ns;
 };
 
 enum log_arg_kind {

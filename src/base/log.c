@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "base/log-clock.h"
 #include "base/log-file.h"
 #include "base/log-internal.h"
 
@@ -22,8 +23,8 @@ static struct {
 	int fd; /* -1: no file, text goes to stderr */
 	enum log_format format;
 	bool quiet_stderr;
-	uint64_t (*clock)(void);
-	uint64_t start_ns;
+	struct log_clock clock;
+	bool started; /* log_init() ran: before it, records carry time 0 */
 	uint8_t *buf;
 	size_t used;
 	uint8_t scratch[LOG_RECORD_MAX];
@@ -75,14 +76,6 @@ uint64_t log_build_id(void)
 	return id;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void write_all(int fd, const void *data, size_t n)
 {
 	const uint8_t *p = data;
@@ -99,10 +92,32 @@ static void write_all(int fd, const void *data, size_t n)
 	}
 }
 
+static bool binary_file(void)
+{
+	return log_state.fd >= 0 && log_state.format == LOG_FORMAT_BINARY;
+}
+
+/* End a block of tick-stamped records with the (ticks, ns) pair of now. */
+static void append_clock_record(void)
+{
+	struct log_clock_record c = {
+		.hdr = { .size = sizeof(c), .site = LOG_SITE_CLOCK,
+			 .ts_ns = log_clock_now(&log_state.clock) },
+		.ns = log_clock_ns(&log_state.clock),
+	};
+
+	memcpy(log_state.buf + log_state.used, &c, sizeof(c));
+	log_state.used += sizeof(c);
+}
+
+/* Async-signal-safe: called from the crash handler without the lock. */
 static void flush_locked(void)
 {
-	if (log_state.fd >= 0 && log_state.used)
+	if (log_state.fd >= 0 && log_state.used) {
+		if (binary_file() && log_state.clock.tsc)
+			append_clock_record();
 		write_all(log_state.fd, log_state.buf, log_state.used);
+	}
 	log_state.used = 0;
 }
 
@@ -146,8 +161,7 @@ static void log_atexit(void)
  */
 static void log_crash_handler(int sig)
 {
-	if (log_state.fd >= 0 && log_state.used)
-		write_all(log_state.fd, log_state.buf, log_state.used);
+	flush_locked();
 	raise(sig);
 }
 
@@ -165,7 +179,7 @@ static void install_crash_flush(void)
 	}
 }
 
-static int open_sink(const struct log_config *cfg, int *ret_fd)
+static int open_sink(const struct log_config *cfg, const struct log_clock *clock, int *ret_fd)
 {
 	_cleanup_close_ int fd = -1;
 
@@ -178,6 +192,8 @@ static int open_sink(const struct log_config *cfg, int *ret_fd)
 			.header_size = sizeof(h),
 			.build_id = log_build_id(),
 			.nsites = (uint32_t)log_sites_count(),
+			.clock = clock->tsc ? LOG_CLOCK_TSC : LOG_CLOCK_NS,
+			.ticks_per_ms = clock->ticks_per_ms,
 		};
 
 		memcpy(h.magic, LOG_FILE_MAGIC, sizeof(h.magic));
@@ -191,10 +207,13 @@ static int open_sink(const struct log_config *cfg, int *ret_fd)
 int log_init(const struct log_config *cfg)
 {
 	static bool registered;
+	struct log_clock clock;
 	int fd = -1, r;
 
+	/* Ticks only in binary files: text is formatted at once, in ns. */
+	log_clock_start(&clock, cfg->clock, cfg->path && cfg->format == LOG_FORMAT_BINARY);
 	if (cfg->path) {
-		r = open_sink(cfg, &fd);
+		r = open_sink(cfg, &clock, &fd);
 		if (r < 0)
 			return r;
 	}
@@ -210,8 +229,8 @@ int log_init(const struct log_config *cfg)
 	log_state.fd = fd;
 	log_state.format = cfg->path ? cfg->format : LOG_FORMAT_TEXT;
 	log_state.quiet_stderr = cfg->quiet_stderr;
-	log_state.clock = cfg->clock ? cfg->clock : monotonic_ns;
-	log_state.start_ns = log_state.clock();
+	log_state.clock = clock;
+	log_state.started = true;
 	log_level_current = cfg->level;
 	if (!registered) {
 		atexit(log_atexit);
@@ -237,7 +256,7 @@ static void append_locked(const void *data, size_t n)
 static void emit_locked(struct log_site *site, const char *fmt, int saved_errno, va_list ap)
 {
 	uint32_t id = (uint32_t)(site - log_sites_begin());
-	uint64_t now = log_state.clock ? log_state.clock() - log_state.start_ns : 0;
+	uint64_t now;
 	uint8_t *rec;
 	size_t size;
 	bool to_file = log_state.fd >= 0;
@@ -246,11 +265,13 @@ static void emit_locked(struct log_site *site, const char *fmt, int saved_errno,
 	(void)fmt; /* same as site->fmt; passed for the compiler's format check */
 	/* Binary records are encoded straight into the file buffer. */
 	if (to_file && log_state.format == LOG_FORMAT_BINARY) {
-		if (LOG_BUFFER_SIZE - log_state.used < LOG_RECORD_MAX)
+		if (LOG_BUFFER_SIZE - log_state.used < LOG_RECORD_MAX + sizeof(struct log_clock_record))
 			flush_locked();
 		rec = log_state.buf + log_state.used;
 	} else
 		rec = log_state.scratch;
+	/* After any flush: a record is never older than the clock record before it. */
+	now = log_state.started ? log_clock_now(&log_state.clock) : 0;
 	size = log_record_encode(site, id, now, saved_errno, ap, rec, LOG_RECORD_MAX);
 
 	if (to_file && log_state.format == LOG_FORMAT_BINARY)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -271,6 +272,49 @@ static void test_crashed_process_log(void **state)
 	free(decoded);
 }
 
+/* Parse "(SS.UUUUUU) " of every line into microseconds. */
+static size_t line_times(const char *text, uint64_t *ret, size_t max)
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p && n < max; p = strchr(p, '\n') + 1) {
+		unsigned long long s, us;
+
+		assert_int_equal(sscanf(p, "(%llu.%llu)", &s, &us), 2);
+		ret[n++] = s * 1000000 + us;
+	}
+	return n;
+}
+
+/* Binary logs on the real clock: TSC ticks converted back to plausible times. */
+static void test_real_clock_timestamps(void **state)
+{
+	struct log_config cfg = { .path = bin_path, .format = LOG_FORMAT_BINARY,
+				  .level = LOGL_DEBUG, .quiet_stderr = true };
+	const struct timespec pause = { 0, 50 * 1000 * 1000 };
+	static uint64_t t[40000];
+	char *decoded;
+	size_t decoded_len, n;
+
+	(void)state;
+	assert_int_equal(log_init(&cfg), 0);
+	pr_info("before the pause");
+	nanosleep(&pause, NULL);
+	/* Several 1 MiB blocks, each ended by a clock record. */
+	for (int i = 0; i < 30000; i++)
+		pr_debug("record %d of a long log, with some padding to fill blocks: %s", i,
+			 "0123456789abcdef0123456789abcdef");
+	log_fini();
+	assert_int_equal(decode_to_mem(bin_path, &decoded, &decoded_len), 0);
+	n = line_times(decoded, t, ELEMENTSOF(t));
+	assert_int_equal(n, 30001);
+	/* The pause shows as 50 ms, within 10 ms. */
+	assert_true(t[1] - t[0] >= 45000 && t[1] - t[0] <= 60000);
+	for (size_t i = 2; i < n; i++)
+		assert_true(t[i] >= t[i - 1]);
+	free(decoded);
+}
+
 static void test_spec_parse(void **state)
 {
 	struct log_spec s;
@@ -315,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_log),
 		cmocka_unit_test(test_foreign_and_corrupt_logs),
 		cmocka_unit_test(test_crashed_process_log),
+		cmocka_unit_test(test_real_clock_timestamps),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
