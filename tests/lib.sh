@@ -12,16 +12,11 @@ pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: ${2:-}"; }
 skip() { echo "SKIP $1: ${2:-}"; }
 
-# A scratch directory removed when the suite exits.
+# Scratch directories live under one per-suite directory, removed when the
+# suite exits (scratch_dir is called in $(...), a subshell, so it cannot keep a
+# list of its own).
+_SUITE_TMP=$(mktemp -d "${TMPDIR:-/tmp}/stasis-test.XXXXXX")
+trap 'rm -rf "$_SUITE_TMP"' EXIT
 scratch_dir() {
-	local d
-	d=$(mktemp -d "${TMPDIR:-/tmp}/stasis-test.XXXXXX")
-	_SCRATCH_DIRS+=("$d")
-	echo "$d"
+	mktemp -d "$_SUITE_TMP/d.XXXXXX"
 }
-_SCRATCH_DIRS=()
-_cleanup_scratch() {
-	local d
-	for d in "${_SCRATCH_DIRS[@]}"; do rm -rf "$d"; done
-}
-trap _cleanup_scratch EXIT
