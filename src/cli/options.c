@@ -19,6 +19,9 @@ enum {
 	OPT_FEATURE,
 	OPT_EXTRA,
 	OPT_ALL,
+	OPT_TREE = 't',
+	OPT_LEAVE_RUNNING = 'R',
+	OPT_SHELL_JOB = 'j',
 	OPT_UNSUPPORTED, /* known to criu, not implemented by stasis yet */
 };
 
@@ -41,10 +44,10 @@ static const struct cli_option cli_options[] = {
 	{ "extra", no_argument, OPT_EXTRA, CMD_BIT(CMD_CHECK) },
 	{ "all", no_argument, OPT_ALL, CMD_BIT(CMD_CHECK) },
 	/* criu's options that stasis does not implement yet: refused by name. */
-	{ "tree", required_argument, OPT_UNSUPPORTED, 0 },
-	{ "leave-running", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "tree", required_argument, OPT_TREE, CMD_BIT(CMD_DUMP) },
+	{ "leave-running", no_argument, OPT_LEAVE_RUNNING, CMD_BIT(CMD_DUMP) },
 	{ "leave-stopped", no_argument, OPT_UNSUPPORTED, 0 },
-	{ "shell-job", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "shell-job", no_argument, OPT_SHELL_JOB, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_RESTORE) },
 	{ "restore-detached", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "restore-sibling", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "pidfile", required_argument, OPT_UNSUPPORTED, 0 },
@@ -76,9 +79,26 @@ static const struct cli_option cli_options[] = {
 	{ "stream", no_argument, OPT_UNSUPPORTED, 0 },
 };
 
-/* Short options: -t -R -j -d and friends are criu's, refused until implemented. */
+/* Short options: criu's; those not implemented yet are refused by name. */
 static const char short_options[] = "+o:v::D:W:hVt:Rjd";
-static const char unsupported_short[] = "tRjd";
+static const char unsupported_short[] = "d";
+
+/* The long name of a short option, to check that it applies to the command. */
+static const char *long_name_of(int c)
+{
+	for (size_t i = 0; i < ELEMENTSOF(cli_options); i++)
+		if (cli_options[i].id == c)
+			return cli_options[i].name;
+	return NULL;
+}
+
+static unsigned commands_of(int c)
+{
+	for (size_t i = 0; i < ELEMENTSOF(cli_options); i++)
+		if (cli_options[i].id == c)
+			return cli_options[i].commands;
+	return ALL_CMDS;
+}
 
 static const char *const command_names[_CMD_MAX] = {
 	[CMD_CHECK] = "check",
@@ -92,7 +112,7 @@ static const char *const command_names[_CMD_MAX] = {
 /* Commands criu has and stasis will have, but that are not built yet. */
 static bool command_is_implemented(enum cli_command cmd)
 {
-	return cmd == CMD_CHECK;
+	return cmd == CMD_CHECK || cmd == CMD_DUMP;
 }
 
 const char *cli_command_name(enum cli_command cmd)
@@ -207,6 +227,25 @@ static int apply_option(int id, const char *arg, struct cli_opts *o)
 	case OPT_ALL:
 		o->all = true;
 		return 0;
+	case OPT_TREE: {
+		char *end;
+		long pid;
+
+		errno = 0;
+		pid = strtol(arg, &end, 10);
+		if (errno || *end || pid <= 0 || pid > INT_MAX) {
+			fprintf(stderr, "stasis: -t takes a process id, not '%s'\n", arg);
+			return -EINVAL;
+		}
+		o->pid = (pid_t)pid;
+		return 0;
+	}
+	case OPT_LEAVE_RUNNING:
+		o->leave_running = true;
+		return 0;
+	case OPT_SHELL_JOB:
+		o->shell_job = true;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -282,6 +321,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *ret_opts)
 			fprintf(stderr, "stasis: option -%c is not supported by stasis yet\n", c);
 			return -EINVAL;
 		}
+		if (long_name_of(c) && nseen < ELEMENTSOF(seen))
+			seen[nseen++] = (struct seen_option){ long_name_of(c), commands_of(c) };
 		if (apply_option(c, optarg, &o) < 0)
 			return -EINVAL;
 	}

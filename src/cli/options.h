@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "base/log.h"
 
@@ -39,6 +40,9 @@ struct cli_opts {
 	int nfeatures;
 	bool extra;                   /* check --extra */
 	bool all;                     /* check --all */
+	pid_t pid;                    /* dump -t */
+	bool leave_running;           /* dump -R */
+	bool shell_job;               /* -j */
 };
 
 /* Parse argv into opts. Returns 0, 1 if --help/--version was served, -EINVAL on bad usage. */

@@ -88,13 +88,13 @@ struct component {
 static int components_of(UserX86XsaveEntry *xs, struct component ret[7])
 {
 	struct component c[] = {
-		{ X86_XFEATURE_YMM, 4, &xs->n_ymmh_space, (void **)&xs->ymmh_space },
-		{ X86_XFEATURE_BNDREGS, 8, &xs->n_bndreg_state, (void **)&xs->bndreg_state },
-		{ X86_XFEATURE_BNDCSR, 8, &xs->n_bndcsr_state, (void **)&xs->bndcsr_state },
-		{ X86_XFEATURE_OPMASK, 8, &xs->n_opmask_reg, (void **)&xs->opmask_reg },
-		{ X86_XFEATURE_ZMM_HI256, 8, &xs->n_zmm_upper, (void **)&xs->zmm_upper },
-		{ X86_XFEATURE_HI16_ZMM, 8, &xs->n_hi16_zmm, (void **)&xs->hi16_zmm },
-		{ X86_XFEATURE_PKRU, 4, &xs->n_pkru, (void **)&xs->pkru },
+		{X86_XFEATURE_YMM, 4, &xs->n_ymmh_space, (void **)&xs->ymmh_space},
+		{X86_XFEATURE_BNDREGS, 8, &xs->n_bndreg_state, (void **)&xs->bndreg_state},
+		{X86_XFEATURE_BNDCSR, 8, &xs->n_bndcsr_state, (void **)&xs->bndcsr_state},
+		{X86_XFEATURE_OPMASK, 8, &xs->n_opmask_reg, (void **)&xs->opmask_reg},
+		{X86_XFEATURE_ZMM_HI256, 8, &xs->n_zmm_upper, (void **)&xs->zmm_upper},
+		{X86_XFEATURE_HI16_ZMM, 8, &xs->n_hi16_zmm, (void **)&xs->hi16_zmm},
+		{X86_XFEATURE_PKRU, 4, &xs->n_pkru, (void **)&xs->pkru},
 	};
 
 	memcpy(ret, c, sizeof(c));
@@ -171,7 +171,8 @@ int x86_core_to_fpu(const UserX86FpregsEntry *fp, struct x86_fpu *ret_fpu)
 				continue;
 			if (x86_xfeature_layout(comps[i].feature, &off, &csize) < 0 ||
 			    *comps[i].n * comps[i].elem != csize || off + csize > size) {
-				pr_err("core: xsave component %d (%zu bytes) does not fit this CPU; "
+				pr_err("core: xsave component %d (%zu bytes) does not fit this "
+				       "CPU; "
 				       "restore on a CPU with the same features",
 				       comps[i].feature, *comps[i].n * comps[i].elem);
 				return -EOPNOTSUPP;
@@ -183,6 +184,6 @@ int x86_core_to_fpu(const UserX86FpregsEntry *fp, struct x86_fpu *ret_fpu)
 		uint64_t bv = fp->xsave->xstate_bv & placed;
 		memcpy(area + XSAVE_HDR_OFFSET, &bv, 8);
 	}
-	*ret_fpu = (struct x86_fpu){ .area = TAKE_PTR(area), .size = size, .xsave = !!fp->xsave };
+	*ret_fpu = (struct x86_fpu){.area = TAKE_PTR(area), .size = size, .xsave = !!fp->xsave};
 	return 0;
 }

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `stasis dump -t PID -D DIR [-R] [-j]`: the command line of src/dump. */
+#include <limits.h>
+
+#include "cli/commands.h"
+#include "dump/dump.h"
+
+static int fail_step_from_env(void)
+{
+	const char *s = getenv("STASIS_FAIL_STEP");
+
+	return s ? atoi(s) : 0;
+}
+
+int cmd_dump(const struct cli_opts *o)
+{
+	struct dump_opts d = {
+		.pid = o->pid,
+		.images_dir = o->images_dir,
+		.leave_running = o->leave_running,
+		.shell_job = o->shell_job,
+		.fail_step = fail_step_from_env(),
+	};
+
+	if (!o->pid || !o->images_dir) {
+		fprintf(stderr, "stasis dump: -t PID and -D DIR are required\n");
+		return 1;
+	}
+	if (stasis_dump(&d) < 0) {
+		fprintf(stderr, "stasis dump: failed; the log has the details%s\n",
+			o->log_file ? "" : " (run with -v4 -o dump.log for more)");
+		return 1;
+	}
+	return 0;
+}

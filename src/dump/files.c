@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Files of a dump: files.img (one FileEntry per open file description or
+ * mapped file) and fdinfo-ID.img (which fd holds which file). Only regular
+ * files, directories and character devices reached by path are supported
+ * here; every other kind is refused by name.
+ */
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <sys/sysmacros.h>
+
+#include "base/log.h"
+#include "compat/syscalls.h"
+#include "dump/internal.h"
+#include "fs.pb-c.h"
+#include "image/image.h"
+
+static int files_grow(struct dump_files *f)
+{
+	size_t cap = f->cap ? f->cap * 2 : 32;
+	FileEntry **e;
+
+	if (f->n < f->cap)
+		return 0;
+	e = realloc(f->entries, cap * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	f->entries = e;
+	f->cap = cap;
+	return 0;
+}
+
+int dump_files_add_reg(struct dump_files *f, const char *path, const struct stat *st,
+		       uint32_t flags, uint64_t pos, uint32_t *ret_id)
+{
+	FileEntry *fe = ARENA_MSG(&f->arena, FileEntry, FILE_ENTRY__INIT);
+	RegFileEntry *reg = ARENA_MSG(&f->arena, RegFileEntry, REG_FILE_ENTRY__INIT);
+	FownEntry *fown = ARENA_MSG(&f->arena, FownEntry, FOWN_ENTRY__INIT);
+	int r;
+
+	if (!fe || !reg || !fown || (r = files_grow(f)) < 0)
+		return -ENOMEM;
+	reg->id = fe->id = (uint32_t)f->n + 1;
+	reg->flags = flags;
+	reg->pos = pos;
+	reg->fown = fown;
+	reg->name = arena_strdup(&f->arena, path);
+	if (!reg->name)
+		return -ENOMEM;
+	reg->has_mode = true;
+	reg->mode = st->st_mode;
+	if (S_ISREG(st->st_mode)) {
+		/* restore checks it: a file that changed size is not the one dumped */
+		reg->has_size = true;
+		reg->size = (uint64_t)st->st_size;
+	}
+	fe->type = FD_TYPES__REG;
+	fe->reg = reg;
+	f->entries[f->n++] = fe;
+	*ret_id = fe->id;
+	return 0;
+}
+
+int dump_files_mapped(struct dump_files *f, const char *path, uint64_t dev, uint64_t ino,
+		      uint32_t *ret_id)
+{
+	struct stat st;
+
+	/* One entry per mapped file: the same path with flags 0 and pos 0 is it. */
+	for (size_t i = 0; i < f->n; i++) {
+		RegFileEntry *reg = f->entries[i]->reg;
+
+		if (reg && reg->flags == 0 && reg->pos == 0 && streq(reg->name, path)) {
+			*ret_id = reg->id;
+			return 0;
+		}
+	}
+	if (stat(path, &st) < 0)
+		return negative_errno();
+	if ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino) {
+		pr_err("%s was replaced on disk while mapped; stasis cannot dump such mappings yet",
+		       path);
+		return -ENOTSUP;
+	}
+	return dump_files_add_reg(f, path, &st, 0, 0, ret_id);
+}
+
+int dump_files_write(struct dump_files *f, struct img_dir *dir)
+{
+	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
+	int r;
+
+	r = img_create(dir, IMG_FILES, 0, &w);
+	for (size_t i = 0; r >= 0 && i < f->n; i++)
+		r = img_write_entry(w, &f->entries[i]->base, NULL, 0);
+	if (r >= 0)
+		r = img_writer_commit(TAKE_PTR(w));
+	return r;
+}
+
+void dump_files_release(struct dump_files *f)
+{
+	arena_free(&f->arena);
+	free(f->entries);
+	*f = (struct dump_files){};
+}
+
+/* What the user can do about an fd of a kind stasis does not dump yet. */
+static int refuse_fd(pid_t pid, int fd, const char *target, const char *kind)
+{
+	pr_err("pid %d fd %d is %s (%s): stasis cannot checkpoint this kind of file yet; "
+	       "close it in the program, or run it with that fd on a regular file or /dev/null",
+	       pid, fd, kind, target);
+	return -ENOTSUP;
+}
+
+static const char *unsupported_kind(const char *target, const struct stat *st)
+{
+	if (startswith(target, "pipe:"))
+		return "a pipe";
+	if (startswith(target, "socket:"))
+		return "a socket";
+	if (startswith(target, "anon_inode:"))
+		return "an anonymous inode (eventfd, epoll, signalfd, timerfd, io_uring ...)";
+	if (target[0] != '/')
+		return "a special file";
+	if (strstr(target, " (deleted)"))
+		return "a file deleted while open";
+	if (S_ISCHR(st->st_mode) &&
+	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
+		return "a terminal";
+	if (S_ISFIFO(st->st_mode))
+		return "a FIFO";
+	if (S_ISSOCK(st->st_mode))
+		return "a socket";
+	return NULL;
+}
+
+/* An earlier fd of the same open file description (kcmp), or 0. */
+static uint32_t shared_description(struct dump_ctx *ctx, const FdinfoEntry *done, size_t n,
+				   const struct stat *st, int fd)
+{
+	for (size_t i = 0; i < n; i++) {
+		const RegFileEntry *reg = ctx->files.entries[done[i].id - 1]->reg;
+		struct stat other;
+		char link[64];
+
+		/* A cheap key first: the same inode. kcmp only then. */
+		snprintf(link, sizeof(link), "/proc/%d/fd/%u", ctx->pid, done[i].fd);
+		if (stat(link, &other) < 0 || other.st_dev != st->st_dev ||
+		    other.st_ino != st->st_ino || !reg)
+			continue;
+		if (sys_kcmp(ctx->pid, ctx->pid, KCMP_FILE, (unsigned long)fd, done[i].fd) == 0)
+			return done[i].id;
+	}
+	return 0;
+}
+
+static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEntry *done,
+		       size_t n_done)
+{
+	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
+	FdinfoEntry *e = &done[n_done];
+	const char *kind;
+	struct stat st;
+	char link[64];
+	int r;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
+	if (stat(link, &st) < 0)
+		return negative_errno();
+	kind = unsupported_kind(pfd->target, &st);
+	if (kind)
+		return refuse_fd(ctx->pid, pfd->fd, pfd->target, kind);
+	r = proc_read_fdinfo(ctx->pid, pfd->fd, &fi);
+	if (r < 0)
+		return r;
+	*e = (FdinfoEntry)FDINFO_ENTRY__INIT;
+	e->fd = (uint32_t)pfd->fd;
+	e->type = FD_TYPES__REG;
+	e->flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+	e->id = shared_description(ctx, done, n_done, &st, pfd->fd);
+	if (e->id)
+		return 0;
+	return dump_files_add_reg(&ctx->files, pfd->target, &st, fi.flags & ~O_CLOEXEC,
+				  (uint64_t)fi.pos, &e->id);
+}
+
+int dump_fds(struct dump_ctx *ctx)
+{
+	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
+	_cleanup_free_ FdinfoEntry *done = NULL;
+	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
+	int r;
+
+	r = proc_read_fds(ctx->pid, &table);
+	if (r < 0)
+		return r;
+	done = calloc(table.n ? table.n : 1, sizeof(*done));
+	if (!done)
+		return -ENOMEM;
+	for (size_t i = 0; i < table.n; i++) {
+		r = dump_one_fd(ctx, &table.fds[i], done, i);
+		if (r < 0)
+			return r;
+		pr_info("fd %d: %s, file id %u", table.fds[i].fd, table.fds[i].target, done[i].id);
+	}
+	/* fdinfo-ID.img, ID being the files_id of ids-PID.img (one fd table: 1). */
+	r = img_create(ctx->dir, IMG_FDINFO, 1, &w);
+	for (size_t i = 0; r >= 0 && i < table.n; i++)
+		r = img_write_entry(w, &done[i].base, NULL, 0);
+	if (r >= 0)
+		r = img_writer_commit(TAKE_PTR(w));
+	return r;
+}
+
+static int dump_dir_link(struct dump_ctx *ctx, const char *name, uint32_t *ret_id)
+{
+	_cleanup_free_ char *target = NULL;
+	struct stat st;
+	char link[64];
+	int r;
+
+	r = proc_readlink(ctx->pid, name, &target);
+	if (r < 0)
+		return r;
+	snprintf(link, sizeof(link), "/proc/%d/%s", ctx->pid, name);
+	if (stat(link, &st) < 0)
+		return negative_errno();
+	if (strstr(target, " (deleted)")) {
+		pr_err("pid %d: its %s %s was deleted; stasis cannot restore it", ctx->pid, name,
+		       target);
+		return -ENOTSUP;
+	}
+	return dump_files_add_reg(&ctx->files, target, &st, 0, 0, ret_id);
+}
+
+int dump_fs(struct dump_ctx *ctx)
+{
+	FsEntry fs = FS_ENTRY__INIT;
+	int r;
+
+	r = dump_dir_link(ctx, "cwd", &fs.cwd_id);
+	if (r >= 0)
+		r = dump_dir_link(ctx, "root", &fs.root_id);
+	if (r < 0)
+		return r;
+	fs.has_umask = true;
+	fs.umask = ctx->status.umask;
+	return img_write_one(ctx->dir, IMG_FS, (uint64_t)ctx->pid, &fs.base);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "base/arena.h"
+#include "base/proc.h"
+#include "dump/remote.h"
+#include "dump/dump.h"
+#include "fdinfo.pb-c.h"
+#include "mem/mem.h"
+#include "rsys/rsys.h"
+
+struct img_dir;
+
+/* The files of a dump: FileEntry records for files.img, ids from 1. */
+struct dump_files {
+	struct arena arena;
+	FileEntry **entries;
+	size_t n, cap;
+};
+
+/* Everything known about the task being dumped, step after step. */
+struct dump_ctx {
+	const struct dump_opts *opts;
+	struct img_dir *dir;
+	pid_t pid;
+	struct rsys_task *task;
+	struct remote rm; /* remote calls, while the scratch page is mapped */
+	struct proc_stat stat;
+	struct proc_status status;
+	struct mem_vmas vmas;
+	struct dump_files files;
+	uint32_t exe_file_id;
+	struct mem_dump_stats mem_stats;
+	uint64_t t_start, t_frozen, t_memdump, t_memwrite; /* ns, monotonic */
+};
+
+/* files.c */
+int dump_files_add_reg(struct dump_files *f, const char *path, const struct stat *st,
+		       uint32_t flags, uint64_t pos, uint32_t *ret_id);
+/* The id of the mapped file at path (one REG entry per file, flags 0, pos 0). */
+int dump_files_mapped(struct dump_files *f, const char *path, uint64_t dev, uint64_t ino,
+		      uint32_t *ret_id);
+int dump_files_write(struct dump_files *f, struct img_dir *dir);
+void dump_files_release(struct dump_files *f);
+int dump_fds(struct dump_ctx *ctx);
+int dump_fs(struct dump_ctx *ctx);
+
+/* core.c */
+int dump_core(struct dump_ctx *ctx);
+
+/* tree.c: pstree, ids, inventory */
+int dump_tree(struct dump_ctx *ctx);
+
+/* mm.c: mm-PID.img (VMAs collected before the scratch page is mapped), then pages */
+int dump_vmas(struct dump_ctx *ctx);
+int dump_mm(struct dump_ctx *ctx);
+int dump_pages(struct dump_ctx *ctx);

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* mm-PID.img, pagemap-PID.img and pages-1.img, through src/mem. */
+#include <inttypes.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "base/log.h"
+#include "dump/internal.h"
+#include "image/image.h"
+
+/* The pages image of a single-task dump (CRIU numbers them from 1). */
+#define DUMP_PAGES_ID 1
+
+int dump_vmas(struct dump_ctx *ctx)
+{
+	int r = mem_vmas_collect(ctx->pid, &ctx->vmas);
+
+	if (r < 0)
+		return r;
+	/* File VMAs name their file by its id in files.img (CRIU's shmid). */
+	for (size_t i = 0; i < ctx->vmas.nr; i++) {
+		struct mem_vma *v = &ctx->vmas.v[i];
+
+		if (!(v->e.status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
+			continue;
+		uint32_t id;
+
+		r = dump_files_mapped(&ctx->files, v->path, v->dev, v->ino, &id);
+		v->e.shmid = id;
+		if (r < 0) {
+			pr_err("pid %d: VMA %" PRIx64 "-%" PRIx64
+			       " maps %s, which cannot be dumped",
+			       ctx->pid, v->e.start, v->e.end, v->path);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int dump_mm(struct dump_ctx *ctx)
+{
+	struct mem_mm_facts facts = {};
+	_cleanup_free_ char *exe = NULL;
+	MmEntry mm;
+	struct stat st;
+	char link[64];
+	long brk, dumpable;
+	int r;
+
+	r = remote_call(&ctx->rm, "brk(0)", SYS_brk, 0, 0, 0, 0, &brk);
+	if (r >= 0)
+		r = remote_call(&ctx->rm, "prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE, 0,
+				0, 0, &dumpable);
+	if (r >= 0)
+		r = proc_readlink(ctx->pid, "exe", &exe);
+	if (r < 0)
+		return r;
+	snprintf(link, sizeof(link), "/proc/%d/exe", ctx->pid);
+	if (stat(link, &st) < 0)
+		return negative_errno();
+	r = dump_files_mapped(&ctx->files, exe, (uint64_t)st.st_dev, (uint64_t)st.st_ino,
+			      &facts.exe_file_id);
+	if (r < 0)
+		return r;
+	facts.brk = (uint64_t)brk;
+	facts.dumpable = (int)dumpable;
+	r = mem_mm_fill(ctx->pid, &ctx->vmas, &facts, &mm);
+	if (r < 0)
+		return r;
+	r = img_write_one(ctx->dir, IMG_MM, (uint64_t)ctx->pid, &mm.base);
+	mem_mm_release(&mm);
+	return r;
+}
+
+int dump_pages(struct dump_ctx *ctx)
+{
+	uint64_t sp = rsys_task_regs(ctx->task)->gpr.rsp;
+	const struct mem_dump_opts opts = {.thread_sp = &sp, .nr_thread_sp = 1};
+
+	for (size_t i = 0; i < ctx->vmas.nr; i++)
+		if (ctx->vmas.v[i].e.status & VMA_ANON_SHARED) {
+			pr_err("pid %d: shared anonymous memory at %" PRIx64
+			       " is not supported by this stasis yet",
+			       ctx->pid, ctx->vmas.v[i].e.start);
+			return -ENOTSUP;
+		}
+	return mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid, DUMP_PAGES_ID,
+			      &opts, &ctx->mem_stats);
+}
