@@ -5,6 +5,9 @@
 
 /* Each command returns the process exit status. */
 int cmd_check(const struct cli_opts *opts);
+int cmd_dump(const struct cli_opts *opts);
+int cmd_restore(const struct cli_opts *opts);
 
 /* Tool groups with their own argument parsing: argv[0] is the group's word. */
 int cmd_log(int argc, char **argv);
+int cmd_image(int argc, char **argv);

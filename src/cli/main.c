@@ -10,6 +10,7 @@ struct tool_group {
 
 static const struct tool_group tool_groups[] = {
 	{ "log", cmd_log },
+	{ "image", cmd_image },
 };
 
 /* -o FILE is relative to -W, else to -D, as in criu. */
@@ -58,6 +59,10 @@ static int run_command(const struct cli_opts *o)
 	switch (o->command) {
 	case CMD_CHECK:
 		return cmd_check(o);
+	case CMD_DUMP:
+		return cmd_dump(o);
+	case CMD_RESTORE:
+		return cmd_restore(o);
 	default:
 		fprintf(stderr, "stasis: command '%s' is not implemented yet\n", o->command_name);
 		return 1;

@@ -378,7 +378,8 @@ int img_pagemap_writer_open(struct img_dir *dir, enum img_type pagemap_type, uin
 			    uint32_t pages_id, struct img_pagemap_writer **ret_w);
 /*
  * Add an extent. With IMG_PE_PRESENT, data holds nr_pages pages, or is NULL
- * when the caller already appended them to img_pagemap_writer_pages_fd().
+ * when the caller already appended them to img_pagemap_writer_pages_fd()
+ * (possibly with the pages of the next extents: bulk writes are fine).
  * Extents must come in increasing address order.
  */
 int img_pagemap_writer_add(struct img_pagemap_writer *w, uint64_t vaddr, uint64_t nr_pages,

@@ -77,15 +77,18 @@ static int check_extent(uint64_t vaddr, uint64_t nr_pages, uint32_t flags, uint6
 	return 0;
 }
 
-/* The caller appended the pages itself: the file must have grown by exactly that much. */
+/*
+ * The caller appended the pages itself: the file must hold them (it may
+ * already hold the pages of later extents too, appended in bulk).
+ */
 static int check_appended(struct img_pagemap_writer *w, uint64_t bytes)
 {
 	struct stat st;
 
 	if (fstat(w->pages_fd, &st) < 0)
 		return negative_errno();
-	if ((uint64_t)st.st_size != w->pages_end + bytes) {
-		pr_err("pages file is 0x%llx bytes long, 0x%llx expected after this extent",
+	if ((uint64_t)st.st_size < w->pages_end + bytes) {
+		pr_err("pages file is 0x%llx bytes long, at least 0x%llx expected after this extent",
 		       (unsigned long long)st.st_size, (unsigned long long)(w->pages_end + bytes));
 		return -EINVAL;
 	}

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* stasis image decode|encode|show|info|x: crit's command line (see docs/crit.md). */
+#include <getopt.h>
+
+#include "cli/commands.h"
+#include "crit/crit.h"
+
+static void image_usage(FILE *out)
+{
+	fputs("Usage: stasis image COMMAND ...\n"
+	      "CRIU image files as JSON, with the same output and options as CRIU's crit.\n"
+	      "\n"
+	      "  decode [-i IN] [-o OUT] [--pretty]  an image as JSON\n"
+	      "  encode [-i IN] [-o OUT]             JSON (as decode writes it) back into an "
+	      "image\n"
+	      "  show IN [--nopl]                    decode --pretty to stdout\n"
+	      "  info IN                             the image type and its number of entries\n"
+	      "  x DIR ps|fds|mems|rss               the process tree, files, mappings or\n"
+	      "                                      resident pages of an image directory\n"
+	      "\n"
+	      "IN and OUT default to stdin and stdout, and '-' names them too.\n"
+	      "Try: stasis image COMMAND --help\n",
+	      out);
+}
+
+static const struct {
+	const char *name;
+	const char *usage;
+} command_usage[] = {
+	{"decode", "Usage: stasis image decode [-i IN] [-o OUT] [--pretty]\n"
+		   "Convert an image from binary to JSON.\n"
+		   "  -i, --in IN    the image (stdin by default)\n"
+		   "  -o, --out OUT  where to put the JSON (stdout by default)\n"
+		   "  --pretty       multiline with indents, and some numerical fields in a\n"
+		   "                 field-specific format (hex, flags, devices, addresses)\n"},
+	{"encode", "Usage: stasis image encode [-i IN] [-o OUT]\n"
+		   "Convert an image from JSON back to binary.\n"
+		   "  -i, --in IN    the JSON (stdin by default)\n"
+		   "  -o, --out OUT  where to put the image (stdout by default)\n"},
+	{"show", "Usage: stasis image show IN [--nopl]\n"
+		 "Convert an image to human-readable JSON on stdout (decode --pretty).\n"
+		 "  --nopl         do not show entry payloads (only their size)\n"},
+	{"info", "Usage: stasis image info IN\n"
+		 "Show the type of an image and its number of entries.\n"},
+	{"x", "Usage: stasis image x DIR ps|fds|mems|rss\n"
+	      "Explore an image directory: the process tree (ps), the open files (fds),\n"
+	      "the memory mappings (mems) or the pages saved per mapping (rss).\n"},
+};
+
+static void command_help(const char *cmd, FILE *out)
+{
+	for (size_t i = 0; i < ELEMENTSOF(command_usage); i++)
+		if (streq(cmd, command_usage[i].name))
+			fputs(command_usage[i].usage, out);
+}
+
+enum { OPT_PRETTY = 0x100, OPT_NOPL };
+
+struct image_args {
+	const char *in, *out;
+	bool pretty, nopl;
+	const char *pos[2]; /* positional arguments */
+	int n_pos;
+};
+
+/* 0, 1 for --help (printed), -1 for a usage error (printed). */
+static int parse_args(int argc, char **argv, struct image_args *a)
+{
+	static const struct option opts[] = {
+		{"in", required_argument, NULL, 'i'},      {"out", required_argument, NULL, 'o'},
+		{"pretty", no_argument, NULL, OPT_PRETTY}, {"nopl", no_argument, NULL, OPT_NOPL},
+		{"help", no_argument, NULL, 'h'},          {},
+	};
+	const char *cmd = argv[0];
+	bool io = streq(cmd, "decode") || streq(cmd, "encode");
+	int c;
+
+	*a = (struct image_args){};
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":i:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			command_help(cmd, stdout);
+			return 1;
+		case 'i':
+		case 'o':
+			if (!io)
+				goto bad;
+			*(c == 'i' ? &a->in : &a->out) = optarg;
+			break;
+		case OPT_PRETTY:
+			if (!streq(cmd, "decode"))
+				goto bad;
+			a->pretty = true;
+			break;
+		case OPT_NOPL:
+			if (!streq(cmd, "show"))
+				goto bad;
+			a->nopl = true;
+			break;
+		case ':':
+			fprintf(stderr, "stasis image %s: option '%s' needs an argument\n", cmd,
+				argv[optind - 1]);
+			return -1;
+		default:
+			goto bad;
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (a->n_pos == (int)ELEMENTSOF(a->pos)) {
+			fprintf(stderr, "stasis image %s: unexpected argument '%s'\n", cmd,
+				argv[optind]);
+			return -1;
+		}
+		a->pos[a->n_pos++] = argv[optind];
+	}
+	return 0;
+bad:
+	fprintf(stderr, "stasis image %s: unknown option '%s'\n", cmd, argv[optind - 1]);
+	command_help(cmd, stderr);
+	return -1;
+}
+
+static bool positional_ok(const char *cmd, const struct image_args *a, int n)
+{
+	if (a->n_pos == n)
+		return true;
+	fprintf(stderr, "stasis image %s: %s\n", cmd,
+		a->n_pos < n ? "missing arguments" : "too many arguments");
+	command_help(cmd, stderr);
+	return false;
+}
+
+/* The library call; -EINVAL for a usage error (explained already). */
+static int run(const char *cmd, const struct image_args *a, bool *ret_usage_error)
+{
+	const struct crit_decode_opts pretty = {.pretty = true, .nopl = a->nopl};
+	const struct crit_decode_opts decode = {.pretty = a->pretty};
+	const int n_pos = streq(cmd, "x") ? 2 : streq(cmd, "show") || streq(cmd, "info") ? 1 : 0;
+
+	*ret_usage_error = !positional_ok(cmd, a, n_pos);
+	if (*ret_usage_error)
+		return -EINVAL;
+	if (streq(cmd, "decode"))
+		return crit_decode(a->in, a->out, &decode);
+	if (streq(cmd, "encode"))
+		return crit_encode(a->in, a->out);
+	if (streq(cmd, "show"))
+		return crit_decode(a->pos[0], NULL, &pretty);
+	if (streq(cmd, "info"))
+		return crit_info(a->pos[0], stdout);
+	if (!streq(a->pos[1], "ps") && !streq(a->pos[1], "fds") && !streq(a->pos[1], "mems") &&
+	    !streq(a->pos[1], "rss")) {
+		fprintf(stderr, "stasis image x: '%s' is not one of ps, fds, mems, rss\n",
+			a->pos[1]);
+		*ret_usage_error = true;
+		return -EINVAL;
+	}
+	return crit_explore(a->pos[0], a->pos[1], stdout);
+}
+
+int cmd_image(int argc, char **argv)
+{
+	struct image_args a;
+	bool known = false, usage_error;
+	int r;
+
+	if (argc < 2 || streq(argv[1], "-h") || streq(argv[1], "--help")) {
+		image_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(command_usage); i++)
+		known |= streq(argv[1], command_usage[i].name);
+	if (!known) {
+		fprintf(stderr, "stasis image: unknown command '%s'\n", argv[1]);
+		image_usage(stderr);
+		return 2;
+	}
+	r = parse_args(argc - 1, argv + 1, &a);
+	if (r != 0)
+		return r > 0 ? 0 : 2;
+	r = run(argv[1], &a, &usage_error);
+	if (usage_error)
+		return 2;
+	/* errors were logged where they arose */
+	if (fflush(stdout) != 0)
+		return 1;
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The image tool behind `stasis image`: what CRIU's crit does, with the
+ * same JSON and text (see docs/crit.md).
+ *
+ * Paths: NULL or "-" mean stdin (inputs) and stdout (outputs). An output
+ * file is written under a temporary name and renamed into place on
+ * success, so a failed command leaves it as it was. Errors are logged
+ * once (pr_err), naming the file and the byte offset; the functions return
+ * 0 or a negative errno.
+ */
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct img_file;
+struct json_out;
+
+struct crit_decode_opts {
+	bool pretty; /* indent=4, and the field-specific forms (hex, flags, ...) */
+	bool nopl;   /* `show --nopl`: the size of extra payloads instead of them */
+};
+
+/* crit decode: the image at in_path as JSON, to out_path. */
+int crit_decode(const char *in_path, const char *out_path, const struct crit_decode_opts *o);
+/* The JSON document of an open image, written to o (for tests and benchmarks). */
+int crit_decode_image(struct img_file *f, struct json_out *o, const struct crit_decode_opts *opts);
+
+/* crit encode: a JSON document (as decode writes it) back into an image. */
+int crit_encode(const char *in_path, const char *out_path);
+/* The same from memory; label names the input in messages. */
+int crit_encode_mem(const char *json, size_t len, const char *label, const char *out_path);
+
+/* crit info: {"magic": ..., "count": N} with indent=4. */
+int crit_info(const char *in_path, FILE *out);
+
+/* crit x DIR ps|fds|mems|rss. -EINVAL for another `what`. */
+int crit_explore(const char *dir, const char *what, FILE *out);
