@@ -133,7 +133,7 @@ static int dump_posix_timers(struct dump_ctx *ctx, struct remote *rm, struct are
 		e->isec = (uint64_t)v.it_interval.tv_sec,
 		e->insec = (uint64_t)v.it_interval.tv_nsec;
 		e->vsec = (uint64_t)v.it_value.tv_sec, e->vnsec = (uint64_t)v.it_value.tv_nsec;
-		if (timers[i].notify_pid) {
+		if (timers[i].notify & SIGEV_THREAD_ID) {
 			e->has_notify_thread_id = true;
 			e->notify_thread_id = timers[i].notify_pid;
 		}
