@@ -19,9 +19,11 @@ enum {
 	OPT_FEATURE,
 	OPT_EXTRA,
 	OPT_ALL,
+	OPT_PIDFILE,
 	OPT_TREE = 't',
 	OPT_LEAVE_RUNNING = 'R',
 	OPT_SHELL_JOB = 'j',
+	OPT_RESTORE_DETACHED = 'd',
 	OPT_UNSUPPORTED, /* known to criu, not implemented by stasis yet */
 };
 
@@ -48,9 +50,9 @@ static const struct cli_option cli_options[] = {
 	{ "leave-running", no_argument, OPT_LEAVE_RUNNING, CMD_BIT(CMD_DUMP) },
 	{ "leave-stopped", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "shell-job", no_argument, OPT_SHELL_JOB, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_RESTORE) },
-	{ "restore-detached", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "restore-detached", no_argument, OPT_RESTORE_DETACHED, CMD_BIT(CMD_RESTORE) },
 	{ "restore-sibling", no_argument, OPT_UNSUPPORTED, 0 },
-	{ "pidfile", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "pidfile", required_argument, OPT_PIDFILE, CMD_BIT(CMD_RESTORE) },
 	{ "display-stats", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "tcp-established", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "tcp-close", no_argument, OPT_UNSUPPORTED, 0 },
@@ -81,7 +83,7 @@ static const struct cli_option cli_options[] = {
 
 /* Short options: criu's; those not implemented yet are refused by name. */
 static const char short_options[] = "+o:v::D:W:hVt:Rjd";
-static const char unsupported_short[] = "d";
+static const char unsupported_short[] = "";
 
 /* The long name of a short option, to check that it applies to the command. */
 static const char *long_name_of(int c)
@@ -112,7 +114,7 @@ static const char *const command_names[_CMD_MAX] = {
 /* Commands criu has and stasis will have, but that are not built yet. */
 static bool command_is_implemented(enum cli_command cmd)
 {
-	return cmd == CMD_CHECK || cmd == CMD_DUMP;
+	return cmd == CMD_CHECK || cmd == CMD_DUMP || cmd == CMD_RESTORE;
 }
 
 const char *cli_command_name(enum cli_command cmd)
@@ -133,7 +135,7 @@ void cli_usage(FILE *out)
 	fputs("Usage:\n"
 	      "  stasis check [--feature NAME] [--all]   kernel features this host offers\n"
 	      "  stasis dump -t PID -D DIR              checkpoint a process tree (not built yet)\n"
-	      "  stasis restore -D DIR [-d]             restore a process tree (not built yet)\n"
+	      "  stasis restore -D DIR [-d]             restore a process (one task for now)\n"
 	      "  stasis log decode FILE                 turn a binary log into text\n"
 	      "  stasis image COMMAND ...               read and write image files\n"
 	      "\n"
@@ -245,6 +247,12 @@ static int apply_option(int id, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_SHELL_JOB:
 		o->shell_job = true;
+		return 0;
+	case OPT_RESTORE_DETACHED:
+		o->restore_detached = true;
+		return 0;
+	case OPT_PIDFILE:
+		o->pidfile = arg;
 		return 0;
 	}
 	return -EINVAL;

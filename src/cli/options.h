@@ -43,6 +43,8 @@ struct cli_opts {
 	pid_t pid;                    /* dump -t */
 	bool leave_running;           /* dump -R */
 	bool shell_job;               /* -j */
+	bool restore_detached;        /* restore -d */
+	const char *pidfile;          /* restore --pidfile */
 };
 
 /* Parse argv into opts. Returns 0, 1 if --help/--version was served, -EINVAL on bad usage. */

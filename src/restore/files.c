@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Files, opened by the controller before the task exists: the task's own fds
+ * (fdinfo), the files its VMAs map, its executable and its cwd. clone3()
+ * without CLONE_FILES copies the fd table, so the task inherits them all;
+ * it then moves its fds to their numbers and closes the rest, and the
+ * controller's remote mmap()s use the others by number. Opening here, not in
+ * the task, means every failure is found, and told with the file's name,
+ * while there is still nothing to undo.
+ *
+ * Every fd opened here is moved to min_fd or above (min_fd is above every fd
+ * number the task had), so that the task's dup2()s never overwrite one.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "restore/internal.h"
+
+static const char *fd_type_name(int type)
+{
+	const ProtobufCEnumValue *v =
+		protobuf_c_enum_descriptor_get_value(&fd_types__descriptor, type);
+
+	return v ? v->name : "unknown";
+}
+
+static bool is_remapped(const struct rst_ctx *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->img.nremaps; i++)
+		if (c->img.remaps[i]->orig_id == id)
+			return true;
+	return false;
+}
+
+/* The file of id, checked to be one this restore can open by name. */
+static int reg_file(struct rst_ctx *c, uint32_t id, const char *what, const RegFileEntry **ret)
+{
+	const RegFileEntry *reg = rst_reg_file(&c->img, id);
+
+	if (!reg) {
+		for (size_t i = 0; i < c->img.nfiles; i++)
+			if (c->img.files[i]->id == id) {
+				rst_err(c,
+					"%s: file %u is of kind %s; only regular files are "
+					"supported yet",
+					what, id, fd_type_name(c->img.files[i]->type));
+				return -EOPNOTSUPP;
+			}
+		rst_err(c, "%s: file %u is not in files.img or reg-files.img", what, id);
+		return -EBADMSG;
+	}
+	if (is_remapped(c, id) || (reg->has_ext && reg->ext)) {
+		rst_err(c, "%s: %s was deleted or external at dump time; not supported yet", what,
+			reg->name);
+		return -EOPNOTSUPP;
+	}
+	*ret = reg;
+	return 0;
+}
+
+/* The file must be what was dumped: same kind, and for a regular file the same size. */
+static int check_same(struct rst_ctx *c, int fd, const RegFileEntry *reg, const char *what)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		int r = negative_errno();
+		rst_err(c, "%s: cannot stat %s: %s", what, reg->name, strerror(-r));
+		return r;
+	}
+	if (reg->has_mode && (st.st_mode & S_IFMT) != (reg->mode & S_IFMT)) {
+		rst_err(c, "%s: %s is not the same kind of file as when dumped (mode %o, was %o)",
+			what, reg->name, st.st_mode, reg->mode);
+		return -ESTALE;
+	}
+	if (reg->has_size && S_ISREG(st.st_mode) && (uint64_t)st.st_size != reg->size) {
+		rst_err(c, "%s: %s has changed since the dump: its size is %lld bytes, it was %llu",
+			what, reg->name, (long long)st.st_size, (unsigned long long)reg->size);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/* Move fd to min_fd or above (closing the original); the result is close-on-exec here. */
+static int move_up(struct rst_ctx *c, int fd, const char *path)
+{
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, c->files.min_fd);
+	int r = negative_errno();
+
+	close(fd);
+	if (nfd < 0) {
+		rst_err(c, "cannot move the fd of %s above %d: %s", path, c->files.min_fd,
+			strerror(-r));
+		return r;
+	}
+	return nfd;
+}
+
+static int open_reg(struct rst_ctx *c, const RegFileEntry *reg, int flags, const char *what)
+{
+	int fd, r;
+
+	fd = open(reg->name, flags | O_CLOEXEC);
+	if (fd < 0) {
+		r = negative_errno();
+		rst_err(c, "%s: cannot open %s: %s", what, reg->name, strerror(-r));
+		return r;
+	}
+	r = check_same(c, fd, reg, what);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return move_up(c, fd, reg->name);
+}
+
+static int add_move(struct rst_files *f, int src, int dst, bool cloexec)
+{
+	struct rst_fd_move *n = reallocarray(f->moves, f->nmoves + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	f->moves = n;
+	f->moves[f->nmoves++] = (struct rst_fd_move){.src = src, .dst = dst, .cloexec = cloexec};
+	return 0;
+}
+
+/* The fd already opened for another fd of the task on the same file (they share the open file). */
+static int src_of_file(const struct rst_ctx *c, size_t upto, uint32_t id)
+{
+	for (size_t i = 0; i < upto; i++)
+		if (c->img.fds[i]->id == id)
+			for (size_t j = 0; j < c->files.nmoves; j++)
+				if (c->files.moves[j].dst == (int)c->img.fds[i]->fd)
+					return c->files.moves[j].src;
+	return -1;
+}
+
+static int open_task_fds(struct rst_ctx *c)
+{
+	/* O_CREAT and O_TRUNC did their work when the program opened the file. */
+	const int drop = O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC;
+
+	for (size_t i = 0; i < c->img.nfds; i++) {
+		const FdinfoEntry *fe = c->img.fds[i];
+		const RegFileEntry *reg;
+		char what[32];
+		int src, r;
+
+		snprintf(what, sizeof(what), "fd %u", fe->fd);
+		if (fe->type != FD_TYPES__REG) {
+			rst_err(c, "%s is of kind %s; only regular files are supported yet", what,
+				fd_type_name(fe->type));
+			return -EOPNOTSUPP;
+		}
+		r = reg_file(c, fe->id, what, &reg);
+		if (r < 0)
+			return r;
+		src = src_of_file(c, i, fe->id);
+		if (src < 0) {
+			src = open_reg(c, reg, (int)reg->flags & ~drop, what);
+			if (src < 0)
+				return src;
+			if (reg->pos && lseek(src, (off_t)reg->pos, SEEK_SET) < 0) {
+				r = negative_errno();
+				rst_err(c, "%s: cannot seek %s to %llu: %s", what, reg->name,
+					(unsigned long long)reg->pos, strerror(-r));
+				close(src);
+				return r;
+			}
+		}
+		r = add_move(&c->files, src, (int)fe->fd, fe->flags & FD_CLOEXEC);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int rst_files_fd(const struct rst_ctx *c, uint32_t id, int accmode)
+{
+	for (size_t i = 0; i < c->files.nopen; i++)
+		if (c->files.open[i].id == id && c->files.open[i].accmode == accmode)
+			return c->files.open[i].fd;
+	return -1;
+}
+
+/* Open file id for the task's own use (a mapping, the exe), once per access mode. */
+static int open_for_task(struct rst_ctx *c, uint32_t id, int accmode, const char *what)
+{
+	const RegFileEntry *reg;
+	struct rst_open_file *n;
+	int fd, r;
+
+	if (rst_files_fd(c, id, accmode) >= 0)
+		return 0;
+	r = reg_file(c, id, what, &reg);
+	if (r < 0)
+		return r;
+	fd = open_reg(c, reg, accmode, what);
+	if (fd < 0)
+		return fd;
+	n = reallocarray(c->files.open, c->files.nopen + 1, sizeof(*n));
+	if (!n) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->files.open = n;
+	c->files.open[c->files.nopen++] = (struct rst_open_file){id, accmode, fd};
+	return 0;
+}
+
+/*
+ * A private mapping only reads its file. A shared one is opened as the task
+ * had it (fdflags), so that a later mprotect(PROT_WRITE) works as before.
+ */
+int rst_vma_accmode(const VmaEntry *e)
+{
+	if (!(e->status & VMA_FILE_SHARED))
+		return O_RDONLY;
+	if (e->has_fdflags)
+		return (int)e->fdflags & O_ACCMODE;
+	return (e->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+}
+
+static int open_mapped_files(struct rst_ctx *c)
+{
+	const MmEntry *mm = c->img.mm;
+	int r;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *e = mm->vmas[i];
+		char what[64];
+
+		if (!(e->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
+			continue;
+		snprintf(what, sizeof(what), "VMA %llx-%llx", (unsigned long long)e->start,
+			 (unsigned long long)e->end);
+		r = open_for_task(c, (uint32_t)e->shmid, rst_vma_accmode(e), what);
+		if (r < 0)
+			return r;
+	}
+	return open_for_task(c, mm->exe_file_id, O_RDONLY, "executable");
+}
+
+static int open_cwd(struct rst_ctx *c)
+{
+	const RegFileEntry *cwd, *root;
+	int fd, r;
+
+	r = reg_file(c, c->img.fs->root_id, "root", &root);
+	if (r < 0)
+		return r;
+	if (!streq(root->name, "/")) {
+		rst_err(c, "the task's root was %s; a changed root is not supported yet",
+			root->name);
+		return -EOPNOTSUPP;
+	}
+	r = reg_file(c, c->img.fs->cwd_id, "cwd", &cwd);
+	if (r < 0)
+		return r;
+	fd = open(cwd->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = negative_errno();
+		rst_err(c, "cwd: cannot open the directory %s: %s", cwd->name, strerror(-r));
+		return r;
+	}
+	fd = move_up(c, fd, cwd->name);
+	if (fd < 0)
+		return fd;
+	c->files.cwd_fd = fd;
+	return 0;
+}
+
+int rst_files_open(struct rst_ctx *c)
+{
+	int max = 2, r;
+
+	/* Above every fd of the task (and 0-2, which the controller keeps). */
+	for (size_t i = 0; i < c->img.nfds; i++)
+		max = MAX(max, (int)c->img.fds[i]->fd);
+	c->files.min_fd = max + 1;
+	r = open_task_fds(c);
+	if (r == 0)
+		r = open_mapped_files(c);
+	if (r == 0)
+		r = open_cwd(c);
+	return r;
+}
+
+static int set_owner(struct rst_ctx *c, const struct rst_fd_move *m, const FownEntry *fown)
+{
+	struct f_owner_ex owner = {.type = (int)fown->pid_type, .pid = (pid_t)fown->pid};
+
+	if (fown->signum && fcntl(m->src, F_SETSIG, (int)fown->signum) < 0) {
+		int r = negative_errno();
+		rst_err(c, "fd %d: cannot set its signal to %u: %s", m->dst, fown->signum,
+			strerror(-r));
+		return r;
+	}
+	if (fown->pid && fcntl(m->src, F_SETOWN_EX, &owner) < 0) {
+		int r = negative_errno();
+		rst_err(c, "fd %d: cannot set its owner to %u: %s", m->dst, fown->pid,
+			strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int rst_files_set_owners(struct rst_ctx *c)
+{
+	for (size_t i = 0; i < c->img.nfds; i++) {
+		const RegFileEntry *reg = rst_reg_file(&c->img, c->img.fds[i]->id);
+		int r;
+
+		if (!reg || !reg->fown || (!reg->fown->pid && !reg->fown->signum))
+			continue;
+		for (size_t j = 0; j < c->files.nmoves; j++)
+			if (c->files.moves[j].dst == (int)c->img.fds[i]->fd) {
+				r = set_owner(c, &c->files.moves[j], reg->fown);
+				if (r < 0)
+					return r;
+			}
+	}
+	return 0;
+}
+
+static bool src_seen_before(const struct rst_files *f, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (f->moves[j].src == f->moves[i].src)
+			return true;
+	return false;
+}
+
+void rst_files_close_ours(struct rst_files *f)
+{
+	if (f->ours_closed)
+		return;
+	for (size_t i = 0; i < f->nmoves; i++)
+		if (!src_seen_before(f, i))
+			safe_close(f->moves[i].src);
+	for (size_t i = 0; i < f->nopen; i++)
+		safe_close(f->open[i].fd);
+	f->cwd_fd = safe_close(f->cwd_fd);
+	f->ours_closed = true;
+}
+
+void rst_files_free(struct rst_files *f)
+{
+	rst_files_close_ours(f);
+	free(f->moves);
+	free(f->open);
+	*f = (struct rst_files){.cwd_fd = -1};
+}

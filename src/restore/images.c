@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading the images of the task: inventory, pstree, core, ids, mm, fs,
+ * files and fdinfo, and the pagemap. Everything is read before anything is
+ * created, so that a missing or malformed image stops the restore while
+ * there is nothing to undo.
+ */
+#include <stdlib.h>
+
+#include "restore/internal.h"
+
+/* Read a single-entry image that must be there. */
+static int read_required(struct rst_ctx *c, enum img_type type, uint64_t id, void **ret_msg)
+{
+	struct ProtobufCMessage *msg;
+	char name[64];
+	int r;
+
+	r = img_read_one(c->img.dir, type, id, &msg);
+	if (r == -ENOENT) {
+		img_file_name(type, id, name, sizeof(name));
+		pr_err("restore: %s: %s is missing", img_dir_path(c->img.dir), name);
+	}
+	if (r < 0)
+		return r;
+	*ret_msg = msg;
+	return 0;
+}
+
+/* Read every entry of an image into a malloc'ed array; an absent file gives none. */
+static int read_all(struct rst_images *img, enum img_type type, uint64_t id, void ***ret_msgs,
+		    size_t *ret_n)
+{
+	_cleanup_img_file_ struct img_file *f = NULL;
+	void **msgs = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	r = img_open(img->dir, type, id, &f);
+	if (r == -ENOENT) {
+		*ret_msgs = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	for (;;) {
+		_cleanup_img_entry_ struct img_entry e = {};
+
+		r = img_next(f, &e);
+		if (r <= 0)
+			break;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			void **nm = reallocarray(msgs, ncap, sizeof(*nm));
+
+			if (!nm) {
+				r = -ENOMEM;
+				break;
+			}
+			msgs = nm;
+			cap = ncap;
+		}
+		msgs[n++] = img_entry_take_msg(&e);
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			img_msg_free(msgs[i]);
+		free(msgs);
+		return r;
+	}
+	*ret_msgs = msgs;
+	*ret_n = n;
+	return 0;
+}
+
+static int read_pstree(struct rst_ctx *c)
+{
+	void **items;
+	size_t n;
+	int r;
+
+	r = read_all(&c->img, IMG_PSTREE, 0, &items, &n);
+	if (r < 0)
+		return r;
+	if (n == 0) {
+		pr_err("restore: %s: no pstree.img (or an empty one): not an image directory?",
+		       img_dir_path(c->img.dir));
+		free(items);
+		return -ENOENT;
+	}
+	for (size_t i = 1; i < n; i++)
+		img_msg_free(items[i]);
+	c->img.item = items[0];
+	free(items);
+	if (n > 1) {
+		pr_err("restore: %s: pstree.img holds %zu tasks; restoring a tree of processes is "
+		       "not supported yet (only a single task)",
+		       img_dir_path(c->img.dir), n);
+		return -EOPNOTSUPP;
+	}
+	c->pid = (pid_t)c->img.item->pid;
+	return 0;
+}
+
+int rst_images_load(struct rst_ctx *c, const char *dir)
+{
+	struct rst_images *img = &c->img;
+	uint64_t fdinfo_id;
+	int r;
+
+	r = img_dir_open(dir, &img->dir); /* says why it cannot */
+	if (r < 0)
+		return r;
+	r = read_required(c, IMG_INVENTORY, 0, (void **)&img->inv);
+	if (r < 0)
+		return r;
+	r = read_pstree(c);
+	if (r < 0)
+		return r;
+	r = read_required(c, IMG_CORE, c->pid, (void **)&img->core);
+	if (r < 0)
+		return r;
+	/* Images before CRIU 2.x kept the ids inside core. */
+	r = img_read_one(img->dir, IMG_IDS, c->pid, (struct ProtobufCMessage **)&img->ids);
+	if (r == -ENOENT && img->core->ids)
+		r = 0;
+	else if (r == -ENOENT)
+		r = read_required(c, IMG_IDS, c->pid, (void **)&img->ids);
+	if (r < 0)
+		return r;
+	r = read_required(c, IMG_MM, c->pid, (void **)&img->mm);
+	if (r < 0)
+		return r;
+	r = read_required(c, IMG_FS, c->pid, (void **)&img->fs);
+	if (r < 0)
+		return r;
+	r = read_all(img, IMG_FILES, 0, (void ***)&img->files, &img->nfiles);
+	if (r < 0)
+		return r;
+	r = read_all(img, IMG_REG_FILES, 0, (void ***)&img->regs, &img->nregs);
+	if (r < 0)
+		return r;
+	r = read_all(img, IMG_REMAP_FPATH, 0, (void ***)&img->remaps, &img->nremaps);
+	if (r < 0)
+		return r;
+	/* fdinfo is per files_struct id since CRIU 3.x (inventory says so), per pid before. */
+	fdinfo_id = c->pid;
+	if (img->inv->has_fdinfo_per_id && img->inv->fdinfo_per_id)
+		fdinfo_id = img->ids ? img->ids->files_id : img->core->ids->files_id;
+	r = read_all(img, IMG_FDINFO, fdinfo_id, (void ***)&img->fds, &img->nfds);
+	if (r < 0)
+		return r;
+	r = img_pagemap_open(img->dir, IMG_PAGEMAP, c->pid, &img->pm);
+	if (r == -ENOENT)
+		rst_err(c, "pagemap-%d.img is missing", c->pid);
+	if (r < 0)
+		return r;
+	return 0;
+}
+
+static void free_msgs(void **msgs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		img_msg_free(msgs[i]);
+	free(msgs);
+}
+
+void rst_images_free(struct rst_images *img)
+{
+	img_pagemap_free(img->pm);
+	free_msgs((void **)img->remaps, img->nremaps);
+	free_msgs((void **)img->fds, img->nfds);
+	free_msgs((void **)img->regs, img->nregs);
+	free_msgs((void **)img->files, img->nfiles);
+	img_msg_free((struct ProtobufCMessage *)img->fs);
+	img_msg_free((struct ProtobufCMessage *)img->mm);
+	img_msg_free((struct ProtobufCMessage *)img->ids);
+	img_msg_free((struct ProtobufCMessage *)img->core);
+	img_msg_free((struct ProtobufCMessage *)img->item);
+	img_msg_free((struct ProtobufCMessage *)img->inv);
+	img_dir_free(img->dir);
+	*img = (struct rst_images){};
+}
+
+const RegFileEntry *rst_reg_file(const struct rst_images *img, uint32_t id)
+{
+	for (size_t i = 0; i < img->nfiles; i++)
+		if (img->files[i]->id == id)
+			return img->files[i]->type == FD_TYPES__REG ? img->files[i]->reg : NULL;
+	for (size_t i = 0; i < img->nregs; i++)
+		if (img->regs[i]->id == id)
+			return img->regs[i];
+	return NULL;
+}

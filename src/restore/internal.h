@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared between the files of src/restore; not for other layers. docs/restore.md tells the story.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/log.h"
+#include "image/image.h"
+#include "image/pb-msgs.h"
+#include "restore/restore.h"
+#include "rsys/rsys.h"
+
+/* Every message names the task being restored. */
+#define rst_err(c, fmt, ...) pr_err("restore: pid %d: " fmt, (int)(c)->pid, ##__VA_ARGS__)
+#define rst_warn(c, fmt, ...) pr_warn("restore: pid %d: " fmt, (int)(c)->pid, ##__VA_ARGS__)
+#define rst_info(c, fmt, ...) pr_info("restore: pid %d: " fmt, (int)(c)->pid, ##__VA_ARGS__)
+#define rst_debug(c, fmt, ...) pr_debug("restore: pid %d: " fmt, (int)(c)->pid, ##__VA_ARGS__)
+
+#define RST_PAGE_SIZE 4096UL
+
+/* VmaEntry.status bits, as CRIU writes them (criu/include/image.h). */
+#define VMA_AREA_REGULAR (1u << 0)
+#define VMA_AREA_STACK (1u << 1)
+#define VMA_AREA_VSYSCALL (1u << 2)
+#define VMA_AREA_VDSO (1u << 3)
+#define VMA_AREA_HEAP (1u << 5)
+#define VMA_FILE_PRIVATE (1u << 6)
+#define VMA_FILE_SHARED (1u << 7)
+#define VMA_ANON_SHARED (1u << 8)
+#define VMA_ANON_PRIVATE (1u << 9)
+#define VMA_AREA_SYSVIPC (1u << 10)
+#define VMA_AREA_SOCKET (1u << 11)
+#define VMA_AREA_VVAR (1u << 12)
+#define VMA_AREA_AIORING (1u << 13)
+#define VMA_AREA_MEMFD (1u << 14)
+#define VMA_AREA_SHSTK (1u << 15)
+#define VMA_AREA_UPROBES (1u << 17)
+#define VMA_UNSUPP (1u << 31)
+
+/* TaskCoreEntry.task_state of a live task (CRIU's COMPEL_TASK_ALIVE). */
+#define RST_TASK_ALIVE 1
+
+/* ---- images.c: what the images say about the task ----------------------- */
+
+struct rst_images {
+	struct img_dir *dir;
+	InventoryEntry *inv;
+	PstreeEntry *item;
+	CoreEntry *core;
+	TaskKobjIdsEntry *ids;
+	MmEntry *mm;
+	FsEntry *fs;
+	FileEntry **files; /* files.img (CRIU 3.15 and later) */
+	size_t nfiles;
+	RegFileEntry **regs; /* reg-files.img (older images) */
+	size_t nregs;
+	FdinfoEntry **fds;
+	size_t nfds;
+	RemapFilePathEntry *
+		*remaps; /* files that were deleted or otherwise not reachable by name */
+	size_t nremaps;
+	struct img_pagemap *pm;
+};
+
+/* ---- layout.c: address ranges, /proc/PID/maps ------------------------------ */
+
+struct rst_range {
+	uint64_t start, end;
+};
+
+enum rst_special {
+	RST_SPECIAL_NONE,
+	RST_SPECIAL_VVAR, /* [vvar], [vvar_vclock]: data the vDSO reads */
+	RST_SPECIAL_VDSO,
+	RST_SPECIAL_VSYSCALL,
+};
+
+struct rst_mapping {
+	uint64_t start, end;
+	enum rst_special special;
+};
+
+/* Parse the text of /proc/PID/maps. */
+int rst_maps_parse(const char *text, struct rst_mapping **ret_maps, size_t *ret_n);
+int rst_maps_read(pid_t pid, struct rst_mapping **ret_maps, size_t *ret_n);
+enum rst_special rst_special_of(const char *name);
+
+/*
+ * The lowest address at or above lo where len bytes, with a free page on
+ * either side, fit below hi without touching any busy range (busy is sorted
+ * in place). -ENOSPC if there is none.
+ */
+int rst_find_gap(struct rst_range *busy, size_t n, uint64_t len, uint64_t lo, uint64_t hi,
+		 uint64_t *ret_addr);
+
+/* ---- the context of one restore --------------------------------------------- */
+
+/* An fd of the task, opened by the controller and inherited by the task. */
+struct rst_fd_move {
+	int src; /* the controller's fd, the same number in the task until it is moved */
+	int dst; /* the number the task had */
+	bool cloexec;
+};
+
+/* A file opened by the controller for the task's own use during restore (mmap, exe). */
+struct rst_open_file {
+	uint32_t id;
+	int accmode;
+	int fd; /* the same number in the task, closed there at the end */
+};
+
+struct rst_files {
+	struct rst_fd_move *moves;
+	size_t nmoves;
+	struct rst_open_file *open;
+	size_t nopen;
+	int cwd_fd;
+	int min_fd;       /* above every fd number of the task: where the controller's files go */
+	bool ours_closed; /* the controller closed its copies; the numbers stay the task's */
+};
+
+/* One VMA to create, in address order. */
+struct rst_vma {
+	const VmaEntry *e;
+	bool has_pages;   /* the pagemap has contents for it */
+	bool write_added; /* mapped writable to be filled, mprotect'ed afterwards */
+};
+
+struct rst_ctx {
+	const struct restore_opts *opts;
+	pid_t pid; /* the task's pid, old and new */
+	struct rst_images img;
+	struct rst_files files;
+	struct rst_vma *vmas;
+	size_t nvmas;
+	const VmaEntry *vdso, *vvar; /* the dumped ones, or NULL */
+
+	bool forked;            /* the task exists: kill it on failure */
+	struct rsys_task *task; /* seized */
+	unsigned long scratch;  /* data area of the scratch mapping in the task */
+	size_t scratch_size;
+	struct rst_range scratch_area; /* the whole mapping, rsys's code included */
+
+	uint64_t t_start, t_fork_start, t_fork_end; /* CLOCK_MONOTONIC, us */
+	uint64_t pages_restored;
+};
+
+uint64_t rst_now_us(void);
+
+/* images.c */
+int rst_images_load(struct rst_ctx *c, const char *dir);
+void rst_images_free(struct rst_images *img);
+const RegFileEntry *rst_reg_file(const struct rst_images *img, uint32_t id);
+
+/* support.c: refuse, by name, what restore does not handle yet. */
+int rst_check_supported(struct rst_ctx *c);
+
+/* files.c: open what the task needs before it exists; it inherits the fds. */
+int rst_files_open(struct rst_ctx *c);
+/* The fd (same number in the task) opened for file id with this access mode, or -1. */
+int rst_files_fd(const struct rst_ctx *c, uint32_t id, int accmode);
+/* How a VMA's file is opened for mmap (O_RDONLY, O_RDWR ...). */
+int rst_vma_accmode(const VmaEntry *e);
+/* F_SETOWN/F_SETSIG, once the owner exists. */
+int rst_files_set_owners(struct rst_ctx *c);
+/* Close the controller's copies once the task has its own; the numbers stay valid in the task. */
+void rst_files_close_ours(struct rst_files *f);
+void rst_files_free(struct rst_files *f);
+
+/* fork.c */
+int rst_wait_pid_free(struct rst_ctx *c);
+int rst_fork(struct rst_ctx *c);
+
+/* remote.c: syscalls in the task; results are the raw return values (-errno on failure). */
+long rst_remote(struct rst_ctx *c, long nr, const unsigned long args[6]);
+#define rst_sys(c, nr, ...) rst_remote((c), (nr), (const unsigned long[6]){__VA_ARGS__})
+/* Copy data into the scratch area at offset off; *ret_addr is its address in the task. */
+int rst_scratch_put(struct rst_ctx *c, size_t off, const void *data, size_t len,
+		    unsigned long *ret_addr);
+
+/* vma.c */
+int rst_vmas_plan(struct rst_ctx *c);
+int rst_vmas_map(struct rst_ctx *c);
+int rst_vmas_protect(struct rst_ctx *c);
+
+/* takeover.c: seize the task, scratch area, rseq off, old mappings away. */
+int rst_takeover(struct rst_ctx *c);
+
+/* vdso.c */
+int rst_vdso_check(struct rst_ctx *c);
+/*
+ * 1 if every global function of the dumped vDSO image is at the same offset
+ * in ours, 0 if not (*ret_symbol names the first that is not), -EBADMSG if an
+ * image cannot be read.
+ */
+int rst_vdso_compatible(const void *dumped, size_t dlen, const void *ours, size_t olen,
+			const char **ret_symbol);
+int rst_vdso_move(struct rst_ctx *c, const struct rst_mapping *maps, size_t n);
+
+/* pages.c */
+int rst_pages_fill(struct rst_ctx *c);
+
+/* mm.c: PR_SET_MM_MAP and the mm's flags. */
+int rst_mm_fields(struct rst_ctx *c);
+
+/* signals.c */
+int rst_signals(struct rst_ctx *c);
+
+/* task.c: per-task state: limits, timers, names, scheduling, futex and tid addresses. */
+int rst_task_state(struct rst_ctx *c);
+
+/* timers.c: itimers and POSIX timers. */
+int rst_timers(struct rst_ctx *c);
+
+/* creds.c */
+int rst_creds(struct rst_ctx *c);
+
+/* regs.c */
+struct x86_regs;
+/* Undo a pending syscall restart the way CRIU's dump does, and disable the kernel's. */
+void rst_regs_no_restart(struct x86_regs *regs);
+int rst_regs_load(struct rst_ctx *c);
+
+/* finish.c: rseq, last closes, scratch away, registers, release. */
+int rst_finish(struct rst_ctx *c);
+
+/* stats.c */
+int rst_write_stats(struct rst_ctx *c);

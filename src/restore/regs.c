@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The registers the task goes on with, from core-PID.img.
+ *
+ * A task dumped inside a syscall that was interrupted has rax = -ERESTART*
+ * in the kernel's view. CRIU converts this when it dumps (the saved rip
+ * already points at the syscall again, or rax says -EINTR): the task cannot
+ * take the kernel's restart path after a restore, because its restart block
+ * (nanosleep's remaining time...) did not survive. The same rule is applied
+ * here to registers that still hold such a code, then orig_rax is set to -1
+ * so that the kernel, which stops the task inside its signal code, does not
+ * apply its own restart logic on top (as sigreturn does).
+ */
+#include "arch/x86/core.h"
+#include "arch/x86/syscall.h"
+#include "restore/internal.h"
+
+void rst_regs_no_restart(struct x86_regs *regs)
+{
+	struct user_regs_struct *r = &regs->gpr;
+
+	if ((long)r->orig_rax >= 0) {
+		switch ((long)r->rax) {
+		case -ERESTARTSYS:
+		case -ERESTARTNOINTR:
+		case -ERESTARTNOHAND:
+			r->rax = r->orig_rax;
+			r->rip -= X86_SYSCALL_INSN_LEN;
+			break;
+		case -ERESTART_RESTARTBLOCK:
+			r->rax = (unsigned long long)-EINTR;
+			break;
+		}
+	}
+	r->orig_rax = (unsigned long long)-1;
+}
+
+int rst_regs_load(struct rst_ctx *c)
+{
+	const ThreadInfoX86 *ti = c->img.core->thread_info;
+	struct x86_regs regs;
+	struct x86_fpu fpu;
+	int r;
+
+	r = x86_core_to_regs(ti->gpregs, &regs);
+	if (r < 0)
+		return r;
+	rst_regs_no_restart(&regs);
+	r = x86_core_to_fpu(ti->fpregs, &fpu);
+	if (r < 0)
+		return r;
+	r = x86_fpu_set(c->pid, &fpu);
+	x86_fpu_done(&fpu);
+	if (r < 0) {
+		rst_err(c, "cannot load the FPU state (xstate_bv %#llx): %s",
+			(unsigned long long)(ti->fpregs->xsave ? ti->fpregs->xsave->xstate_bv : 0),
+			strerror(-r));
+		return r;
+	}
+	r = x86_regs_set(c->pid, &regs);
+	if (r < 0) {
+		rst_err(c, "cannot load the registers: %s", strerror(-r));
+		return r;
+	}
+	rst_debug(c, "registers loaded: rip %llx rsp %llx rax %llx", regs.gpr.rip, regs.gpr.rsp,
+		  regs.gpr.rax);
+	return 0;
+}

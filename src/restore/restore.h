@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Restore (docs/restore.md): bring back a task from a directory of
+ * CRIU-format images, with its old pid, driven from outside over ptrace.
+ *
+ * For now: one task with one thread, regular files only. What the images
+ * hold beyond that is refused by name before anything is created.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct restore_opts {
+	const char *images_dir; /* -D */
+	bool detach;            /* -d: do not wait for the restored task */
+	const char *pidfile;    /* --pidfile: the restored task's pid is written there */
+	/*
+	 * -j: the task was a shell job. Its session and process group, if
+	 * they are not its own, become those of the caller instead of being
+	 * refused.
+	 */
+	bool shell_job;
+};
+
+struct restore_result {
+	pid_t pid; /* the restored task, a child of the caller, running */
+};
+
+/*
+ * Restore the task of opts->images_dir. On success the task runs, detached
+ * from ptrace, as a child of the caller; stats-restore is written in the
+ * images directory. On failure everything that was created is killed and
+ * reaped, the reason was logged, and a negative errno is returned.
+ */
+int restore_run(const struct restore_opts *opts, struct restore_result *ret_result);
+
+/*
+ * Wait for the restored task to end. *ret_status is its exit status, or
+ * 128 + the signal that killed it (as a shell reports it).
+ */
+int restore_wait(pid_t pid, int *ret_status);

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The VMAs of the task, created with remote mmap() at their old addresses.
+ * A VMA that gets pages from the images is mapped writable first, filled
+ * (pages.c), then given its own protection; the others get it at once, so
+ * that their kernel flags are those of the original (a mapping that was
+ * never writable is not charged as one, and does not merge differently with
+ * its neighbours).
+ */
+#include <sys/mman.h>
+
+#include "compat/syscalls.h"
+#include "restore/internal.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+static const struct {
+	uint32_t bit;
+	const char *what;
+} unsupported[] = {
+	{VMA_AREA_SYSVIPC, "SysV shared memory"},
+	{VMA_AREA_SOCKET, "a packet socket ring"},
+	{VMA_AREA_AIORING, "an AIO ring"},
+	{VMA_AREA_MEMFD, "a memfd"},
+	{VMA_AREA_SHSTK, "a shadow stack"},
+	{VMA_AREA_UPROBES, "uprobes"},
+	{VMA_UNSUPP, "a mapping CRIU could not dump"},
+};
+
+static int check_kind(struct rst_ctx *c, const VmaEntry *e)
+{
+	const MmEntry *mm = c->img.mm;
+
+	for (size_t i = 0; i < ELEMENTSOF(unsupported); i++)
+		if (e->status & unsupported[i].bit) {
+			rst_err(c, "VMA %llx-%llx is %s; not supported yet",
+				(unsigned long long)e->start, (unsigned long long)e->end,
+				unsupported[i].what);
+			return -EOPNOTSUPP;
+		}
+	if (!(e->status & VMA_AREA_REGULAR) || !(e->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE |
+							      VMA_FILE_SHARED | VMA_ANON_SHARED))) {
+		rst_err(c, "VMA %llx-%llx has status %#x, which restore does not know",
+			(unsigned long long)e->start, (unsigned long long)e->end, e->status);
+		return -EOPNOTSUPP;
+	}
+	if (!(e->status & VMA_ANON_SHARED))
+		return 0;
+	/* One shared anonymous object, mapped once and from its start: a plain MAP_SHARED|MAP_ANON.
+	 */
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i] != e && mm->vmas[i]->shmid == e->shmid &&
+		    (mm->vmas[i]->status & VMA_ANON_SHARED)) {
+			rst_err(c,
+				"VMA %llx-%llx: shared anonymous memory mapped more than once is "
+				"not supported yet",
+				(unsigned long long)e->start, (unsigned long long)e->end);
+			return -EOPNOTSUPP;
+		}
+	if (e->pgoff) {
+		rst_err(c,
+			"VMA %llx-%llx: shared anonymous memory mapped at an offset is not "
+			"supported yet",
+			(unsigned long long)e->start, (unsigned long long)e->end);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int check_bounds(struct rst_ctx *c, const VmaEntry *e, uint64_t prev_end)
+{
+	if (e->start >= e->end || e->start % RST_PAGE_SIZE || e->end % RST_PAGE_SIZE ||
+	    e->start < prev_end) {
+		rst_err(c,
+			"mm-%d.img: VMA %llx-%llx is empty, not page aligned, or overlaps the "
+			"previous one",
+			c->pid, (unsigned long long)e->start, (unsigned long long)e->end);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Mark the VMAs that the pagemap gives contents to (both lists are sorted). */
+static void mark_pages(struct rst_ctx *c)
+{
+	const struct img_page_extent *ext;
+	size_t n = img_pagemap_extents(c->img.pm, &ext), v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t s = ext[i].vaddr, e = s + ext[i].nr_pages * IMG_PAGE_SIZE;
+
+		while (v < c->nvmas && c->vmas[v].e->end <= s)
+			v++;
+		for (size_t j = v; j < c->nvmas && c->vmas[j].e->start < e; j++)
+			c->vmas[j].has_pages = true;
+	}
+	/* Shared anonymous memory gets its pages from its own pagemap (pages.c). */
+	for (size_t j = 0; j < c->nvmas; j++)
+		if (c->vmas[j].e->status & VMA_ANON_SHARED)
+			c->vmas[j].has_pages = true;
+}
+
+int rst_vmas_plan(struct rst_ctx *c)
+{
+	const MmEntry *mm = c->img.mm;
+	uint64_t prev_end = 0;
+	int r;
+
+	c->vmas = calloc(mm->n_vmas, sizeof(*c->vmas));
+	if (!c->vmas && mm->n_vmas)
+		return -ENOMEM;
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *e = mm->vmas[i];
+
+		r = check_bounds(c, e, prev_end);
+		if (r < 0)
+			return r;
+		prev_end = e->end;
+		/* Kernel-made mappings: the vsyscall page is everywhere, vDSO and vvar are moved.
+		 */
+		if (e->status & VMA_AREA_VSYSCALL)
+			continue;
+		if (e->status & VMA_AREA_VDSO) {
+			c->vdso = e;
+			continue;
+		}
+		if (e->status & VMA_AREA_VVAR) {
+			c->vvar = e;
+			continue;
+		}
+		r = check_kind(c, e);
+		if (r < 0)
+			return r;
+		c->vmas[c->nvmas++] = (struct rst_vma){.e = e};
+	}
+	mark_pages(c);
+	return 0;
+}
+
+static int map_one(struct rst_ctx *c, struct rst_vma *v)
+{
+	const VmaEntry *e = v->e;
+	unsigned long prot = e->prot, flags = e->flags | MAP_FIXED_NOREPLACE, off = 0;
+	long fd = -1, res;
+
+	if (v->has_pages && (prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE)) {
+		prot |= PROT_READ | PROT_WRITE;
+		v->write_added = true;
+	}
+	if (e->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
+		fd = rst_files_fd(c, (uint32_t)e->shmid, rst_vma_accmode(e));
+		flags &= ~(unsigned long)MAP_ANONYMOUS;
+		off = e->pgoff;
+	} else {
+		flags |= MAP_ANONYMOUS;
+	}
+	res = rst_sys(c, __NR_mmap, e->start, e->end - e->start, prot, flags, (unsigned long)fd,
+		      off);
+	if (res < 0) {
+		rst_err(c, "VMA %llx-%llx: mmap failed: %s", (unsigned long long)e->start,
+			(unsigned long long)e->end, strerror((int)-res));
+		return (int)res;
+	}
+	if ((uint64_t)res != e->start) {
+		rst_err(c, "VMA %llx-%llx: mmap put it at %lx", (unsigned long long)e->start,
+			(unsigned long long)e->end, res);
+		return -EIO;
+	}
+	return 0;
+}
+
+int rst_vmas_map(struct rst_ctx *c)
+{
+	for (size_t i = 0; i < c->nvmas; i++) {
+		int r = map_one(c, &c->vmas[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* madv holds one bit per madvise() advice that was in effect (1 << MADV_DONTDUMP ...). */
+static int advise(struct rst_ctx *c, const VmaEntry *e)
+{
+	for (unsigned int adv = 0; adv < 64; adv++) {
+		long res;
+
+		if (!e->has_madv || !(e->madv & (1ULL << adv)))
+			continue;
+		res = rst_sys(c, __NR_madvise, e->start, e->end - e->start, adv);
+		if (res < 0) {
+			rst_err(c, "VMA %llx-%llx: madvise(%u) failed: %s",
+				(unsigned long long)e->start, (unsigned long long)e->end, adv,
+				strerror((int)-res));
+			return (int)res;
+		}
+	}
+	return 0;
+}
+
+int rst_vmas_protect(struct rst_ctx *c)
+{
+	for (size_t i = 0; i < c->nvmas; i++) {
+		const VmaEntry *e = c->vmas[i].e;
+		int r;
+
+		if (c->vmas[i].write_added) {
+			long res = rst_sys(c, __NR_mprotect, e->start, e->end - e->start, e->prot);
+
+			if (res < 0) {
+				rst_err(c, "VMA %llx-%llx: mprotect failed: %s",
+					(unsigned long long)e->start, (unsigned long long)e->end,
+					strerror((int)-res));
+				return (int)res;
+			}
+		}
+		r = advise(c, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
