@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared between the files of src/mem; not part of its API (mem.h). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mem/mem.h"
+
+#define MEM_PAGE_SIZE 4096u
+
+/* ---- /proc/PID/smaps lines (vma-parse.c): pure functions ---- */
+
+/* The head line of a VMA: "START-END PERM PGOFF MAJ:MIN INODE   NAME". */
+struct smaps_head {
+	uint64_t start;
+	uint64_t end;
+	uint64_t pgoff; /* bytes */
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint64_t ino;
+	uint32_t prot;  /* PROT_* */
+	bool shared;    /* 's' rather than 'p' */
+	const char *name; /* points into the line, newline removed; "" for none */
+};
+
+/* Parse a head line (modified in place: the newline is cut). -EINVAL if it is not one. */
+int smaps_parse_head(char *line, struct smaps_head *ret_head);
+
+/* What a "VmFlags:" line says. */
+struct smaps_vmflags {
+	uint32_t map_flags; /* MAP_GROWSDOWN, MAP_LOCKED, MAP_NORESERVE, MAP_HUGETLB */
+	uint64_t madv;      /* 1 << MADV_x for each madvise state the VMA keeps */
+	bool io_pfnmap;     /* VM_IO or VM_PFNMAP: a device mapping (or vvar) */
+	bool shadow_stack;  /* VM_SHADOW_STACK */
+};
+
+/* Parse the flags after "VmFlags:" (unknown ones are ignored, as CRIU does). */
+void smaps_parse_vmflags(const char *flags, struct smaps_vmflags *ret);
+
+/* ---- Copying pages into a pagemap writer (copy.c) ---- */
+
+struct img_pagemap_writer;
+struct mem_copier;
+
+/*
+ * A copier reads pages from a task (process_vm_readv on pid) or from an fd
+ * (pread at the address as offset: /proc/PID/mem, a shmem file) into one
+ * half of a bounded buffer while a second thread writes the other half to
+ * the writer's pages file; the pagemap entries are added once their pages
+ * are in the file. pid 0: every read goes through src_fd.
+ */
+int mem_copier_open(pid_t pid, int src_fd, struct img_pagemap_writer *w, size_t buf_size,
+		    struct mem_copier **ret_c);
+/*
+ * Queue the pages [addr, addr + len) (page aligned), to be recorded with
+ * pagemap flags `flags` (IMG_PE_*) at vaddr addr. via_fd: read them from
+ * src_fd. Calls must come in increasing address order.
+ */
+int mem_copier_add(struct mem_copier *c, uint64_t addr, uint64_t len, uint32_t flags, bool via_fd);
+/* Copy what is queued, wait until it is written and every entry added. */
+int mem_copier_finish(struct mem_copier *c);
+/* Stop the writer thread and free; what was not finished is dropped. */
+void mem_copier_free(struct mem_copier *c);
+static inline void mem_copier_freep(struct mem_copier **c)
+{
+	if (*c)
+		mem_copier_free(*c);
+}

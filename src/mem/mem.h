@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The memory side of a dump: the VMAs of a task as CRIU records them in
+ * mm-PID.img, the pages worth saving (found with PAGEMAP_SCAN), their copy
+ * into pagemap-PID.img + pages-N.img, shared anonymous memory, and the mm
+ * facts of MmEntry. docs/mem.md tells what is dumped for each kind of VMA
+ * and why.
+ *
+ * Everything here works from outside on a task that the caller has already
+ * frozen (ptrace): a pid is all it needs. What only the task itself can say
+ * (its brk, its dumpable flag) the caller asks with remote syscalls and
+ * passes in. Functions return 0 (or a count) or a negative errno; ret_
+ * parameters are written only on success.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mm.pb-c.h"
+#include "vma.pb-c.h"
+
+struct img_dir;
+
+/* ---- VmaEntry.status: CRIU's bits (criu/include/image.h), part of the image format ---- */
+
+#define VMA_AREA_NONE 0u
+#define VMA_AREA_REGULAR (1u << 0)  /* an ordinary area: mapped again at restore */
+#define VMA_AREA_STACK (1u << 1)    /* unused by CRIU's dump, kept for the format */
+#define VMA_AREA_VSYSCALL (1u << 2) /* [vsyscall]: the kernel's, never mapped nor dumped */
+#define VMA_AREA_VDSO (1u << 3)
+#define VMA_AREA_HEAP (1u << 5) /* [heap], for information */
+#define VMA_FILE_PRIVATE (1u << 6)
+#define VMA_FILE_SHARED (1u << 7)
+#define VMA_ANON_SHARED (1u << 8)
+#define VMA_ANON_PRIVATE (1u << 9)
+#define VMA_AREA_SYSVIPC (1u << 10) /* SysV shared memory segment */
+#define VMA_AREA_SOCKET (1u << 11)
+#define VMA_AREA_VVAR (1u << 12) /* [vvar] (and [vvar_vclock], merged into it) */
+#define VMA_AREA_AIORING (1u << 13)
+#define VMA_AREA_MEMFD (1u << 14)
+#define VMA_AREA_SHSTK (1u << 15)
+#define VMA_AREA_GUARD (1u << 16)
+#define VMA_AREA_UPROBES (1u << 17) /* [uprobes]: the kernel's, never mapped nor dumped */
+#define VMA_UNSUPP (1u << 31)       /* never in an image */
+
+/* ---- VMAs ---------------------------------------------------------------- */
+
+/*
+ * One VMA. `e` is the VmaEntry written into mm-PID.img, filled as CRIU 4.2
+ * fills it: start, end, pgoff (bytes), prot (PROT_*), flags (MAP_SHARED or
+ * MAP_PRIVATE, MAP_ANONYMOUS, and MAP_GROWSDOWN, MAP_LOCKED, MAP_NORESERVE,
+ * MAP_HUGETLB from VmFlags), status (VMA_*), fd -1, madv (1 << MADV_x for
+ * each madvise the VMA carries), fdflags (the access mode of the mapped
+ * file, for every VMA that has a file). shmid is the shared memory object's
+ * inode for VMA_ANON_SHARED; for VMA_FILE_* it is the id of the file in
+ * reg-files.img, which the caller assigns (0 until then).
+ */
+struct mem_vma {
+	VmaEntry e;
+	/* The mapped file (VMA_FILE_*, VMA_ANON_SHARED), from /proc/PID/map_files: */
+	char *path;     /* its link ("/usr/lib/libc.so.6", "/dev/zero (deleted)"), NULL if none */
+	uint64_t dev;   /* st_dev, st_ino, st_mode of the file */
+	uint64_t ino;
+	uint32_t mode;
+	bool same_file; /* same file as the VMA before (CRIU's "borrows vfi") */
+};
+
+struct mem_vmas {
+	struct mem_vma *v;
+	size_t nr;
+	uint64_t priv_pages; /* pages of the VMAs whose pages go to pagemap-PID.img */
+};
+
+/*
+ * Read the VMAs of pid from /proc/PID/smaps and /proc/PID/map_files.
+ * [vvar_vclock] is merged into the [vvar] before it, as CRIU 4.2 does. A
+ * mapping stasis cannot dump (a device with VM_IO/VM_PFNMAP, a socket or an
+ * AIO ring, a shadow stack) is refused with -ENOTSUP, naming it.
+ */
+int mem_vmas_collect(pid_t pid, struct mem_vmas *ret_vmas);
+void mem_vmas_release(struct mem_vmas *vmas);
+#define _cleanup_mem_vmas_ __attribute__((cleanup(mem_vmas_release)))
+
+static inline bool mem_vma_is(const VmaEntry *e, uint32_t status)
+{
+	return (e->status & status) == status;
+}
+
+/* Whether the pages of this VMA go to pagemap-PID.img (private, regular, not vvar). */
+bool mem_vma_has_private_pages(const VmaEntry *e);
+
+/* ---- Scanning: which pages hold something ---------------------------------- */
+
+struct mem_scan;
+
+enum {
+	/* Read /proc/PID/pagemap entry by entry even if PAGEMAP_SCAN works (for tests). */
+	MEM_SCAN_NO_IOCTL = 1u << 0,
+};
+
+/* One run of pages [start, end); zero: they map the zero page. */
+struct mem_run {
+	uint64_t start;
+	uint64_t end;
+	bool zero;
+};
+
+/* Called for each run, in address order; a negative return stops the scan and is returned. */
+typedef int (*mem_scan_fn)(void *arg, const struct mem_run *run);
+
+/* Open /proc/PID/pagemap. PAGEMAP_SCAN is used when the kernel has it (6.7+). */
+int mem_scan_open(pid_t pid, unsigned flags, struct mem_scan **ret_scan);
+void mem_scan_free(struct mem_scan *s);
+static inline void mem_scan_freep(struct mem_scan **s)
+{
+	if (*s)
+		mem_scan_free(*s);
+}
+bool mem_scan_uses_ioctl(const struct mem_scan *s);
+
+/*
+ * The pages of [start, end) (page aligned) a dump of a private mapping
+ * saves: present or swapped, and anonymous (a page of a private file
+ * mapping still shared with the page cache is the file's; its copy-on-write
+ * copy is the task's). Runs of zero-page mappings are reported with zero
+ * set, so that the caller can count them; guard regions are left out.
+ */
+int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg);
+
+/* ---- Dumping pages ------------------------------------------------------- */
+
+struct mem_dump_opts {
+	/*
+	 * The stack pointers of the task's threads: the pages that hold them are
+	 * not marked lazy (a lazy restore needs them before it serves faults).
+	 */
+	const uint64_t *thread_sp;
+	size_t nr_thread_sp;
+	size_t buf_size; /* bytes of copy buffer (two halves); 0: MEM_DUMP_BUF_DEFAULT */
+	unsigned scan_flags; /* MEM_SCAN_* */
+};
+
+#define MEM_DUMP_BUF_DEFAULT (8u << 20)
+
+struct mem_dump_stats {
+	uint64_t pages_scanned; /* pages of the VMAs looked at */
+	uint64_t pages_written; /* pages copied into pages-N.img */
+	uint64_t pages_lazy;    /* of them, marked PE_LAZY */
+	uint64_t pages_zero;    /* present but mapping the zero page: not written */
+};
+
+/*
+ * Write pagemap-ID.img and pages-PAGES_ID.img for pid's private memory:
+ * the vDSO whole, the anonymous pages of the other private VMAs (see
+ * mem_scan_private), nothing of vvar, vsyscall and shared mappings (the
+ * shared anonymous ones go through mem_dump_shmem). Pages are copied with
+ * process_vm_readv, in batches, through a buffer of bounded size
+ * (/proc/PID/mem for the VMAs the task cannot read itself), and written by
+ * a second thread while the next batch is read. Stats are added to
+ * *stats if it is not NULL.
+ */
+int mem_dump_pages(pid_t pid, const struct mem_vmas *vmas, struct img_dir *dir, uint64_t id,
+		   uint32_t pages_id, const struct mem_dump_opts *opts, struct mem_dump_stats *stats);
+
+/*
+ * Write pagemap-shmem-SHMID.img and pages-PAGES_ID.img for the shared
+ * anonymous memory object that `vma` (a VMA_ANON_SHARED VMA of pid) maps:
+ * the pages of its first `size` bytes that hold data, found with
+ * SEEK_DATA/SEEK_HOLE (swapped pages included), at their offset in the
+ * object as CRIU writes them. Call it once per object, with size the end of
+ * the furthest mapping of it (CRIU's shmem size). Adds to stats->pages_*
+ * if stats is not NULL.
+ */
+int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir *dir,
+		   uint32_t pages_id, struct mem_dump_stats *stats);
+
+/* ---- The mm entry -------------------------------------------------------- */
+
+/* What only the task knows: the caller asks it (remote brk(0), prctl(PR_GET_DUMPABLE)). */
+struct mem_mm_facts {
+	uint64_t brk;
+	int dumpable;
+	uint32_t exe_file_id; /* id of /proc/PID/exe in reg-files.img */
+};
+
+/* At most this many words of auxv are kept: CRIU's AT_VECTOR_SIZE on x86_64 (its restore refuses more). */
+#define MEM_AUXV_MAX_WORDS 44
+
+/*
+ * Fill an MmEntry for pid: code, data, stack, brk, arg and env bounds from
+ * /proc/PID/stat, saved auxv from /proc/PID/auxv, thp_disabled from
+ * /proc/PID/status, the rest from facts; its vmas point into `vmas`, which
+ * must outlive it. Release it with mem_mm_release().
+ */
+int mem_mm_fill(pid_t pid, const struct mem_vmas *vmas, const struct mem_mm_facts *facts,
+		MmEntry *ret_mm);
+void mem_mm_release(MmEntry *mm);

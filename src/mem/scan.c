@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Which pages of a range hold something: the PAGEMAP_SCAN ioctl on
+ * /proc/PID/pagemap (Linux 6.7), which walks the page tables in the kernel
+ * and answers with runs of pages, or /proc/PID/pagemap read entry by entry
+ * where the ioctl is missing. Both give the same runs.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "base/log.h"
+#include "base/macro.h"
+#include "compat/fs.h"
+#include "compat/pagemap.h"
+#include "mem/internal.h"
+
+/* Regions per PAGEMAP_SCAN call, pagemap entries per read: bounded, whatever the range. */
+#define SCAN_VEC_LEN 512
+#define SCAN_PME_LEN 4096
+
+struct mem_scan {
+	pid_t pid;
+	int fd; /* /proc/PID/pagemap */
+	bool ioctl;
+	bool guard_category; /* PAGE_IS_GUARD is known (6.15+) */
+	struct page_region vec[SCAN_VEC_LEN];
+	uint64_t *pme;     /* fallback: SCAN_PME_LEN entries */
+	uint64_t zero_pfn; /* fallback: the zero page's frame, 0 if unknown */
+	/* The run being built: runs split by the walk are joined again. */
+	struct mem_run run;
+	bool have_run;
+};
+
+void mem_scan_free(struct mem_scan *s)
+{
+	if (!s)
+		return;
+	safe_close(s->fd);
+	free(s->pme);
+	free(s);
+}
+
+bool mem_scan_uses_ioctl(const struct mem_scan *s)
+{
+	return s->ioctl;
+}
+
+/* The frame of the shared zero page: map one, read it, look it up (needs CAP_SYS_ADMIN). */
+static uint64_t find_zero_pfn(void)
+{
+	_cleanup_close_ int fd = -1;
+	volatile const char *p;
+	uint64_t pme = 0;
+
+	p = mmap(NULL, MEM_PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	(void)*p; /* a read fault maps the zero page */
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 &&
+	    pread(fd, &pme, sizeof(pme), (off_t)((uintptr_t)p / MEM_PAGE_SIZE * PME_SIZE)) !=
+		    sizeof(pme))
+		pme = 0;
+	munmap((void *)p, MEM_PAGE_SIZE);
+	return (pme & PME_PRESENT) ? pme & PME_PFRAME_MASK : 0;
+}
+
+static int use_fallback(struct mem_scan *s)
+{
+	s->ioctl = false;
+	if (!s->pme) {
+		s->pme = calloc(SCAN_PME_LEN, sizeof(*s->pme));
+		if (!s->pme)
+			return -ENOMEM;
+	}
+	s->zero_pfn = find_zero_pfn();
+	if (!s->zero_pfn)
+		pr_info("the zero page's frame is unknown: pages that map it will be dumped");
+	return 0;
+}
+
+int mem_scan_open(pid_t pid, unsigned flags, struct mem_scan **ret_scan)
+{
+	_cleanup_(mem_scan_freep) struct mem_scan *s = NULL;
+	char path[64];
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		r = negative_errno();
+		pr_perror("cannot open %s", path);
+		return r;
+	}
+	s->ioctl = !(flags & MEM_SCAN_NO_IOCTL);
+	s->guard_category = true;
+	if (!s->ioctl && (r = use_fallback(s)) < 0)
+		return r;
+	*ret_scan = TAKE_PTR(s);
+	return 0;
+}
+
+/* Hand a piece of run to fn, joining it to the run before when they touch. */
+static int push(struct mem_scan *s, uint64_t start, uint64_t end, bool zero, mem_scan_fn fn,
+		void *arg)
+{
+	int r;
+
+	if (s->have_run && s->run.end == start && s->run.zero == zero) {
+		s->run.end = end;
+		return 0;
+	}
+	if (s->have_run && (r = fn(arg, &s->run)) < 0)
+		return r;
+	s->run = (struct mem_run){.start = start, .end = end, .zero = zero};
+	s->have_run = true;
+	return 0;
+}
+
+static int flush(struct mem_scan *s, mem_scan_fn fn, void *arg)
+{
+	if (!s->have_run)
+		return 0;
+	s->have_run = false;
+	return fn(arg, &s->run);
+}
+
+/*
+ * Wanted: present or swapped, and neither a page cache page nor a guard;
+ * reported: whether it is the zero page. Returns the number of regions, or
+ * -ENOTTY when the ioctl cannot be used here.
+ */
+static int scan_ioctl_once(struct mem_scan *s, struct pm_scan_arg *a)
+{
+	uint64_t exclude = PAGE_IS_FILE | (s->guard_category ? PAGE_IS_GUARD : 0);
+	int n;
+
+	a->size = sizeof(*a);
+	a->vec = (uintptr_t)s->vec;
+	a->vec_len = SCAN_VEC_LEN;
+	a->category_inverted = exclude;
+	a->category_mask = exclude;
+	a->category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+	a->return_mask = PAGE_IS_PFNZERO;
+	n = ioctl(s->fd, PAGEMAP_SCAN, a);
+	if (n >= 0)
+		return n;
+	n = negative_errno();
+	if (n == -EINVAL && s->guard_category) {
+		/* A kernel older than 6.15 refuses the guard category: it has no guards either. */
+		s->guard_category = false;
+		return scan_ioctl_once(s, a);
+	}
+	if (n == -ENOTTY || n == -EINVAL)
+		return -ENOTTY;
+	return n;
+}
+
+static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)
+{
+	struct pm_scan_arg a = {.start = start, .end = end};
+	int n, r;
+
+	while (a.start < end) {
+		n = scan_ioctl_once(s, &a);
+		if (n < 0) {
+			if (n != -ENOTTY) {
+				errno = -n;
+				pr_perror("%d: PAGEMAP_SCAN of %llx-%llx failed", s->pid,
+					  (unsigned long long)a.start, (unsigned long long)end);
+			}
+			return n;
+		}
+		for (int i = 0; i < n; i++) {
+			r = push(s, s->vec[i].start, s->vec[i].end,
+				 s->vec[i].categories & PAGE_IS_PFNZERO, fn, arg);
+			if (r < 0)
+				return r;
+		}
+		/* The walk stops early when vec is full; go on from where it stopped. */
+		if (a.walk_end <= a.start)
+			return -EIO;
+		a.start = a.walk_end;
+		a.end = end;
+	}
+	return 0;
+}
+
+static int scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn,
+			void *arg)
+{
+	uint64_t addr = start;
+	int r;
+
+	while (addr < end) {
+		size_t n = MIN((end - addr) / MEM_PAGE_SIZE, (uint64_t)SCAN_PME_LEN);
+		off_t off = (off_t)(addr / MEM_PAGE_SIZE * PME_SIZE);
+		ssize_t got = pread(s->fd, s->pme, n * PME_SIZE, off);
+
+		if (got < 0 || (size_t)got != n * PME_SIZE) {
+			r = got < 0 ? negative_errno() : -EIO;
+			errno = -r;
+			pr_perror("%d: cannot read pagemap at %llx", s->pid,
+				  (unsigned long long)addr);
+			return r;
+		}
+		for (size_t i = 0; i < n; i++, addr += MEM_PAGE_SIZE) {
+			uint64_t pme = s->pme[i];
+			bool zero;
+
+			if (!(pme & (PME_PRESENT | PME_SWAP)) || (pme & (PME_FILE | PME_GUARD)))
+				continue;
+			zero = (pme & PME_PRESENT) && s->zero_pfn &&
+			       (pme & PME_PFRAME_MASK) == s->zero_pfn;
+			r = push(s, addr, addr + MEM_PAGE_SIZE, zero, fn, arg);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)
+{
+	int r;
+
+	if (start % MEM_PAGE_SIZE || end % MEM_PAGE_SIZE || end < start)
+		return -EINVAL;
+	s->have_run = false;
+	if (s->ioctl) {
+		r = scan_ioctl(s, start, end, fn, arg);
+		if (r != -ENOTTY)
+			return r < 0 ? r : flush(s, fn, arg);
+		pr_info("PAGEMAP_SCAN is not available: reading %d's pagemap instead", s->pid);
+		if (s->have_run)
+			return -EIO; /* the ioctl never fails after having worked */
+		r = use_fallback(s);
+		if (r < 0)
+			return r;
+	}
+	r = scan_pagemap(s, start, end, fn, arg);
+	return r < 0 ? r : flush(s, fn, arg);
+}
