@@ -20,8 +20,17 @@ say "stasis check: what this kernel offers"
 "$STASIS" check || { echo "demo: this kernel cannot run stasis (see above)"; exit 1; }
 
 say "starting the ticker (output in $work/ticker.out)"
-setsid "$BUILD/demo/ticker" </dev/null >"$work/ticker.out" 2>&1 &
+# Only stdin, stdout and stderr: whatever else this shell holds open
+# (pipes of a terminal multiplexer, an IDE ...) is not the ticker's business.
+(
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	exec setsid "$BUILD/demo/ticker"
+) </dev/null >"$work/ticker.out" 2>&1 &
 pid=$!
+disown "$pid" # its death by SIGKILL at the checkpoint is expected, not news
 sleep 2.2
 cat "$work/ticker.out"
 

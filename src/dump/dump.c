@@ -180,10 +180,7 @@ static int finish(struct dump_ctx *ctx)
 {
 	if (ctx->opts->leave_running)
 		return rsys_detach(TAKE_PTR(ctx->task));
-	if (kill(ctx->pid, SIGKILL) < 0)
-		return negative_errno();
-	(void)rsys_detach(TAKE_PTR(ctx->task));
-	return 0;
+	return rsys_kill(TAKE_PTR(ctx->task));
 }
 
 int stasis_dump(const struct dump_opts *opts)

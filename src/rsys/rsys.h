@@ -117,6 +117,13 @@ int rsys_settle(struct rsys_task *t);
  */
 int rsys_detach(struct rsys_task *t);
 
+/*
+ * SIGKILL the task, wait until it is gone (its registers are not put back:
+ * it never runs again) and free t. For a dump that ends by killing, and for
+ * a half-built restored task. 0, or the error of kill().
+ */
+int rsys_kill(struct rsys_task *t);
+
 static inline void rsys_detachp(struct rsys_task **t)
 {
 	if (*t)

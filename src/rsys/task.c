@@ -265,6 +265,20 @@ static void keep_first_error(int *ret, int r)
 		*ret = r;
 }
 
+int rsys_kill(struct rsys_task *t)
+{
+	int r = 0;
+
+	if (!t)
+		return 0;
+	if (kill(t->tid, SIGKILL) < 0 && errno != ESRCH)
+		r = negative_errno();
+	else if (t->state != RSYS_DEAD)
+		(void)rsys_collect_death(t); /* -ESRCH once the exit is seen: what we want */
+	free(t);
+	return r;
+}
+
 int rsys_detach(struct rsys_task *t)
 {
 	int ret = 0;
