@@ -130,6 +130,33 @@ static enum cli_command command_from_name(const char *name)
 	return CMD_NONE;
 }
 
+static const char *const command_help[_CMD_MAX] = {
+	[CMD_CHECK] = "Usage: stasis check [--feature NAME]... [--all]\n"
+		      "  Probe the kernel features stasis relies on, one line each: present or\n"
+		      "  missing, required or optional, and what it enables. Exit 0 if dump and\n"
+		      "  restore can work. --feature NAME checks one (repeatable), as criu's.\n",
+	[CMD_DUMP] = "Usage: stasis dump -t PID -D DIR [-R] [-j] [-o LOG] [-v4]\n"
+		     "  Checkpoint process PID into the images in DIR, then kill it.\n"
+		     "  -t, --tree PID          the process to dump\n"
+		     "  -D, --images-dir DIR    where the images go\n"
+		     "  -R, --leave-running     let it go on after the dump\n"
+		     "  -j, --shell-job         it may hold a terminal (accepted; ttys come later)\n"
+		     "  A dump that fails leaves the process running as it was.\n",
+	[CMD_RESTORE] = "Usage: stasis restore -D DIR [-d] [--pidfile FILE] [-o LOG] [-v4]\n"
+			"  Bring back the process saved in DIR, with its old pid.\n"
+			"  -d, --restore-detached  do not wait for it\n"
+			"      --pidfile FILE      write its pid to FILE\n"
+			"  Without -d, exit with its exit status. A failed restore leaves nothing.\n",
+};
+
+static void command_usage(enum cli_command cmd, FILE *out)
+{
+	if (command_help[cmd])
+		fputs(command_help[cmd], out);
+	else
+		cli_usage(out);
+}
+
 void cli_usage(FILE *out)
 {
 	fputs("Usage:\n"
@@ -346,7 +373,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *ret_opts)
 	}
 	o.command_name = command_names[o.command];
 	if (help) {
-		cli_usage(stdout);
+		command_usage(o.command, stdout);
 		return 1;
 	}
 	if (!command_is_implemented(o.command)) {

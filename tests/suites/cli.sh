@@ -31,7 +31,13 @@ expect cli/unsupported-option-by-name 1 'option --lazy-pages is not supported' -
 expect cli/option-wrong-command 1 "option --feature does not apply to 'dump'|not implemented" -- "$STASIS" dump --feature x
 expect cli/bad-verbosity 1 '-v takes a level from 0 to 4' -- "$STASIS" check -v9
 expect cli/bad-log-format 1 'text or binary' -- "$STASIS" check --log-format=xml
-expect cli/dump-not-built 1 "command 'dump' is not implemented yet" -- "$STASIS" dump
+expect cli/pre-dump-not-built 1 "command 'pre-dump' is not implemented yet" -- "$STASIS" pre-dump
+expect cli/dump-needs-pid 1 'stasis dump: -t PID and -D DIR are required' -- "$STASIS" dump -D /tmp
+expect cli/dump-bad-pid 1 '-t takes a process id' -- "$STASIS" dump -t abc -D /tmp
+expect cli/dump-missing-pid 1 'pid 999999999 does not exist|-t takes a process id' -- "$STASIS" dump -t 999999999 -D "$dir"
+expect cli/dump-help 0 'Usage: stasis dump -t PID' -- "$STASIS" dump --help
+expect cli/restore-help 0 'Usage: stasis restore -D DIR' -- "$STASIS" restore --help
+expect cli/restore-empty-dir 1 'cannot open the image directory' -- "$STASIS" restore -D "$dir/none"
 expect cli/options-after-command 0 'present|supported' -- "$STASIS" check -v0
 expect cli/options-before-command 0 'present|supported' -- "$STASIS" -v0 check
 
