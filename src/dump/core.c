@@ -17,6 +17,7 @@
 #include "compat/ptrace.h"
 
 #include "arch/x86/core.h"
+#include "arch/x86/syscall.h"
 #include "base/log.h"
 #include "core.pb-c.h"
 #include "dump/internal.h"
@@ -431,7 +432,11 @@ static int dump_thread_info(struct dump_ctx *ctx, struct remote *rm, struct aren
 
 	if (!ti || !gp || !fp || !xs)
 		return -ENOMEM;
-	x86_regs_to_core(rsys_task_regs(ctx->task), gp);
+	struct x86_regs regs = *rsys_task_regs(ctx->task);
+
+	/* As CRIU writes them: an interrupted syscall is restarted or fails with EINTR. */
+	x86_regs_criu_restart(&regs);
+	x86_regs_to_core(&regs, gp);
 	r = x86_fpu_get(ctx->pid, fpu);
 	if (r < 0)
 		return r;

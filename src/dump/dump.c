@@ -95,12 +95,18 @@ static int open_remote(struct dump_ctx *ctx)
 	return remote_open(ctx->task, &ctx->rm);
 }
 
-/* Before the pages: nothing of stasis stays mapped in the task. */
+/*
+ * Before the pages: nothing of stasis stays mapped in the task, and the task
+ * is back in its own stop with its own registers, so that it goes on
+ * unharmed even if stasis dies while the pages are copied.
+ */
 static int close_remote(struct dump_ctx *ctx)
 {
 	int r = rsys_munmap_scratch(ctx->task);
 
 	ctx->rm.task = NULL;
+	if (r >= 0)
+		r = rsys_settle(ctx->task);
 	return r;
 }
 
@@ -131,7 +137,7 @@ static int write_stats(struct dump_ctx *ctx)
 	d.memwrite_time = (uint32_t)(ctx->t_memwrite / 1000);
 	d.pages_scanned = ctx->mem_stats.pages_scanned;
 	d.pages_written = ctx->mem_stats.pages_written;
-	d.pages_lazy = ctx->mem_stats.pages_lazy;
+	d.pages_lazy = 0; /* only a --lazy-pages dump leaves pages to be fetched later */
 	s.dump = &d;
 	return img_write_one(ctx->dir, IMG_STATS_DUMP, 0, &s.base);
 }

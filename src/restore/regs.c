@@ -17,22 +17,8 @@
 
 void rst_regs_no_restart(struct x86_regs *regs)
 {
-	struct user_regs_struct *r = &regs->gpr;
-
-	if ((long)r->orig_rax >= 0) {
-		switch ((long)r->rax) {
-		case -ERESTARTSYS:
-		case -ERESTARTNOINTR:
-		case -ERESTARTNOHAND:
-			r->rax = r->orig_rax;
-			r->rip -= X86_SYSCALL_INSN_LEN;
-			break;
-		case -ERESTART_RESTARTBLOCK:
-			r->rax = (unsigned long long)-EINTR;
-			break;
-		}
-	}
-	r->orig_rax = (unsigned long long)-1;
+	x86_regs_criu_restart(regs);
+	regs->gpr.orig_rax = (unsigned long long)-1;
 }
 
 int rst_regs_load(struct rst_ctx *c)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <sys/syscall.h>
 
 #include "arch/x86/syscall.h"
@@ -53,4 +54,23 @@ bool x86_regs_restart_syscall(struct x86_regs *regs)
 		r->rax = r->orig_rax;
 	r->rip -= X86_SYSCALL_INSN_LEN;
 	return true;
+}
+
+void x86_regs_criu_restart(struct x86_regs *regs)
+{
+	struct user_regs_struct *r = &regs->gpr;
+
+	if ((long)r->orig_rax < 0)
+		return;
+	switch ((long)r->rax) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+		r->rax = r->orig_rax;
+		r->rip -= X86_SYSCALL_INSN_LEN;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		r->rax = (unsigned long long)-EINTR;
+		break;
+	}
 }

@@ -73,3 +73,13 @@ bool x86_regs_restart_pending(const struct x86_regs *regs);
  * is resumed from its original stop gets the kernel's own logic.
  */
 bool x86_regs_restart_syscall(struct x86_regs *regs);
+
+/*
+ * CRIU's rule for registers saved into an image (compel's get_task_regs):
+ * a task caught in a syscall that would restart goes back to the syscall
+ * instruction with rax = orig_rax; one that would restart through its
+ * restart block (nanosleep ...) gets -EINTR, since the restart block does
+ * not survive a checkpoint. Idempotent: dump applies it, restore applies it
+ * again to images of older tools.
+ */
+void x86_regs_criu_restart(struct x86_regs *regs);

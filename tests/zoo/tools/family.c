@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * zoo-family: a zoo program (same contract, see docs/testing.md) in a shape
+ * that `stasis dump` must refuse, chosen by STASIS_ZOO_FAMILY:
+ *
+ *   child    a child process, sleeping; the check wants it still there
+ *   zombie   a child that exited and was not reaped; the check reaps it
+ *   thread   a second thread counting; the check wants it still counting
+ *   seccomp  an allow-everything seccomp filter; the check wants it still on
+ *
+ * tests/suites/dump.sh uses it to see that a refused dump leaves such a
+ * process as it was. Not in the zoo list: it is no state to checkpoint.
+ */
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "zoo.h"
+
+static pid_t child;
+static pthread_t thread;
+static atomic_ulong ticks;
+static atomic_bool stop;
+
+static void *count(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		atomic_fetch_add(&ticks, 1);
+		zoo_sleep_ms(1);
+	}
+	return NULL;
+}
+
+static void start_child(bool linger)
+{
+	pid_t parent = getpid();
+
+	child = fork();
+	if (child < 0)
+		zoo_setup_failed("fork: %m");
+	if (child > 0)
+		return;
+	/* The child never outlives its parent, whatever happens to it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
+	while (linger)
+		pause();
+	_exit(0);
+}
+
+/* Wait until the zombie is one, so that the dump sees it so. */
+static void wait_zombie(void)
+{
+	siginfo_t si;
+
+	for (int i = 0; i < 5000; i++) {
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+			return;
+		zoo_sleep_ms(1);
+	}
+	zoo_setup_failed("the child %d did not exit", (int)child);
+}
+
+static void install_seccomp(void)
+{
+	struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+	struct sock_fprog prog = {.len = 1, .filter = allow};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0))
+		zoo_setup_failed("seccomp filter: %m");
+}
+
+static void setup(const char *mode)
+{
+	int r;
+
+	if (strcmp(mode, "child") == 0) {
+		start_child(true);
+	} else if (strcmp(mode, "zombie") == 0) {
+		start_child(false);
+		wait_zombie();
+	} else if (strcmp(mode, "thread") == 0) {
+		r = pthread_create(&thread, NULL, count, NULL);
+		if (r)
+			zoo_setup_failed("pthread_create: %s", strerror(r));
+	} else if (strcmp(mode, "seccomp") == 0) {
+		install_seccomp();
+	} else {
+		zoo_setup_failed("STASIS_ZOO_FAMILY must be child, zombie, thread or seccomp");
+	}
+}
+
+static void check_child(int want_sig, int want_status)
+{
+	int status;
+
+	if (want_sig) {
+		zoo_expect(waitpid(child, &status, WNOHANG) == 0, "the child %d is gone",
+			   (int)child);
+		kill(child, want_sig);
+	}
+	if (!zoo_expect(waitpid(child, &status, 0) == child, "waitpid(%d): %m", (int)child))
+		return;
+	if (want_sig)
+		zoo_expect(WIFSIGNALED(status) && WTERMSIG(status) == want_sig,
+			   "the child ended with status %#x, not by signal %d", status, want_sig);
+	else
+		zoo_expect(WIFEXITED(status) && WEXITSTATUS(status) == want_status,
+			   "the child ended with status %#x, not exit %d", status, want_status);
+}
+
+static void check_thread(void)
+{
+	unsigned long before = atomic_load(&ticks);
+
+	zoo_sleep_ms(50);
+	zoo_expect(atomic_load(&ticks) > before, "the thread stopped counting at %lu", before);
+	atomic_store(&stop, true);
+	zoo_expect(pthread_join(thread, NULL) == 0, "pthread_join failed");
+}
+
+static void check(const char *mode)
+{
+	if (strcmp(mode, "child") == 0)
+		check_child(SIGKILL, 0);
+	else if (strcmp(mode, "zombie") == 0)
+		check_child(0, 0);
+	else if (strcmp(mode, "thread") == 0)
+		check_thread();
+	else
+		zoo_expect(prctl(PR_GET_SECCOMP) == SECCOMP_MODE_FILTER,
+			   "seccomp mode is %d, not filter", prctl(PR_GET_SECCOMP));
+}
+
+/* No breaks: the suite breaks nothing here, it only asks for refusals. */
+static const struct zoo_desc desc = {0};
+
+int main(int argc, char **argv)
+{
+	const char *mode = getenv("STASIS_ZOO_FAMILY");
+
+	zoo_init(argc, argv, &desc);
+	if (!mode)
+		mode = "";
+	setup(mode);
+	zoo_ready();
+	zoo_break_now();
+	zoo_wait_term();
+	check(mode);
+	return zoo_verdict();
+}
