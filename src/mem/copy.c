@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -58,11 +59,13 @@ struct half {
 };
 
 struct mem_copier {
+	char label[32]; /* for messages: "pid 1234", "shmem 56" */
 	pid_t pid;
 	int src_fd;
 	struct img_pagemap_writer *w;
 	int out_fd;
 	size_t half_size;
+	bool one_thread;
 	struct half h[2];
 	int cur;
 	struct iovec remote[IOV_MAX];
@@ -166,8 +169,8 @@ static int alloc_half(struct half *h, size_t half_size)
 	return h->runs && h->pieces ? 0 : -ENOMEM;
 }
 
-int mem_copier_open(pid_t pid, int src_fd, struct img_pagemap_writer *w, size_t buf_size,
-		    struct mem_copier **ret_c)
+int mem_copier_open(const char *label, pid_t pid, int src_fd, struct img_pagemap_writer *w,
+		    size_t buf_size, bool one_thread, struct mem_copier **ret_c)
 {
 	struct mem_copier *c;
 	size_t half = ALIGN_UP(buf_size / 2, (size_t)MEM_PAGE_SIZE);
@@ -176,15 +179,17 @@ int mem_copier_open(pid_t pid, int src_fd, struct img_pagemap_writer *w, size_t 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	snprintf(c->label, sizeof(c->label), "%s", label);
 	c->pid = pid;
 	c->src_fd = src_fd;
 	c->w = w;
 	c->out_fd = img_pagemap_writer_pages_fd(w);
 	c->half_size = MAX(half, (size_t)COPY_MIN_HALF);
+	c->one_thread = one_thread;
 	c->queued = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < (one_thread ? 1 : 2); i++) {
 		r = alloc_half(&c->h[i], c->half_size);
 		if (r < 0) {
 			mem_copier_free(c);
@@ -206,7 +211,8 @@ static int read_via_fd(struct mem_copier *c, uint8_t *dst, uint64_t addr, uint64
 			int r = n < 0 ? negative_errno() : -EIO;
 
 			errno = -r;
-			pr_perror("cannot read %d's memory at %llx", c->pid, (unsigned long long)addr);
+			pr_perror("%s: cannot read the pages at %llx", c->label,
+				  (unsigned long long)addr);
 			return r;
 		}
 		dst += n;
@@ -217,9 +223,10 @@ static int read_via_fd(struct mem_copier *c, uint8_t *dst, uint64_t addr, uint64
 }
 
 /*
- * Read runs[first..last) with one process_vm_readv into dst. A short read
- * (a page the task cannot read itself) goes on through src_fd
- * (/proc/PID/mem reads what ptrace may read). Returns the runs consumed.
+ * Read the runs from runs[0] on (up to IOV_MAX, until one is via_fd) with
+ * one process_vm_readv into dst. A short read (a page the task cannot read
+ * itself) goes on through src_fd (/proc/PID/mem reads what ptrace may
+ * read). Returns the number of runs read.
  */
 static int read_runs(struct mem_copier *c, const struct run *runs, size_t nr, uint8_t *dst)
 {
@@ -227,6 +234,7 @@ static int read_runs(struct mem_copier *c, const struct run *runs, size_t nr, ui
 	uint64_t total = 0;
 	ssize_t n;
 	size_t i;
+	int r;
 
 	for (i = 0; i < nr && i < IOV_MAX && !runs[i].via_fd; i++) {
 		c->remote[i] = (struct iovec){(void *)(uintptr_t)runs[i].addr, runs[i].len};
@@ -238,9 +246,8 @@ static int read_runs(struct mem_copier *c, const struct run *runs, size_t nr, ui
 		return (int)i;
 	if (n < 0) {
 		if (errno != EFAULT) {
-			int r = negative_errno();
-
-			pr_perror("cannot read %d's memory at %llx", c->pid,
+			r = negative_errno();
+			pr_perror("%s: cannot read the pages at %llx", c->label,
 				  (unsigned long long)runs[0].addr);
 			return r;
 		}
@@ -251,7 +258,7 @@ static int read_runs(struct mem_copier *c, const struct run *runs, size_t nr, ui
 		n -= (ssize_t)runs[i].len;
 		dst += runs[i].len;
 	}
-	int r = read_via_fd(c, dst + n, runs[i].addr + (uint64_t)n, runs[i].len - (uint64_t)n);
+	r = read_via_fd(c, dst + n, runs[i].addr + (uint64_t)n, runs[i].len - (uint64_t)n);
 	return r < 0 ? r : (int)i + 1;
 }
 
@@ -312,7 +319,7 @@ static int add_pieces(struct mem_copier *c, struct half *h)
 static int report_write(struct mem_copier *c, int r)
 {
 	errno = -r;
-	pr_perror("cannot write %d's pages", c->pid);
+	pr_perror("%s: cannot write the pages", c->label);
 	return r;
 }
 
@@ -353,7 +360,7 @@ static int submit(struct mem_copier *c)
 	if (r < 0)
 		return r;
 	if (!c->thread_started) {
-		if (pthread_create(&c->thread, NULL, writer_main, c) != 0)
+		if (c->one_thread || pthread_create(&c->thread, NULL, writer_main, c) != 0)
 			return write_inline(c, h);
 		c->thread_started = true;
 	}

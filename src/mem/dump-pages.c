@@ -89,14 +89,22 @@ static int on_run(void *arg, const struct mem_run *run)
 	return 0;
 }
 
-static int dump_vma(struct dump *d, struct mem_scan *scan, const VmaEntry *e)
+static int dump_vma(struct dump *d, struct mem_scan *scan, const struct mem_vma *v)
 {
+	const VmaEntry *e = &v->e;
+
 	d->st.pages_scanned += (e->end - e->start) / MEM_PAGE_SIZE;
 	d->flags = IMG_PE_PRESENT | (can_be_lazy(e) ? IMG_PE_LAZY : 0);
 	d->via_fd = !(e->prot & PROT_READ);
 	/* The vDSO is saved whole: a restore on another kernel may need to compare it. */
 	if (mem_vma_is(e, VMA_AREA_VDSO))
 		return add(d, e->start, e->end, d->flags);
+	/*
+	 * Nothing resident nor swapped (smaps said so): no need to walk it. The
+	 * reservations of sanitizers, Go and Java runtimes are terabytes of this.
+	 */
+	if (!v->rss_swap_kib)
+		return 0;
 	return mem_scan_private(scan, e->start, e->end, on_run, d);
 }
 
@@ -117,7 +125,8 @@ static int open_mem(pid_t pid, int *ret_fd)
 }
 
 int mem_dump_pages(pid_t pid, const struct mem_vmas *vmas, struct img_dir *dir, uint64_t id,
-		   uint32_t pages_id, const struct mem_dump_opts *opts, struct mem_dump_stats *stats)
+		   uint32_t pages_id, const struct mem_dump_opts *opts,
+		   struct mem_dump_stats *stats)
 {
 	static const struct mem_dump_opts no_opts;
 	_cleanup_img_pagemap_writer_ struct img_pagemap_writer *w = NULL;
@@ -125,6 +134,7 @@ int mem_dump_pages(pid_t pid, const struct mem_vmas *vmas, struct img_dir *dir, 
 	_cleanup_(mem_copier_freep) struct mem_copier *copier = NULL;
 	_cleanup_close_ int mem_fd = -1;
 	struct dump d = {.pid = pid, .opts = opts ? opts : &no_opts};
+	char label[32];
 	int r;
 
 	r = mem_scan_open(pid, d.opts->scan_flags, &scan);
@@ -136,17 +146,17 @@ int mem_dump_pages(pid_t pid, const struct mem_vmas *vmas, struct img_dir *dir, 
 	r = img_pagemap_writer_open(dir, IMG_PAGEMAP, id, pages_id, &w);
 	if (r < 0)
 		return r;
-	r = mem_copier_open(pid, mem_fd, w,
-			    d.opts->buf_size ? d.opts->buf_size : MEM_DUMP_BUF_DEFAULT, &copier);
+	snprintf(label, sizeof(label), "pid %d", pid);
+	r = mem_copier_open(label, pid, mem_fd, w,
+			    d.opts->buf_size ? d.opts->buf_size : MEM_DUMP_BUF_DEFAULT,
+			    d.opts->one_thread, &copier);
 	if (r < 0)
 		return r;
 	d.copier = copier;
 	for (size_t i = 0; i < vmas->nr; i++) {
-		const VmaEntry *e = &vmas->v[i].e;
-
-		if (!mem_vma_has_private_pages(e))
+		if (!mem_vma_has_private_pages(&vmas->v[i].e))
 			continue;
-		r = dump_vma(&d, scan, e);
+		r = dump_vma(&d, scan, &vmas->v[i]);
 		if (r < 0)
 			return r;
 	}

@@ -49,7 +49,8 @@ static int copy_object(int fd, uint64_t size, struct mem_copier *copier, uint64_
 			break;
 		if (r < 0) {
 			errno = -r;
-			pr_perror("cannot find the data of a shared memory object at %" PRIx64, off);
+			pr_perror("cannot find the data of a shared memory object at %" PRIx64,
+				  off);
 			return r;
 		}
 		r = mem_copier_add(copier, start, end - start, IMG_PE_PRESENT, true);
@@ -85,7 +86,8 @@ int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir
 	r = img_pagemap_writer_open(dir, IMG_SHMEM_PAGEMAP, vma->shmid, pages_id, &w);
 	if (r < 0)
 		return r;
-	r = mem_copier_open(0, fd, w, MEM_DUMP_BUF_DEFAULT, &copier);
+	snprintf(path, sizeof(path), "shmem %" PRIu64, vma->shmid);
+	r = mem_copier_open(path, 0, fd, w, MEM_DUMP_BUF_DEFAULT, false, &copier);
 	if (r < 0)
 		return r;
 	r = copy_object(fd, size, copier, &pages);

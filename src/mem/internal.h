@@ -22,8 +22,8 @@ struct smaps_head {
 	uint32_t dev_major;
 	uint32_t dev_minor;
 	uint64_t ino;
-	uint32_t prot;  /* PROT_* */
-	bool shared;    /* 's' rather than 'p' */
+	uint32_t prot;    /* PROT_* */
+	bool shared;      /* 's' rather than 'p' */
 	const char *name; /* points into the line, newline removed; "" for none */
 };
 
@@ -36,6 +36,7 @@ struct smaps_vmflags {
 	uint64_t madv;      /* 1 << MADV_x for each madvise state the VMA keeps */
 	bool io_pfnmap;     /* VM_IO or VM_PFNMAP: a device mapping (or vvar) */
 	bool shadow_stack;  /* VM_SHADOW_STACK */
+	bool lock_onfault;  /* VM_LOCKONFAULT ("lf", with "lo"): locked as pages fault in */
 };
 
 /* Parse the flags after "VmFlags:" (unknown ones are ignored, as CRIU does). */
@@ -51,10 +52,11 @@ struct mem_copier;
  * (pread at the address as offset: /proc/PID/mem, a shmem file) into one
  * half of a bounded buffer while a second thread writes the other half to
  * the writer's pages file; the pagemap entries are added once their pages
- * are in the file. pid 0: every read goes through src_fd.
+ * are in the file. label names the source in messages. pid 0: every read
+ * goes through src_fd.
  */
-int mem_copier_open(pid_t pid, int src_fd, struct img_pagemap_writer *w, size_t buf_size,
-		    struct mem_copier **ret_c);
+int mem_copier_open(const char *label, pid_t pid, int src_fd, struct img_pagemap_writer *w,
+		    size_t buf_size, bool one_thread, struct mem_copier **ret_c);
 /*
  * Queue the pages [addr, addr + len) (page aligned), to be recorded with
  * pagemap flags `flags` (IMG_PE_*) at vaddr addr. via_fd: read them from

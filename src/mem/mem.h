@@ -62,11 +62,13 @@ struct img_dir;
 struct mem_vma {
 	VmaEntry e;
 	/* The mapped file (VMA_FILE_*, VMA_ANON_SHARED), from /proc/PID/map_files: */
-	char *path;     /* its link ("/usr/lib/libc.so.6", "/dev/zero (deleted)"), NULL if none */
-	uint64_t dev;   /* st_dev, st_ino, st_mode of the file */
+	char *path;   /* its link ("/usr/lib/libc.so.6", "/dev/zero (deleted)"), NULL if none */
+	uint64_t dev; /* st_dev, st_ino, st_mode of the file */
 	uint64_t ino;
 	uint32_t mode;
 	bool same_file; /* same file as the VMA before (CRIU's "borrows vfi") */
+	/* Rss + Swap of smaps, in KiB: 0 means no page of it holds anything of the task's */
+	uint64_t rss_swap_kib;
 };
 
 struct mem_vmas {
@@ -140,8 +142,9 @@ struct mem_dump_opts {
 	 */
 	const uint64_t *thread_sp;
 	size_t nr_thread_sp;
-	size_t buf_size; /* bytes of copy buffer (two halves); 0: MEM_DUMP_BUF_DEFAULT */
+	size_t buf_size;     /* bytes of copy buffer (two halves); 0: MEM_DUMP_BUF_DEFAULT */
 	unsigned scan_flags; /* MEM_SCAN_* */
+	bool one_thread;     /* read and write in the calling thread only (no writer thread) */
 };
 
 #define MEM_DUMP_BUF_DEFAULT (8u << 20)
@@ -160,11 +163,12 @@ struct mem_dump_stats {
  * shared anonymous ones go through mem_dump_shmem). Pages are copied with
  * process_vm_readv, in batches, through a buffer of bounded size
  * (/proc/PID/mem for the VMAs the task cannot read itself), and written by
- * a second thread while the next batch is read. Stats are added to
- * *stats if it is not NULL.
+ * a second thread while the next batch is read (unless opts->one_thread).
+ * Stats are added to *stats if it is not NULL.
  */
 int mem_dump_pages(pid_t pid, const struct mem_vmas *vmas, struct img_dir *dir, uint64_t id,
-		   uint32_t pages_id, const struct mem_dump_opts *opts, struct mem_dump_stats *stats);
+		   uint32_t pages_id, const struct mem_dump_opts *opts,
+		   struct mem_dump_stats *stats);
 
 /*
  * Write pagemap-shmem-SHMID.img and pages-PAGES_ID.img for the shared
@@ -172,8 +176,9 @@ int mem_dump_pages(pid_t pid, const struct mem_vmas *vmas, struct img_dir *dir, 
  * the pages of its first `size` bytes that hold data, found with
  * SEEK_DATA/SEEK_HOLE (swapped pages included), at their offset in the
  * object as CRIU writes them. Call it once per object, with size the end of
- * the furthest mapping of it (CRIU's shmem size). Adds to stats->pages_*
- * if stats is not NULL.
+ * the furthest mapping of it (CRIU's shmem size). Adds the object's pages
+ * to stats->pages_scanned and those saved to stats->pages_written if stats
+ * is not NULL (CRIU counts them apart, as shpages_*).
  */
 int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir *dir,
 		   uint32_t pages_id, struct mem_dump_stats *stats);
@@ -187,7 +192,7 @@ struct mem_mm_facts {
 	uint32_t exe_file_id; /* id of /proc/PID/exe in reg-files.img */
 };
 
-/* At most this many words of auxv are kept: CRIU's AT_VECTOR_SIZE on x86_64 (its restore refuses more). */
+/* At most this many words of auxv are kept: CRIU's AT_VECTOR_SIZE (its restore refuses more). */
 #define MEM_AUXV_MAX_WORDS 44
 
 /*

@@ -62,9 +62,8 @@ static uint64_t find_zero_pfn(void)
 		return 0;
 	(void)*p; /* a read fault maps the zero page */
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 &&
-	    pread(fd, &pme, sizeof(pme), (off_t)((uintptr_t)p / MEM_PAGE_SIZE * PME_SIZE)) !=
-		    sizeof(pme))
+	if (fd >= 0 && pread(fd, &pme, sizeof(pme),
+			     (off_t)((uintptr_t)p / MEM_PAGE_SIZE * PME_SIZE)) != sizeof(pme))
 		pme = 0;
 	munmap((void *)p, MEM_PAGE_SIZE);
 	return (pme & PME_PRESENT) ? pme & PME_PFRAME_MASK : 0;
@@ -195,8 +194,7 @@ static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan
 	return 0;
 }
 
-static int scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn,
-			void *arg)
+static int scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)
 {
 	uint64_t addr = start;
 	int r;

@@ -37,8 +37,9 @@ int smaps_parse_head(char *line, struct smaps_head *ret_head)
 
 	if (!is_head(line))
 		return -EINVAL;
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %c%c%c%c %" SCNx64 " %" SCNx32 ":%" SCNx32
-			 " %" SCNu64 " %n",
+	if (sscanf(line,
+		   "%" SCNx64 "-%" SCNx64 " %c%c%c%c %" SCNx64 " %" SCNx32 ":%" SCNx32 " %" SCNu64
+		   " %n",
 		   &h.start, &h.end, &r, &w, &x, &s, &h.pgoff, &h.dev_major, &h.dev_minor, &h.ino,
 		   &name_off) != 10 ||
 	    name_off < 0)
@@ -69,10 +70,10 @@ struct vmflag {
  * any other bit.
  */
 static const struct vmflag vmflags[] = {
-	{"gd", MAP_GROWSDOWN, -1},  {"lo", MAP_LOCKED, -1},     {"nr", MAP_NORESERVE, -1},
-	{"ht", MAP_HUGETLB, -1},    {"sr", 0, MADV_SEQUENTIAL}, {"rr", 0, MADV_RANDOM},
-	{"dc", 0, MADV_DONTFORK},   {"dd", 0, MADV_DONTDUMP},   {"mg", 0, MADV_MERGEABLE},
-	{"hg", 0, MADV_HUGEPAGE},   {"nh", 0, MADV_NOHUGEPAGE}, {"wf", 0, MADV_WIPEONFORK},
+	{"gd", MAP_GROWSDOWN, -1}, {"lo", MAP_LOCKED, -1},     {"nr", MAP_NORESERVE, -1},
+	{"ht", MAP_HUGETLB, -1},   {"sr", 0, MADV_SEQUENTIAL}, {"rr", 0, MADV_RANDOM},
+	{"dc", 0, MADV_DONTFORK},  {"dd", 0, MADV_DONTDUMP},   {"mg", 0, MADV_MERGEABLE},
+	{"hg", 0, MADV_HUGEPAGE},  {"nh", 0, MADV_NOHUGEPAGE}, {"wf", 0, MADV_WIPEONFORK},
 };
 
 void smaps_parse_vmflags(const char *flags, struct smaps_vmflags *ret)
@@ -96,6 +97,8 @@ void smaps_parse_vmflags(const char *flags, struct smaps_vmflags *ret)
 			ret->io_pfnmap = true;
 		if (p[0] == 's' && p[1] == 's')
 			ret->shadow_stack = true;
+		if (p[0] == 'l' && p[1] == 'f')
+			ret->lock_onfault = true;
 		while (*p && *p != ' ' && *p != '\n')
 			p++;
 	}

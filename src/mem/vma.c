@@ -24,7 +24,7 @@
 
 struct collect {
 	pid_t pid;
-	int map_files; /* /proc/PID/map_files */
+	int map_files;      /* /proc/PID/map_files */
 	uint64_t shmem_dev; /* st_dev of shared anonymous memory (and memfd) */
 	struct mem_vmas *out;
 	size_t cap;
@@ -203,7 +203,7 @@ static int classify_file(struct collect *c, struct mem_vma *v)
 		if (v->dev == c->shmem_dev)
 			e->status |= VMA_AREA_MEMFD;
 	} else if (!S_ISCHR(v->mode) || !v->path || !startswith(v->path, "/dev/zero")) {
-		/* /dev/zero mapped privately is a file mapping for CRIU too; anything else is not */
+		/* a private /dev/zero is a file mapping for CRIU too; nothing else is */
 		if (S_ISSOCK(v->mode))
 			return refuse(c, v, "a socket's ring buffer");
 		if ((v->mode & S_IFMT) == 0)
@@ -224,6 +224,9 @@ static int classify(struct collect *c, struct mem_vma *v)
 		e->has_madv = true;
 		e->madv = c->vmf.madv;
 	}
+	/* A stasis extension field: MAP_LOCKED alone would lock the whole area at restore. */
+	if (c->vmf.lock_onfault)
+		e->has_lock_onfault = e->lock_onfault = true;
 	if (c->vmf.shadow_stack)
 		return refuse(c, v, "a shadow stack");
 	/* vvar is VM_IO|VM_PFNMAP; any other such mapping is a device's memory */
@@ -278,6 +281,7 @@ static int finish_vma(struct collect *c)
 	if (streq(c->name, "[vvar_vclock]") && prev && mem_vma_is(&prev->e, VMA_AREA_VVAR) &&
 	    prev->e.end == v->e.start) {
 		prev->e.end = v->e.end;
+		prev->rss_swap_kib += v->rss_swap_kib;
 		if (mem_vma_has_private_pages(&prev->e))
 			c->out->priv_pages += (v->e.end - v->e.start) / MEM_PAGE_SIZE;
 		free(v->path);
@@ -351,6 +355,10 @@ static int read_smaps(struct collect *c, FILE *f)
 		if (startswith(line, "VmFlags:")) {
 			if (c->have_cur)
 				smaps_parse_vmflags(line + strlen("VmFlags:"), &c->vmf);
+			continue;
+		}
+		if (c->have_cur && (startswith(line, "Rss:") || startswith(line, "Swap:"))) {
+			c->cur.rss_swap_kib += strtoull(strchr(line, ':') + 1, NULL, 10);
 			continue;
 		}
 		if (line[0] < '0' || (line[0] > '9' && line[0] < 'a') || line[0] > 'f')

@@ -85,6 +85,12 @@ static void test_vmflags(void **state)
 	assert_int_equal(f.map_flags, MAP_LOCKED | MAP_NORESERVE | MAP_HUGETLB);
 	assert_int_equal(f.madv, (1ul << MADV_DONTFORK) | (1ul << MADV_DONTDUMP) |
 					 (1ul << MADV_HUGEPAGE) | (1ul << MADV_SEQUENTIAL));
+	assert_false(f.lock_onfault);
+
+	/* mlock2(MLOCK_ONFAULT): "lo" and "lf" */
+	smaps_parse_vmflags(" rd wr mr mw me lo lf ac", &f);
+	assert_int_equal(f.map_flags, MAP_LOCKED);
+	assert_true(f.lock_onfault);
 
 	smaps_parse_vmflags(" rr mg nh wf", &f);
 	assert_int_equal(f.map_flags, 0);
@@ -99,6 +105,11 @@ static void test_vmflags(void **state)
 
 	smaps_parse_vmflags(" rd wr ss", &f);
 	assert_true(f.shadow_stack);
+	assert_false(f.lock_onfault);
+	/* mlock2(MLOCK_ONFAULT) */
+	smaps_parse_vmflags(" rd wr lo lf", &f);
+	assert_int_equal(f.map_flags, MAP_LOCKED);
+	assert_true(f.lock_onfault);
 	smaps_parse_vmflags("", &f);
 	assert_int_equal(f.map_flags, 0);
 	assert_int_equal(f.madv, 0);

@@ -83,7 +83,10 @@ static void test_anonymous(void **state)
 	assert_int_equal(e->shmid, 0);
 	assert_int_equal(e->pgoff, 0);
 	expect_vma(s, s->c.l.sparse, SPARSE_SIZE / PG, RW, ANON_PRIV | MAP_NORESERVE, REG_ANON);
+	assert_int_equal(find_vma(&s->vmas, s->c.l.anon)->rss_swap_kib, ANON_PAGES * PG / 1024);
 	expect_vma(s, s->c.l.none, NONE_PAGES, PROT_NONE, ANON_PRIV, REG_ANON);
+	assert_int_equal(find_vma(&s->vmas, s->c.l.none)->rss_swap_kib, 0);
+	assert_int_equal(find_vma(&s->vmas, s->c.l.sparse)->rss_swap_kib, 3 * PG / 1024);
 	expect_vma(s, s->c.l.zero, ZERO_PAGES, RW, ANON_PRIV, REG_ANON);
 	/* No guard page is added below a MAP_GROWSDOWN area: the kernel keeps its gap outside */
 	expect_vma(s, s->c.l.grows, GROWS_PAGES, RW, ANON_PRIV | MAP_GROWSDOWN, REG_ANON);
@@ -278,12 +281,9 @@ static void test_mm(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_anonymous),
-		cmocka_unit_test(test_mprotect_madvise_mlock),
-		cmocka_unit_test(test_file_private),
-		cmocka_unit_test(test_shared_anonymous),
-		cmocka_unit_test(test_special),
-		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_anonymous),    cmocka_unit_test(test_mprotect_madvise_mlock),
+		cmocka_unit_test(test_file_private), cmocka_unit_test(test_shared_anonymous),
+		cmocka_unit_test(test_special),      cmocka_unit_test(test_list),
 		cmocka_unit_test(test_mm),
 	};
 
