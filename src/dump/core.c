@@ -271,7 +271,7 @@ static int dump_sched(pid_t pid, ThreadCoreEntry *th)
 		return negative_errno();
 	th->has_sched_nice = th->has_sched_policy = th->has_sched_prio = true;
 	th->sched_nice = nice;
-	th->sched_policy = (uint32_t)policy & ~(uint32_t)SCHED_RESET_ON_FORK;
+	th->sched_policy = (uint32_t)policy; /* with SCHED_RESET_ON_FORK, as CRIU keeps it */
 	th->sched_prio = (uint32_t)sp.sched_priority;
 	return 0;
 }
@@ -328,13 +328,18 @@ static int dump_thread_core(struct dump_ctx *ctx, struct remote *rm, struct aren
 		return r;
 	th->has_pdeath_sig = true;
 	th->pdeath_sig = (uint32_t)pdeath;
+	/* Not in CRIU's images: a stasis extension field. */
+	r = proc_read_timerslack_ns(ctx->pid, &th->timer_slack_ns);
+	if (r < 0)
+		return r;
+	th->has_timer_slack_ns = true;
 	th->has_blk_sigset = true;
 	th->blk_sigset = rsys_task_sigmask(ctx->task);
 	th->comm = arena_strdup(a, ctx->status.name);
 	if (!th->comm)
 		return -ENOMEM;
 	if ((r = dump_sched(ctx->pid, th)) < 0 || (r = dump_creds(ctx, rm, a, th)) < 0 ||
-	    (r = dump_rseq(ctx->pid, a, th)) < 0 ||
+	    (r = dump_rseq(ctx->pid, a, th)) < 0 || (r = dump_seccomp(ctx, a, th)) < 0 ||
 	    (r = dump_pending(ctx->pid, false, a, &th->signals_p)) < 0)
 		return r;
 	*ret = th;
@@ -420,6 +425,27 @@ static int dump_tls(pid_t tid, struct arena *a, ThreadInfoX86 *ti)
 	return 0;
 }
 
+/*
+ * CRIU writes a syscall that would restart through its restart block
+ * (-ERESTART_RESTARTBLOCK: the block does not survive a checkpoint) as
+ * failed with EINTR, which the kernel never returns without a signal
+ * handler. Where making the same call again is what the restart does,
+ * stasis restarts the call instead (the image stays one CRIU restores):
+ * poll(), whose restart polls the same fds (a timeout starts again: a
+ * longer wait, which a timeout allows, rather than a failure), and futex()
+ * waits with a timeout (FUTEX_WAIT_BITSET's deadline is absolute, so the
+ * same call is exact; FUTEX_WAIT's relative one starts again). nanosleep()
+ * keeps EINTR: it wrote the remaining time to rem, as for a signal.
+ */
+static void restart_same_call(struct x86_regs *regs)
+{
+	struct user_regs_struct *r = &regs->gpr;
+
+	if ((long)r->rax == -ERESTART_RESTARTBLOCK &&
+	    (r->orig_rax == SYS_poll || r->orig_rax == SYS_futex))
+		r->rax = (unsigned long long)-ERESTARTNOHAND;
+}
+
 static int dump_thread_info(struct dump_ctx *ctx, struct remote *rm, struct arena *a,
 			    struct x86_fpu *fpu, ThreadInfoX86 **ret)
 {
@@ -435,6 +461,7 @@ static int dump_thread_info(struct dump_ctx *ctx, struct remote *rm, struct aren
 	struct x86_regs regs = *rsys_task_regs(ctx->task);
 
 	/* As CRIU writes them: an interrupted syscall is restarted or fails with EINTR. */
+	restart_same_call(&regs);
 	x86_regs_criu_restart(&regs);
 	x86_regs_to_core(&regs, gp);
 	r = x86_fpu_get(ctx->pid, fpu);

@@ -65,11 +65,6 @@ static int check_target(struct dump_ctx *ctx)
 		       ctx->pid, ctx->status.tracer_pid);
 		return -EBUSY;
 	}
-	if (ctx->status.seccomp) {
-		pr_err("pid %d runs under seccomp: stasis cannot dump seccomp filters yet",
-		       ctx->pid);
-		return -ENOTSUP;
-	}
 	return 0;
 }
 

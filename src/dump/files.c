@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Files of a dump: files.img (one FileEntry per open file description or
- * mapped file) and fdinfo-ID.img (which fd holds which file). Only regular
- * files, directories and character devices reached by path are supported
- * here; every other kind is refused by name.
+ * mapped file) and fdinfo-ID.img (which fd holds which file). Regular
+ * files, directories and character devices reached by path are dumped
+ * here, pipes in pipe.c; every other kind is refused by name.
  */
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -30,23 +30,35 @@ static int files_grow(struct dump_files *f)
 	return 0;
 }
 
+int dump_files_new(struct dump_files *f, FdTypes type, FileEntry **ret_fe)
+{
+	FileEntry *fe = ARENA_MSG(&f->arena, FileEntry, FILE_ENTRY__INIT);
+
+	if (!fe || files_grow(f) < 0)
+		return -ENOMEM;
+	fe->id = (uint32_t)f->n + 1;
+	fe->type = type;
+	f->entries[f->n++] = fe;
+	*ret_fe = fe;
+	return 0;
+}
+
 int dump_files_add_reg(struct dump_files *f, const char *path, const struct stat *st,
 		       uint32_t flags, uint64_t pos, uint32_t *ret_id)
 {
-	FileEntry *fe = ARENA_MSG(&f->arena, FileEntry, FILE_ENTRY__INIT);
 	RegFileEntry *reg = ARENA_MSG(&f->arena, RegFileEntry, REG_FILE_ENTRY__INIT);
 	FownEntry *fown = ARENA_MSG(&f->arena, FownEntry, FOWN_ENTRY__INIT);
-	int r;
+	FileEntry *fe;
 
-	if (!fe || !reg || !fown || (r = files_grow(f)) < 0)
+	if (!reg || !fown)
 		return -ENOMEM;
-	reg->id = fe->id = (uint32_t)f->n + 1;
 	reg->flags = flags;
 	reg->pos = pos;
 	reg->fown = fown;
 	reg->name = arena_strdup(&f->arena, path);
-	if (!reg->name)
+	if (!reg->name || dump_files_new(f, FD_TYPES__REG, &fe) < 0)
 		return -ENOMEM;
+	reg->id = fe->id;
 	reg->has_mode = true;
 	reg->mode = st->st_mode;
 	if (S_ISREG(st->st_mode)) {
@@ -54,9 +66,7 @@ int dump_files_add_reg(struct dump_files *f, const char *path, const struct stat
 		reg->has_size = true;
 		reg->size = (uint64_t)st->st_size;
 	}
-	fe->type = FD_TYPES__REG;
 	fe->reg = reg;
-	f->entries[f->n++] = fe;
 	*ret_id = fe->id;
 	return 0;
 }
@@ -116,8 +126,6 @@ static int refuse_fd(pid_t pid, int fd, const char *target, const char *kind)
 
 static const char *unsupported_kind(const char *target, const struct stat *st)
 {
-	if (startswith(target, "pipe:"))
-		return "a pipe";
 	if (startswith(target, "socket:"))
 		return "a socket";
 	if (startswith(target, "anon_inode:"))
@@ -136,19 +144,18 @@ static const char *unsupported_kind(const char *target, const struct stat *st)
 	return NULL;
 }
 
-/* An earlier fd of the same open file description (kcmp), or 0. */
+/* An earlier fd of the same open file description (kcmp), or 0. Same kind of file, then. */
 static uint32_t shared_description(struct dump_ctx *ctx, const FdinfoEntry *done, size_t n,
 				   const struct stat *st, int fd)
 {
 	for (size_t i = 0; i < n; i++) {
-		const RegFileEntry *reg = ctx->files.entries[done[i].id - 1]->reg;
 		struct stat other;
 		char link[64];
 
 		/* A cheap key first: the same inode. kcmp only then. */
 		snprintf(link, sizeof(link), "/proc/%d/fd/%u", ctx->pid, done[i].fd);
 		if (stat(link, &other) < 0 || other.st_dev != st->st_dev ||
-		    other.st_ino != st->st_ino || !reg)
+		    other.st_ino != st->st_ino)
 			continue;
 		if (sys_kcmp(ctx->pid, ctx->pid, KCMP_FILE, (unsigned long)fd, done[i].fd) == 0)
 			return done[i].id;
@@ -161,6 +168,7 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 {
 	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
 	FdinfoEntry *e = &done[n_done];
+	bool pipe = startswith(pfd->target, "pipe:");
 	const char *kind;
 	struct stat st;
 	char link[64];
@@ -169,7 +177,7 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
 	if (stat(link, &st) < 0)
 		return negative_errno();
-	kind = unsupported_kind(pfd->target, &st);
+	kind = pipe ? NULL : unsupported_kind(pfd->target, &st);
 	if (kind)
 		return refuse_fd(ctx->pid, pfd->fd, pfd->target, kind);
 	r = proc_read_fdinfo(ctx->pid, pfd->fd, &fi);
@@ -177,11 +185,13 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 		return r;
 	*e = (FdinfoEntry)FDINFO_ENTRY__INIT;
 	e->fd = (uint32_t)pfd->fd;
-	e->type = FD_TYPES__REG;
+	e->type = pipe ? FD_TYPES__PIPE : FD_TYPES__REG;
 	e->flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
 	e->id = shared_description(ctx, done, n_done, &st, pfd->fd);
 	if (e->id)
 		return 0;
+	if (pipe)
+		return dump_pipe_fd(ctx, pfd->fd, &st, fi.flags, &e->id);
 	return dump_files_add_reg(&ctx->files, pfd->target, &st, fi.flags & ~O_CLOEXEC,
 				  (uint64_t)fi.pos, &e->id);
 }
@@ -205,6 +215,9 @@ int dump_fds(struct dump_ctx *ctx)
 			return r;
 		pr_info("fd %d: %s, file id %u", table.fds[i].fd, table.fds[i].target, done[i].id);
 	}
+	r = dump_pipes_data(ctx, done, table.n);
+	if (r < 0)
+		return r;
 	/* fdinfo-ID.img, ID being the files_id of ids-PID.img (one fd table: 1). */
 	r = img_create(ctx->dir, IMG_FDINFO, 1, &w);
 	for (size_t i = 0; r >= 0 && i < table.n; i++)

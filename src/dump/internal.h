@@ -8,6 +8,7 @@
 #include "base/proc.h"
 #include "dump/remote.h"
 #include "dump/dump.h"
+#include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "mem/mem.h"
 #include "rsys/rsys.h"
@@ -38,6 +39,8 @@ struct dump_ctx {
 };
 
 /* files.c */
+/* A new entry of files.img, of this type, with the next id; the caller fills its part. */
+int dump_files_new(struct dump_files *f, FdTypes type, FileEntry **ret_fe);
 int dump_files_add_reg(struct dump_files *f, const char *path, const struct stat *st,
 		       uint32_t flags, uint64_t pos, uint32_t *ret_id);
 /* The id of the mapped file at path (one REG entry per file, flags 0, pos 0). */
@@ -48,8 +51,16 @@ void dump_files_release(struct dump_files *f);
 int dump_fds(struct dump_ctx *ctx);
 int dump_fs(struct dump_ctx *ctx);
 
+/* pipe.c: the PIPE entry of an fd's description (flags from fdinfo), then pipes-data.img. */
+int dump_pipe_fd(struct dump_ctx *ctx, int fd, const struct stat *st, uint32_t flags,
+		 uint32_t *ret_id);
+int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n);
+
 /* core.c */
 int dump_core(struct dump_ctx *ctx);
+
+/* seccomp.c: the mode into the thread core, the filters into seccomp.img. */
+int dump_seccomp(struct dump_ctx *ctx, struct arena *a, ThreadCoreEntry *th);
 
 /* tree.c: pstree, ids, inventory */
 int dump_tree(struct dump_ctx *ctx);

@@ -72,18 +72,54 @@ int dump_mm(struct dump_ctx *ctx)
 	return r;
 }
 
+/* Has an earlier VMA than v the same shared anonymous object? */
+static bool shmem_seen(const struct mem_vmas *vmas, size_t v)
+{
+	for (size_t i = 0; i < v; i++)
+		if ((vmas->v[i].e.status & VMA_ANON_SHARED) &&
+		    vmas->v[i].e.shmid == vmas->v[v].e.shmid)
+			return true;
+	return false;
+}
+
+/*
+ * Each shared anonymous object once, into pagemap-shmem-SHMID.img and a
+ * pages file of its own (ids after the task's, as CRIU numbers them), up to
+ * the end of its furthest mapping.
+ */
+static int dump_shmem(struct dump_ctx *ctx)
+{
+	const struct mem_vmas *vmas = &ctx->vmas;
+	uint32_t pages_id = DUMP_PAGES_ID;
+
+	for (size_t v = 0; v < vmas->nr; v++) {
+		const VmaEntry *e = &vmas->v[v].e;
+		uint64_t size = 0;
+		int r;
+
+		if (!(e->status & VMA_ANON_SHARED) || shmem_seen(vmas, v))
+			continue;
+		for (size_t i = v; i < vmas->nr; i++)
+			if ((vmas->v[i].e.status & VMA_ANON_SHARED) && vmas->v[i].e.shmid == e->shmid)
+				size = MAX(size, vmas->v[i].e.pgoff + vmas->v[i].e.end -
+							 vmas->v[i].e.start);
+		r = mem_dump_shmem(ctx->pid, e, size, ctx->dir, ++pages_id, &ctx->mem_stats);
+		if (r < 0) {
+			pr_err("pid %d: cannot dump the shared memory at %" PRIx64 ": %s", ctx->pid,
+			       e->start, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 int dump_pages(struct dump_ctx *ctx)
 {
 	uint64_t sp = rsys_task_regs(ctx->task)->gpr.rsp;
 	const struct mem_dump_opts opts = {.thread_sp = &sp, .nr_thread_sp = 1};
+	int r;
 
-	for (size_t i = 0; i < ctx->vmas.nr; i++)
-		if (ctx->vmas.v[i].e.status & VMA_ANON_SHARED) {
-			pr_err("pid %d: shared anonymous memory at %" PRIx64
-			       " is not supported by this stasis yet",
-			       ctx->pid, ctx->vmas.v[i].e.start);
-			return -ENOTSUP;
-		}
-	return mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid, DUMP_PAGES_ID,
-			      &opts, &ctx->mem_stats);
+	r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid, DUMP_PAGES_ID,
+			   &opts, &ctx->mem_stats);
+	return r < 0 ? r : dump_shmem(ctx);
 }

@@ -8,7 +8,6 @@
 #include "image/image.h"
 #include "inventory.pb-c.h"
 #include "pstree.pb-c.h"
-#include "seccomp.pb-c.h"
 
 /* CRIU's image version (inventory.img_version). */
 #define CRIU_IMG_VERSION 2
@@ -74,7 +73,6 @@ int dump_tree(struct dump_ctx *ctx)
 {
 	PstreeEntry pe = PSTREE_ENTRY__INIT;
 	TaskKobjIdsEntry ids = TASK_KOBJ_IDS_ENTRY__INIT;
-	SeccompEntry seccomp = SECCOMP_ENTRY__INIT;
 	uint32_t thread = (uint32_t)ctx->pid;
 	int r;
 
@@ -89,8 +87,7 @@ int dump_tree(struct dump_ctx *ctx)
 	pe.threads = &thread;
 	fill_ids(&ids);
 	if ((r = img_write_one(ctx->dir, IMG_PSTREE, 0, &pe.base)) < 0 ||
-	    (r = img_write_one(ctx->dir, IMG_IDS, (uint64_t)ctx->pid, &ids.base)) < 0 ||
-	    (r = img_write_one(ctx->dir, IMG_SECCOMP, 0, &seccomp.base)) < 0)
+	    (r = img_write_one(ctx->dir, IMG_IDS, (uint64_t)ctx->pid, &ids.base)) < 0)
 		return r;
 	return write_inventory(ctx);
 }

@@ -6,7 +6,7 @@
  * and gids; the real securebits; drop what the bounding set lacks; the
  * capability sets; ambient capabilities; no_new_privs. A task whose
  * credentials are the controller's (root, all capabilities) needs none of
- * this.
+ * this. Then what the change reset: dumpable, the parent-death signal.
  */
 #include <linux/capability.h>
 #include <linux/securebits.h>
@@ -181,15 +181,26 @@ static int set_caps(struct rst_ctx *c, const struct cred_set *s, int last_cap)
 	return r;
 }
 
-/* setresuid() may have made the task non-dumpable; give it the dumped setting. */
-static int set_dumpable(struct rst_ctx *c)
+/*
+ * What a change of ids or capabilities resets (commit_creds()), set after
+ * them: the dumpable flag, and the parent-death signal, which also replaces
+ * the SIGKILL the new task took until the controller seized it.
+ */
+static int set_after_creds(struct rst_ctx *c)
 {
 	const MmEntry *mm = c->img.mm;
+	const ThreadCoreEntry *tc = c->img.core->thread_core;
+	int r = 0;
 
-	if (!mm->has_dumpable)
-		return 0;
-	return call(c, rst_sys(c, __NR_prctl, PR_SET_DUMPABLE, mm->dumpable, 0, 0, 0),
-		    "prctl(PR_SET_DUMPABLE)");
+	if (mm->has_dumpable)
+		r = call(c, rst_sys(c, __NR_prctl, PR_SET_DUMPABLE, mm->dumpable, 0, 0, 0),
+			 "prctl(PR_SET_DUMPABLE)");
+	if (r == 0)
+		r = call(c,
+			 rst_sys(c, __NR_prctl, PR_SET_PDEATHSIG,
+				 tc->has_pdeath_sig ? tc->pdeath_sig : 0, 0, 0, 0),
+			 "prctl(PR_SET_PDEATHSIG)");
+	return r;
 }
 
 int rst_creds(struct rst_ctx *c)
@@ -199,7 +210,7 @@ int rst_creds(struct rst_ctx *c)
 	int last_cap = cap_last_cap(), r;
 
 	if (!ce)
-		return set_dumpable(c);
+		return set_after_creds(c);
 	from_image(ce, &want);
 	r = from_self(&have, last_cap);
 	if (r < 0) {
@@ -207,7 +218,7 @@ int rst_creds(struct rst_ctx *c)
 		return r;
 	}
 	if (memcmp(&want, &have, sizeof(want)) == 0 && same_groups(ce))
-		return set_dumpable(c);
+		return set_after_creds(c);
 	rst_info(c, "restoring credentials uid %u gid %u", want.ids[0], want.ids[4]);
 	r = set_groups(c, ce);
 	if (r == 0)
@@ -215,6 +226,6 @@ int rst_creds(struct rst_ctx *c)
 	if (r == 0)
 		r = set_caps(c, &want, last_cap);
 	if (r == 0)
-		r = set_dumpable(c);
+		r = set_after_creds(c);
 	return r;
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Files, opened by the controller before the task exists: the task's own fds
- * (fdinfo), the files its VMAs map, its executable and its cwd. clone3()
- * without CLONE_FILES copies the fd table, so the task inherits them all;
- * it then moves its fds to their numbers and closes the rest, and the
- * controller's remote mmap()s use the others by number. Opening here, not in
- * the task, means every failure is found, and told with the file's name,
- * while there is still nothing to undo.
+ * (fdinfo: regular files here, pipes in pipe.c), the files its VMAs map, its
+ * executable and its cwd. clone3() without CLONE_FILES copies the fd table,
+ * so the task inherits them all; it then moves its fds to their numbers and
+ * closes the rest, and the controller's remote mmap()s use the others by
+ * number. Opening here, not in the task, means every failure is found, and
+ * told with the file's name, while there is still nothing to undo.
  *
  * Every fd opened here is moved to min_fd or above (min_fd is above every fd
  * number the task had), so that the task's dup2()s never overwrite one.
@@ -138,39 +138,51 @@ static int src_of_file(const struct rst_ctx *c, size_t upto, uint32_t id)
 	return -1;
 }
 
-static int open_task_fds(struct rst_ctx *c)
+/* A regular file (device, directory) of the task, opened as it was, at its position. */
+static int open_task_reg(struct rst_ctx *c, uint32_t id, const char *what)
 {
 	/* O_CREAT and O_TRUNC did their work when the program opened the file. */
 	const int drop = O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC;
+	const RegFileEntry *reg;
+	int src, r;
 
+	r = reg_file(c, id, what, &reg);
+	if (r < 0)
+		return r;
+	src = open_reg(c, reg, (int)reg->flags & ~drop, what);
+	if (src < 0)
+		return src;
+	if (reg->pos && lseek(src, (off_t)reg->pos, SEEK_SET) < 0) {
+		r = negative_errno();
+		rst_err(c, "%s: cannot seek %s to %llu: %s", what, reg->name,
+			(unsigned long long)reg->pos, strerror(-r));
+		close(src);
+		return r;
+	}
+	return src;
+}
+
+static int open_task_fds(struct rst_ctx *c)
+{
 	for (size_t i = 0; i < c->img.nfds; i++) {
 		const FdinfoEntry *fe = c->img.fds[i];
-		const RegFileEntry *reg;
 		char what[32];
 		int src, r;
 
 		snprintf(what, sizeof(what), "fd %u", fe->fd);
-		if (fe->type != FD_TYPES__REG) {
-			rst_err(c, "%s is of kind %s; only regular files are supported yet", what,
-				fd_type_name(fe->type));
+		if (fe->type != FD_TYPES__REG && fe->type != FD_TYPES__PIPE) {
+			rst_err(c,
+				"%s is of kind %s; only regular files and pipes are supported yet",
+				what, fd_type_name(fe->type));
 			return -EOPNOTSUPP;
 		}
-		r = reg_file(c, fe->id, what, &reg);
-		if (r < 0)
-			return r;
 		src = src_of_file(c, i, fe->id);
-		if (src < 0) {
-			src = open_reg(c, reg, (int)reg->flags & ~drop, what);
-			if (src < 0)
-				return src;
-			if (reg->pos && lseek(src, (off_t)reg->pos, SEEK_SET) < 0) {
-				r = negative_errno();
-				rst_err(c, "%s: cannot seek %s to %llu: %s", what, reg->name,
-					(unsigned long long)reg->pos, strerror(-r));
-				close(src);
-				return r;
-			}
-		}
+		if (src < 0 && fe->type == FD_TYPES__PIPE)
+			src = rst_pipe_open(c, fe->id, what);
+		else if (src < 0)
+			src = open_task_reg(c, fe->id, what);
+		if (src < 0)
+			return src;
 		r = add_move(&c->files, src, (int)fe->fd, fe->flags & FD_CLOEXEC);
 		if (r < 0)
 			return r;
@@ -244,33 +256,40 @@ static int open_mapped_files(struct rst_ctx *c)
 	return open_for_task(c, mm->exe_file_id, O_RDONLY, "executable");
 }
 
-static int open_cwd(struct rst_ctx *c)
+/* A directory the task is to be in (cwd, root), opened O_PATH above the task's fds. */
+static int open_dir(struct rst_ctx *c, uint32_t id, const char *what, int *ret_fd)
 {
-	const RegFileEntry *cwd, *root;
+	const RegFileEntry *dir;
 	int fd, r;
 
-	r = reg_file(c, c->img.fs->root_id, "root", &root);
+	r = reg_file(c, id, what, &dir);
 	if (r < 0)
 		return r;
-	if (!streq(root->name, "/")) {
-		rst_err(c, "the task's root was %s; a changed root is not supported yet",
-			root->name);
-		return -EOPNOTSUPP;
-	}
-	r = reg_file(c, c->img.fs->cwd_id, "cwd", &cwd);
-	if (r < 0)
-		return r;
-	fd = open(cwd->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = open(dir->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		r = negative_errno();
-		rst_err(c, "cwd: cannot open the directory %s: %s", cwd->name, strerror(-r));
+		rst_err(c, "%s: cannot open the directory %s: %s", what, dir->name, strerror(-r));
 		return r;
 	}
-	fd = move_up(c, fd, cwd->name);
+	fd = move_up(c, fd, dir->name);
 	if (fd < 0)
 		return fd;
-	c->files.cwd_fd = fd;
+	*ret_fd = fd;
 	return 0;
+}
+
+/* The paths are as the dump saw them, from its root: the new task chroots into its own. */
+static int open_cwd(struct rst_ctx *c)
+{
+	const RegFileEntry *root;
+	int r;
+
+	r = reg_file(c, c->img.fs->root_id, "root", &root);
+	if (r == 0 && !streq(root->name, "/"))
+		r = open_dir(c, c->img.fs->root_id, "root", &c->files.root_fd);
+	if (r == 0)
+		r = open_dir(c, c->img.fs->cwd_id, "cwd", &c->files.cwd_fd);
+	return r;
 }
 
 int rst_files_open(struct rst_ctx *c)
@@ -308,17 +327,25 @@ static int set_owner(struct rst_ctx *c, const struct rst_fd_move *m, const FownE
 	return 0;
 }
 
+static const FownEntry *fown_of(const struct rst_images *img, uint32_t id)
+{
+	const RegFileEntry *reg = rst_reg_file(img, id);
+	const PipeEntry *pipe = reg ? NULL : rst_pipe_entry(img, id);
+
+	return reg ? reg->fown : pipe ? pipe->fown : NULL;
+}
+
 int rst_files_set_owners(struct rst_ctx *c)
 {
 	for (size_t i = 0; i < c->img.nfds; i++) {
-		const RegFileEntry *reg = rst_reg_file(&c->img, c->img.fds[i]->id);
+		const FownEntry *fown = fown_of(&c->img, c->img.fds[i]->id);
 		int r;
 
-		if (!reg || !reg->fown || (!reg->fown->pid && !reg->fown->signum))
+		if (!fown || (!fown->pid && !fown->signum))
 			continue;
 		for (size_t j = 0; j < c->files.nmoves; j++)
 			if (c->files.moves[j].dst == (int)c->img.fds[i]->fd) {
-				r = set_owner(c, &c->files.moves[j], reg->fown);
+				r = set_owner(c, &c->files.moves[j], fown);
 				if (r < 0)
 					return r;
 			}
@@ -343,7 +370,9 @@ void rst_files_close_ours(struct rst_files *f)
 			safe_close(f->moves[i].src);
 	for (size_t i = 0; i < f->nopen; i++)
 		safe_close(f->open[i].fd);
+	rst_pipes_close(f);
 	f->cwd_fd = safe_close(f->cwd_fd);
+	f->root_fd = safe_close(f->root_fd);
 	f->ours_closed = true;
 }
 
@@ -352,5 +381,6 @@ void rst_files_free(struct rst_files *f)
 	rst_files_close_ours(f);
 	free(f->moves);
 	free(f->open);
-	*f = (struct rst_files){.cwd_fd = -1};
+	free(f->pipes);
+	*f = (struct rst_files){.cwd_fd = -1, .root_fd = -1};
 }

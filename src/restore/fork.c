@@ -3,7 +3,7 @@
  * Creating the task with its old pid: clone3() with set_tid. The child is a
  * copy of stasis; before the controller takes it over it does, from inside,
  * what is simplest from inside: its session and process group, its fds at
- * their numbers, its cwd and umask. Then it closes every other fd, says so
+ * their numbers, its root, cwd and umask. Then it closes every other fd, says so
  * through a pipe and waits in pause() with every signal blocked. The
  * controller seizes it there (takeover.c).
  *
@@ -38,6 +38,7 @@ enum child_step {
 	STEP_SETSID,
 	STEP_SETPGID,
 	STEP_DUP,
+	STEP_CHROOT,
 	STEP_CHDIR,
 	STEP_CLOSE,
 };
@@ -49,6 +50,7 @@ static const char *const step_names[] = {
 	[STEP_SETSID] = "setsid()",
 	[STEP_SETPGID] = "setpgid()",
 	[STEP_DUP] = "moving an fd to its number",
+	[STEP_CHROOT] = "chroot() to its root",
 	[STEP_CHDIR] = "fchdir() to its cwd",
 	[STEP_CLOSE] = "closing the other fds",
 };
@@ -65,6 +67,7 @@ struct child_plan {
 	const struct rst_fd_move *moves;
 	size_t nmoves;
 	int cwd_fd;
+	int root_fd; /* -1: the root stays "/" */
 	bool has_umask;
 	mode_t umask;
 	pid_t parent;
@@ -120,6 +123,8 @@ static _noreturn_ void child_main(const struct child_plan *p)
 	for (size_t i = 0; i < p->nmoves; i++)
 		if (dup3(p->moves[i].src, p->moves[i].dst, p->moves[i].cloexec ? O_CLOEXEC : 0) < 0)
 			child_fail(p, STEP_DUP, p->moves[i].dst);
+	if (p->root_fd >= 0 && (fchdir(p->root_fd) < 0 || chroot(".") < 0))
+		child_fail(p, STEP_CHROOT, -1);
 	if (fchdir(p->cwd_fd) < 0)
 		child_fail(p, STEP_CHDIR, -1);
 	if (p->has_umask)
@@ -149,6 +154,7 @@ static int make_plan(struct rst_ctx *c, int report_fd, struct child_plan *p)
 		.moves = c->files.moves,
 		.nmoves = c->files.nmoves,
 		.cwd_fd = c->files.cwd_fd,
+		.root_fd = c->files.root_fd,
 		.has_umask = c->img.fs->has_umask,
 		.umask = (mode_t)c->img.fs->umask,
 		.parent = getpid(),

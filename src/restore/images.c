@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reading the images of the task: inventory, pstree, core, ids, mm, fs,
- * files and fdinfo, and the pagemap. Everything is read before anything is
+ * files and fdinfo, pipes and their data, and the pagemap. Everything is read before anything is
  * created, so that a missing or malformed image stops the restore while
  * there is nothing to undo.
  */
@@ -144,12 +144,22 @@ int rst_images_load(struct rst_ctx *c, const char *dir)
 	r = read_all(img, IMG_REMAP_FPATH, 0, (void ***)&img->remaps, &img->nremaps);
 	if (r < 0)
 		return r;
+	r = read_all(img, IMG_PIPES, 0, (void ***)&img->pipes, &img->npipes);
+	if (r < 0)
+		return r;
+	r = rst_pipe_data_read(img->dir, &img->pipe_data, &img->npipe_data);
+	if (r < 0)
+		return r;
 	/* fdinfo is per files_struct id since CRIU 3.x (inventory says so), per pid before. */
 	fdinfo_id = c->pid;
 	if (img->inv->has_fdinfo_per_id && img->inv->fdinfo_per_id)
 		fdinfo_id = img->ids ? img->ids->files_id : img->core->ids->files_id;
 	r = read_all(img, IMG_FDINFO, fdinfo_id, (void ***)&img->fds, &img->nfds);
 	if (r < 0)
+		return r;
+	/* CRIU writes it always; a directory without it has no filters. */
+	r = img_read_one(img->dir, IMG_SECCOMP, 0, (struct ProtobufCMessage **)&img->seccomp);
+	if (r < 0 && r != -ENOENT)
 		return r;
 	r = img_pagemap_open(img->dir, IMG_PAGEMAP, c->pid, &img->pm);
 	if (r == -ENOENT)
@@ -169,6 +179,9 @@ static void free_msgs(void **msgs, size_t n)
 void rst_images_free(struct rst_images *img)
 {
 	img_pagemap_free(img->pm);
+	img_msg_free((struct ProtobufCMessage *)img->seccomp);
+	rst_pipe_data_free(img->pipe_data, img->npipe_data);
+	free_msgs((void **)img->pipes, img->npipes);
 	free_msgs((void **)img->remaps, img->nremaps);
 	free_msgs((void **)img->fds, img->nfds);
 	free_msgs((void **)img->regs, img->nregs);

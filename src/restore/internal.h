@@ -47,6 +47,13 @@
 
 /* ---- images.c: what the images say about the task ----------------------- */
 
+/* An entry of pipes-data.img and the bytes that follow it. */
+struct rst_pipe_data {
+	PipeDataEntry *e;
+	uint8_t *bytes; /* malloc'ed, e->bytes of them; NULL if none */
+	size_t len;
+};
+
 struct rst_images {
 	struct img_dir *dir;
 	InventoryEntry *inv;
@@ -64,7 +71,12 @@ struct rst_images {
 	RemapFilePathEntry *
 		*remaps; /* files that were deleted or otherwise not reachable by name */
 	size_t nremaps;
+	PipeEntry **pipes; /* pipes.img (older images) */
+	size_t npipes;
+	struct rst_pipe_data *pipe_data; /* pipes-data.img */
+	size_t npipe_data;
 	struct img_pagemap *pm;
+	SeccompEntry *seccomp; /* seccomp.img, NULL if there is none */
 };
 
 /* ---- layout.c: address ranges, /proc/PID/maps ------------------------------ */
@@ -114,12 +126,22 @@ struct rst_open_file {
 	int fd; /* the same number in the task, closed there at the end */
 };
 
+/* A pipe made by the controller (pipe.c), with both its ends. */
+struct rst_pipe {
+	uint32_t pipe_id;
+	int ends[2];   /* the controller's: read, write */
+	bool given[2]; /* an fd of the task has this end's own description */
+};
+
 struct rst_files {
 	struct rst_fd_move *moves;
 	size_t nmoves;
 	struct rst_open_file *open;
 	size_t nopen;
+	struct rst_pipe *pipes;
+	size_t npipes;
 	int cwd_fd;
+	int root_fd; /* the task's root when it is not "/", else -1 */
 	int min_fd;       /* above every fd number of the task: where the controller's files go */
 	bool ours_closed; /* the controller closed its copies; the numbers stay the task's */
 };
@@ -172,6 +194,14 @@ int rst_files_set_owners(struct rst_ctx *c);
 void rst_files_close_ours(struct rst_files *f);
 void rst_files_free(struct rst_files *f);
 
+/* pipe.c: pipes-data.img (absent: none), PIPE entries, and the pipes made for the task. */
+int rst_pipe_data_read(struct img_dir *dir, struct rst_pipe_data **ret_pd, size_t *ret_n);
+void rst_pipe_data_free(struct rst_pipe_data *pd, size_t n);
+const PipeEntry *rst_pipe_entry(const struct rst_images *img, uint32_t id);
+/* A new fd (min_fd or above, close-on-exec here) of the description file id, a pipe. */
+int rst_pipe_open(struct rst_ctx *c, uint32_t id, const char *what);
+void rst_pipes_close(struct rst_files *f);
+
 /* fork.c */
 int rst_wait_pid_free(struct rst_ctx *c);
 int rst_fork(struct rst_ctx *c);
@@ -216,6 +246,11 @@ int rst_task_state(struct rst_ctx *c);
 
 /* timers.c: itimers and POSIX timers. */
 int rst_timers(struct rst_ctx *c);
+
+/* seccomp.c: filters (or strict mode), before the credentials. */
+bool rst_seccomp_wanted(const struct rst_ctx *c);
+int rst_seccomp_check(struct rst_ctx *c);
+int rst_seccomp(struct rst_ctx *c);
 
 /* creds.c */
 int rst_creds(struct rst_ctx *c);

@@ -68,6 +68,8 @@ static int rebuild(struct rst_ctx *c)
 	if (r == 0)
 		r = rst_task_state(c);
 	if (r == 0)
+		r = rst_seccomp(c);
+	if (r == 0)
 		r = rst_creds(c);
 	if (r == 0)
 		r = rst_finish(c);
@@ -127,7 +129,7 @@ static void cleanup(struct rst_ctx *c)
 
 int restore_run(const struct restore_opts *opts, struct restore_result *ret_result)
 {
-	struct rst_ctx c = {.opts = opts, .files = {.cwd_fd = -1}};
+	struct rst_ctx c = {.opts = opts, .files = {.cwd_fd = -1, .root_fd = -1}};
 	int r;
 
 	c.t_start = rst_now_us();

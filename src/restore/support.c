@@ -47,12 +47,6 @@ static int check_task(struct rst_ctx *c)
 			task_state_name(core->tc->task_state));
 		return -EOPNOTSUPP;
 	}
-	if ((tc->has_seccomp_mode && tc->seccomp_mode != SECCOMP_MODE__disabled) ||
-	    (core->tc->has_old_seccomp_mode &&
-	     core->tc->old_seccomp_mode != SECCOMP_MODE__disabled)) {
-		rst_err(c, "the task has seccomp filters; restoring seccomp is not supported yet");
-		return -EOPNOTSUPP;
-	}
 	for (size_t i = 0; i < core->tc->n_sigactions; i++)
 		if (core->tc->sigactions[i]->has_compat_sigaction &&
 		    core->tc->sigactions[i]->compat_sigaction) {
@@ -157,6 +151,8 @@ int rst_check_supported(struct rst_ctx *c)
 	int r;
 
 	r = check_task(c);
+	if (r == 0)
+		r = rst_seccomp_check(c);
 	if (r == 0)
 		r = check_arch(c);
 	if (r == 0)

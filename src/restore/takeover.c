@@ -15,7 +15,8 @@
  * Data room of the scratch area: paths, auxv, signal actions, siginfo...
  * rsys puts its code in front of it, in less than a page.
  */
-#define SCRATCH_DATA_SIZE 16384
+/* Room for the largest seccomp filter: BPF_MAXINSNS (4096) instructions of 8 bytes. */
+#define SCRATCH_DATA_SIZE (36 * 1024)
 #define SCRATCH_MAP_SIZE (SCRATCH_DATA_SIZE + RST_PAGE_SIZE)
 
 /* Where the scratch area may go: above mmap_min_addr, below the 47-bit user space end. */
@@ -106,7 +107,9 @@ int rst_takeover(struct rst_ctx *c)
 	size_t n;
 	int r;
 
-	r = rsys_attach(c->pid, RSYS_EXIT_KILL, &c->task);
+	/* The filters installed near the end must not see the remote syscalls after them. */
+	r = rsys_attach(c->pid, RSYS_EXIT_KILL | (rst_seccomp_wanted(c) ? RSYS_SUSPEND_SECCOMP : 0),
+			&c->task);
 	if (r < 0) {
 		rst_err(c, "cannot seize the new task: %s", strerror(-r));
 		return r;

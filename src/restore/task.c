@@ -108,24 +108,26 @@ static int set_addresses(struct rst_ctx *c)
 	return r;
 }
 
+/* (The parent-death signal comes after the credentials, which reset it: creds.c.) */
 static int set_prctl_flags(struct rst_ctx *c)
 {
 	const CoreEntry *core = c->img.core;
-	int r = 0;
 
 	if (core->tc->has_child_subreaper && core->tc->child_subreaper)
-		r = remote_ok(c, rst_sys(c, __NR_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0),
-			      "prctl(PR_SET_CHILD_SUBREAPER)");
-	/* Replaces the SIGKILL the new task took until the controller seized it. */
-	if (r == 0)
-		r = remote_ok(c,
-			      rst_sys(c, __NR_prctl, PR_SET_PDEATHSIG,
-				      core->thread_core->has_pdeath_sig
-					      ? core->thread_core->pdeath_sig
-					      : 0,
-				      0, 0, 0),
-			      "prctl(PR_SET_PDEATHSIG)");
-	return r;
+		return remote_ok(c, rst_sys(c, __NR_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0),
+				 "prctl(PR_SET_CHILD_SUBREAPER)");
+	return 0;
+}
+
+/* The task has stasis's slack; PR_SET_TIMERSLACK 0 would mean the default, so skip 0. */
+static int set_timer_slack(struct rst_ctx *c)
+{
+	const ThreadCoreEntry *tc = c->img.core->thread_core;
+
+	if (!tc->has_timer_slack_ns || !tc->timer_slack_ns)
+		return 0;
+	return remote_ok(c, rst_sys(c, __NR_prctl, PR_SET_TIMERSLACK, tc->timer_slack_ns, 0, 0, 0),
+			 "prctl(PR_SET_TIMERSLACK)");
 }
 
 static int set_sched(struct rst_ctx *c)
@@ -198,6 +200,8 @@ int rst_task_state(struct rst_ctx *c)
 		r = set_addresses(c);
 	if (r == 0)
 		r = set_prctl_flags(c);
+	if (r == 0)
+		r = set_timer_slack(c);
 	if (r == 0)
 		r = set_sched(c);
 	if (r == 0)

@@ -15,6 +15,15 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+
+/* Locked as its pages fault in (a stasis extension field): locked once filled, not mapped so. */
+static bool lock_onfault(const VmaEntry *e)
+{
+	return e->has_lock_onfault && e->lock_onfault;
+}
 
 static const struct {
 	uint32_t bit;
@@ -149,6 +158,8 @@ static int map_one(struct rst_ctx *c, struct rst_vma *v)
 		prot |= PROT_READ | PROT_WRITE;
 		v->write_added = true;
 	}
+	if (lock_onfault(e))
+		flags &= ~(unsigned long)MAP_LOCKED; /* MAP_LOCKED would fault it all in */
 	if (e->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
 		fd = rst_files_fd(c, (uint32_t)e->shmid, rst_vma_accmode(e));
 		flags &= ~(unsigned long)MAP_ANONYMOUS;
@@ -201,6 +212,20 @@ static int advise(struct rst_ctx *c, const VmaEntry *e)
 	return 0;
 }
 
+/* mlock2(MLOCK_ONFAULT): the pages just filled are locked, the others when they fault in. */
+static int lock_filled(struct rst_ctx *c, const VmaEntry *e)
+{
+	long res = rst_sys(c, __NR_mlock2, e->start, e->end - e->start, MLOCK_ONFAULT);
+
+	if (res < 0) {
+		rst_err(c, "VMA %llx-%llx: mlock2(MLOCK_ONFAULT) failed: %s",
+			(unsigned long long)e->start, (unsigned long long)e->end,
+			strerror((int)-res));
+		return (int)res;
+	}
+	return 0;
+}
+
 int rst_vmas_protect(struct rst_ctx *c)
 {
 	for (size_t i = 0; i < c->nvmas; i++) {
@@ -218,6 +243,8 @@ int rst_vmas_protect(struct rst_ctx *c)
 			}
 		}
 		r = advise(c, e);
+		if (r == 0 && lock_onfault(e))
+			r = lock_filled(c, e);
 		if (r < 0)
 			return r;
 	}

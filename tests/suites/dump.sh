@@ -11,7 +11,8 @@ PY=/usr/bin/python3
 CRIT=/usr/bin/crit
 
 # The programs every part of the suite runs: a counter, signal state,
-# registers held across the dump, patterned memory, open files.
+# registers held across the dump, patterned memory, open files, pipes with
+# data queued (a failed dump must leave it there: it is copied with tee).
 dt_fpu() {
 	if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo; then
 		echo fpu-avx512
@@ -19,7 +20,7 @@ dt_fpu() {
 		echo fpu-avx
 	fi
 }
-PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile)
+PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -239,7 +240,7 @@ dt_refused() { # OUT ERE...
 
 DT_PY=$(
 	cat <<'EOF'
-import json, mmap, os, struct, subprocess, sys
+import base64, json, mmap, os, struct, subprocess, sys
 
 STASIS = os.environ["STASIS"]
 PAGE = 4096
@@ -567,6 +568,9 @@ def check_fds(d, pid, snap):
     for fd, e in sorted(dumped.items()):
         target, pos, flags = live[fd]
         f = files.get(num(e["id"]))
+        if f and f.get("type") == "PIPE" and "pipe" in f:
+            check_pipe_fd(fd, e, f["pipe"], target, flags)
+            continue
         if not f or f.get("type") != "REG" or "reg" not in f:
             bad(f"fd {fd}: file id {num(e['id'])} is not a REG entry of files.img")
         reg = f["reg"]
@@ -575,6 +579,7 @@ def check_fds(d, pid, snap):
         want = (target, pos, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
         if got != want:
             bad(f"fd {fd}: (name, pos, flags, fd flags) is {got}, /proc says {want}")
+    check_pipes_data(d, files)
     fs = entries(f"{d}/fs-{pid}.img")[0]
     cwd = reg_name(files, num(fs.get("cwd_id", 0)), "cwd_id")
     root = reg_name(files, num(fs.get("root_id", 0)), "root_id")
@@ -582,6 +587,29 @@ def check_fds(d, pid, snap):
     if (cwd, root, num(fs.get("umask", -1))) != (snap_text(snap, "cwd"), snap_text(snap, "root"), umask):
         bad(f"fs (cwd, root, umask) is {(cwd, root, num(fs.get('umask', -1)))}, /proc says "
             f"{(snap_text(snap, 'cwd'), snap_text(snap, 'root'), umask)}")
+
+
+def check_pipe_fd(fd, e, pipe, target, flags):
+    got = (e.get("type"), f"pipe:[{num(pipe['pipe_id'])}]", num(pipe.get("flags", 0)),
+           num(e.get("flags", 0)))
+    want = ("PIPE", target, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
+    if got != want:
+        bad(f"fd {fd}: (fd type, pipe, flags, fd flags) is {got}, /proc says {want}")
+
+
+def check_pipes_data(d, files):
+    """pipes-data.img: one entry per pipe, with its buffer size, as CRIU writes it."""
+    pipes = sorted({num(f["pipe"]["pipe_id"]) for f in files.values() if f.get("type") == "PIPE"})
+    if not pipes:
+        return
+    data = decode(f"{d}/pipes-data.img", pretty=False)["entries"]
+    if sorted(num(x["pipe_id"]) for x in data) != pipes:
+        bad(f"pipes-data.img has pipes {[num(x['pipe_id']) for x in data]}, files.img {pipes}")
+    for x in data:
+        n = len(base64.b64decode(x.get("extra", "")))
+        if num(x.get("size", 0)) < PAGE or n != num(x["bytes"]):
+            bad(f"pipes-data.img: pipe {num(x['pipe_id'])}: size {x.get('size')}, "
+                f"{num(x['bytes'])} bytes announced, {n} follow")
 
 
 def check_stats(d, pid):
@@ -1136,6 +1164,43 @@ dt_regs() {
 }
 
 # ---------------------------------------------------------------------------
+# Pipes (the pipe programs are in PROGRAMS: faults, -R, kill, image checks)
+
+# A pipe in packet mode (O_DIRECT) is refused: tee() would lose the
+# boundaries of its packets. A python program holds one, a packet in it.
+dt_refuse_packet_pipe() {
+	local dir why= pid i
+	dir=$(scratch_dir)
+	_zoo_dir=$dir
+	mkdir -p "$dir/images"
+	if ! dt_spawn "$PY" -c 'import os, signal
+r, w = os.pipe2(os.O_DIRECT)
+os.write(w, b"packet")
+signal.pause()'; then
+		fail dump/refuse/packet-pipe "the python program did not start"
+		dt_spawn_stop
+		return
+	fi
+	pid=$DT_SPAWN_PID
+	# Ready once its pipe is there and it sleeps in pause().
+	for ((i = 0; i < 100; i++)); do
+		ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'pipe:' && [ "$(dt_state "$pid")" = S ] && break
+		sleep 0.05
+	done
+	dt_snapshot "$pid" "$dir/before"
+	dt_dump "" "$dir/dump" -t "$pid" -D "$dir/images" -o dump.log -v4
+	why=$(dt_refused "$dir/dump" "pid $pid fd [0-9]+ is a pipe in packet mode") &&
+		why=$(dt_left_alone "$pid" "$dir/before")
+	dt_spawn_stop
+	if [ -z "$why" ]; then
+		pass dump/refuse/packet-pipe
+	else
+		fail dump/refuse/packet-pipe "$why"
+		dt_context "$dir/dump"
+	fi
+}
+
+# ---------------------------------------------------------------------------
 
 dt_main() {
 	local prog n
@@ -1163,7 +1228,7 @@ dt_main() {
 	fi
 
 	# 2. Refused for a real reason.
-	dt_refusal pipe pipe "" self 'pid @PID@ fd [0-9]+ is a pipe'
+	dt_refuse_packet_pipe
 	dt_refusal child zoo-family child self 'pid @PID@ has child processes \([0-9]+ first\)'
 	dt_refusal zombie zoo-family zombie child 'pid @PID@ is a zombie'
 	dt_refusal thread zoo-family thread self 'pid @PID@ has 2 threads'

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Pipes of a dump, as CRIU writes them: one FileEntry of type PIPE per open
+ * file description (PipeEntry: pipe_id is the pipe's inode, flags its
+ * status flags), and in pipes-data.img, once per pipe, its buffer size and
+ * the bytes it holds. The bytes are copied without draining the pipe
+ * (files/pipe.c), so that a dump that fails later, or one made with -R,
+ * leaves them where they were.
+ */
+#include <fcntl.h>
+
+#include "base/log.h"
+#include "dump/internal.h"
+#include "files/pipe.h"
+#include "image/image.h"
+#include "pipe-data.pb-c.h"
+
+static int add_pipe(struct dump_files *f, uint32_t pipe_id, uint32_t flags, uint32_t *ret_id)
+{
+	PipeEntry *pe = ARENA_MSG(&f->arena, PipeEntry, PIPE_ENTRY__INIT);
+	FownEntry *fown = ARENA_MSG(&f->arena, FownEntry, FOWN_ENTRY__INIT);
+	FileEntry *fe;
+	int r;
+
+	if (!pe || !fown)
+		return -ENOMEM;
+	r = dump_files_new(f, FD_TYPES__PIPE, &fe);
+	if (r < 0)
+		return r;
+	pe->id = fe->id;
+	pe->pipe_id = pipe_id;
+	pe->flags = flags;
+	pe->fown = fown;
+	fe->pipe = pe;
+	*ret_id = fe->id;
+	return 0;
+}
+
+int dump_pipe_fd(struct dump_ctx *ctx, int fd, const struct stat *st, uint32_t flags,
+		 uint32_t *ret_id)
+{
+	/* A packet-mode pipe: what tee() copies out of it loses the packet boundaries. */
+	if (flags & O_DIRECT) {
+		pr_err("pid %d fd %d is a pipe in packet mode (O_DIRECT): stasis cannot keep the "
+		       "boundaries of its packets; open the pipe without O_DIRECT",
+		       ctx->pid, fd);
+		return -ENOTSUP;
+	}
+	/* CRIU's pipe_id is the inode number, 32 bits of it. */
+	return add_pipe(&ctx->files, (uint32_t)st->st_ino, flags & ~O_CLOEXEC, ret_id);
+}
+
+static const PipeEntry *pipe_of(const struct dump_ctx *ctx, const FdinfoEntry *e)
+{
+	return e->type == FD_TYPES__PIPE ? ctx->files.entries[e->id - 1]->pipe : NULL;
+}
+
+/* The fd to read pipe_id's data through: one that can read it if the task has one. */
+static const FdinfoEntry *reading_fd(const struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n,
+				     uint32_t pipe_id)
+{
+	const FdinfoEntry *any = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const PipeEntry *pe = pipe_of(ctx, &fds[i]);
+
+		if (!pe || pe->pipe_id != pipe_id)
+			continue;
+		if ((pe->flags & O_ACCMODE) != O_WRONLY)
+			return &fds[i];
+		if (!any)
+			any = &fds[i];
+	}
+	return any;
+}
+
+static int dump_one_pipe_data(struct dump_ctx *ctx, struct img_writer *w, const FdinfoEntry *fe)
+{
+	_cleanup_(pipe_contents_done) struct pipe_contents pc = {};
+	const PipeEntry *pe = pipe_of(ctx, fe);
+	PipeDataEntry pde = PIPE_DATA_ENTRY__INIT;
+	_cleanup_close_ int rfd = -1;
+	char label[80];
+	int r;
+
+	snprintf(label, sizeof(label), "pid %d fd %u (pipe:[%u])", ctx->pid, fe->fd, pe->pipe_id);
+	rfd = pipe_open_reader(ctx->pid, (int)fe->fd, (int)(pe->flags & O_ACCMODE), label);
+	if (rfd < 0)
+		return rfd;
+	r = pipe_peek(rfd, label, &pc);
+	if (r < 0)
+		return r;
+	pde.pipe_id = pe->pipe_id;
+	pde.bytes = (uint32_t)pc.len;
+	pde.has_size = true;
+	pde.size = pc.size;
+	pr_info("%s: %zu bytes queued in a buffer of %u", label, pc.len, pc.size);
+	return img_write_entry(w, &pde.base, pc.data, pc.len);
+}
+
+/* Whether an fd before fds[i] is of the same pipe (its data is written already). */
+static bool pipe_seen(const struct dump_ctx *ctx, const FdinfoEntry *fds, size_t i)
+{
+	for (size_t j = 0; j < i; j++) {
+		const PipeEntry *a = pipe_of(ctx, &fds[j]);
+
+		if (a && a->pipe_id == pipe_of(ctx, &fds[i])->pipe_id)
+			return true;
+	}
+	return false;
+}
+
+int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n)
+{
+	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!pipe_of(ctx, &fds[i]) || pipe_seen(ctx, fds, i))
+			continue;
+		/* Only a task with pipes gets a pipes-data.img, as with CRIU. */
+		if (!w && (r = img_create(ctx->dir, IMG_PIPES_DATA, 0, &w)) < 0)
+			return r;
+		r = dump_one_pipe_data(ctx, w,
+				       reading_fd(ctx, fds, n, pipe_of(ctx, &fds[i])->pipe_id));
+		if (r < 0)
+			return r;
+	}
+	return w ? img_writer_commit(TAKE_PTR(w)) : 0;
+}

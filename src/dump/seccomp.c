@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * seccomp: the task's mode goes into its thread core, its filters into
+ * seccomp.img, as CRIU writes them (criu/seccomp.c): the filters newest
+ * first, each but the newest naming the next newer one in `prev`, and the
+ * thread core naming the oldest in `seccomp_filter`, where the restore
+ * starts installing; the flags from PTRACE_SECCOMP_GET_METADATA
+ * (SECCOMP_FILTER_FLAG_LOG). The task is frozen
+ * with PTRACE_O_SUSPEND_SECCOMP, so its filters do not see the remote
+ * syscalls of the dump.
+ */
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+
+#include "compat/ptrace.h"
+
+#include "base/log.h"
+#include "core.pb-c.h"
+#include "dump/internal.h"
+#include "image/image.h"
+#include "seccomp.pb-c.h"
+
+/* The filter at index (0: the oldest), copied into the arena; 0 when there is none. */
+static int read_filter(pid_t pid, unsigned long index, struct arena *a, SeccompFilter **ret)
+{
+	struct seccomp_metadata meta = {.filter_off = index};
+	struct sock_filter *insns;
+	SeccompFilter *f;
+	long n;
+
+	n = ptrace(PTRACE_SECCOMP_GET_FILTER, pid, index, NULL);
+	if (n < 0 && errno == ENOENT)
+		return 0;
+	if (n <= 0 || n > BPF_MAXINSNS) {
+		int r = n < 0 ? negative_errno() : -EBADMSG;
+
+		pr_err("pid %d: cannot read seccomp filter %lu: %s", pid, index, strerror(-r));
+		return r;
+	}
+	insns = arena_array(a, (size_t)n, sizeof(*insns));
+	f = ARENA_MSG(a, SeccompFilter, SECCOMP_FILTER__INIT);
+	if (!insns || !f)
+		return -ENOMEM;
+	if (ptrace(PTRACE_SECCOMP_GET_FILTER, pid, index, insns) != n ||
+	    ptrace(PTRACE_SECCOMP_GET_METADATA, pid, sizeof(meta), &meta) < 0) {
+		int r = negative_errno();
+
+		pr_err("pid %d: cannot read seccomp filter %lu: %s", pid, index, strerror(-r));
+		return r;
+	}
+	f->filter = (ProtobufCBinaryData){.len = (size_t)n * sizeof(*insns), .data = (void *)insns};
+	f->has_flags = true;
+	f->flags = (uint32_t)meta.flags;
+	*ret = f;
+	return 1;
+}
+
+/* Every filter of the task, oldest first, as the kernel numbers them. */
+static int read_filters(pid_t pid, struct arena *a, SeccompFilter ***ret, size_t *ret_n)
+{
+	SeccompFilter **list = NULL;
+	size_t n = 0;
+
+	for (;;) {
+		SeccompFilter *f, **grown;
+		int r = read_filter(pid, n, a, &f);
+
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		grown = arena_array(a, n + 1, sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		if (n)
+			memcpy(grown, list, n * sizeof(*grown));
+		list = grown;
+		list[n++] = f;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+int dump_seccomp(struct dump_ctx *ctx, struct arena *a, ThreadCoreEntry *th)
+{
+	SeccompEntry se = SECCOMP_ENTRY__INIT;
+	SeccompFilter **oldest_first = NULL;
+	size_t n = 0;
+	int r;
+
+	if (ctx->status.seccomp == SECCOMP_MODE_FILTER) {
+		r = read_filters(ctx->pid, a, &oldest_first, &n);
+		if (r < 0)
+			return r;
+		se.seccomp_filters = arena_array(a, n, sizeof(*se.seccomp_filters));
+		if (n && !se.seccomp_filters)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++) {
+			SeccompFilter *f = oldest_first[n - 1 - i]; /* the i-th newest */
+
+			f->has_prev = i > 0;
+			f->prev = i > 0 ? (uint32_t)(i - 1) : 0;
+			se.seccomp_filters[i] = f;
+		}
+		se.n_seccomp_filters = n;
+		th->has_seccomp_filter = n > 0;
+		th->seccomp_filter = n ? (uint32_t)(n - 1) : 0;
+	}
+	if (ctx->status.seccomp != SECCOMP_MODE_DISABLED) {
+		th->has_seccomp_mode = true;
+		th->seccomp_mode = (SeccompMode)ctx->status.seccomp;
+		pr_info("pid %d: seccomp mode %u, %zu filters", ctx->pid, ctx->status.seccomp, n);
+	}
+	return img_write_one(ctx->dir, IMG_SECCOMP, 0, &se.base);
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Pipes: their contents copied without draining them, and pipes made again
+ * with their contents (pipe.h).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+
+#include "base/log.h"
+#include "base/macro.h"
+#include "compat/syscalls.h"
+#include "files/pipe.h"
+
+void pipe_contents_done(struct pipe_contents *c)
+{
+	free(c->data);
+	*c = (struct pipe_contents){};
+}
+
+int pipe_open_reader(pid_t pid, int fd, int accmode, const char *label)
+{
+	_cleanup_close_ int pidfd = -1;
+	char path[64];
+	int rfd, r;
+
+	if (accmode != O_WRONLY) {
+		pidfd = sys_pidfd_open(pid, 0);
+		rfd = pidfd < 0 ? -1 : sys_pidfd_getfd(pidfd, fd, 0);
+		if (rfd < 0) {
+			r = negative_errno();
+			pr_err("%s: cannot take a copy of it with pidfd_getfd: %s", label,
+			       strerror(-r));
+			return r;
+		}
+		return rfd;
+	}
+	/*
+	 * Only a write end: /proc/PID/fd/FD opens another description of the
+	 * same pipe, a reader of our own. Non-blocking, as a pipe with no
+	 * writer left must not make the open wait.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (rfd < 0) {
+		r = negative_errno();
+		pr_err("%s: the task holds only its write end, and opening %s to read its data "
+		       "failed: %s",
+		       label, path, strerror(-r));
+		return r;
+	}
+	return rfd;
+}
+
+static int read_exactly(int fd, uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? negative_errno() : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* A non-blocking pipe of ours with at least size bytes of buffer (as many slots). */
+static int make_copy_pipe(int size, const char *label, int ret_ends[2])
+{
+	int ends[2], r;
+
+	if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot make a pipe to copy it into: %s", label, strerror(-r));
+		return r;
+	}
+	if (fcntl(ends[1], F_GETPIPE_SZ) < size && fcntl(ends[1], F_SETPIPE_SZ, size) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot grow a pipe to %d bytes to copy it into: %s", label, size,
+		       strerror(-r));
+		close(ends[0]);
+		close(ends[1]);
+		return r;
+	}
+	ret_ends[0] = ends[0];
+	ret_ends[1] = ends[1];
+	return 0;
+}
+
+int pipe_peek(int rfd, const char *label, struct pipe_contents *ret)
+{
+	_cleanup_close_ int copy_r = -1, copy_w = -1;
+	_cleanup_free_ uint8_t *data = NULL;
+	int size, queued = 0, ends[2], r;
+	ssize_t n;
+
+	size = fcntl(rfd, F_GETPIPE_SZ);
+	if (size < 0 || ioctl(rfd, FIONREAD, &queued) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot read its size or how much it holds: %s", label, strerror(-r));
+		return r;
+	}
+	if (queued == 0) {
+		*ret = (struct pipe_contents){.size = (uint32_t)size};
+		return 0;
+	}
+	/* tee() links the pipe's buffers into ours, one slot each: ours is as big. */
+	r = make_copy_pipe(size, label, ends);
+	if (r < 0)
+		return r;
+	copy_r = ends[0];
+	copy_w = ends[1];
+	n = tee(rfd, copy_w, (size_t)queued, SPLICE_F_NONBLOCK);
+	if (n != queued) {
+		r = n < 0 ? negative_errno() : -EIO;
+		if (n < 0)
+			pr_err("%s: tee() of its %d bytes failed: %s", label, queued, strerror(-r));
+		else
+			pr_err("%s: tee() copied %zd of the %d bytes it holds", label, n, queued);
+		return r;
+	}
+	data = malloc((size_t)queued);
+	if (!data)
+		return -ENOMEM;
+	r = read_exactly(copy_r, data, (size_t)queued);
+	if (r < 0) {
+		pr_err("%s: reading the copy of its data failed: %s", label, strerror(-r));
+		return r;
+	}
+	*ret = (struct pipe_contents){TAKE_PTR(data), (size_t)queued, (uint32_t)size};
+	return 0;
+}
+
+/* fs.pipe-max-size, for the message of a pipe that cannot grow; -1 if unknown. */
+static long pipe_max_size(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+	long v = -1;
+
+	if (!f || fscanf(f, "%ld", &v) != 1)
+		return -1;
+	return v;
+}
+
+static int set_size(int fd, uint32_t size, const char *label)
+{
+	int r;
+
+	if (fcntl(fd, F_SETPIPE_SZ, (int)size) >= 0)
+		return 0;
+	r = negative_errno();
+	if (r == -EPERM)
+		pr_err("%s: cannot grow it to %u bytes: fs.pipe-max-size is %ld, and only "
+		       "CAP_SYS_RESOURCE may go above it; raise it (sysctl fs.pipe-max-size=%u)",
+		       label, size, pipe_max_size(), size);
+	else
+		pr_err("%s: cannot set its size to %u bytes: %s", label, size, strerror(-r));
+	return r;
+}
+
+static int fill(int wfd, const uint8_t *data, size_t len, const char *label)
+{
+	size_t done = 0;
+	int r;
+
+	while (done < len) {
+		ssize_t n = write(wfd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = negative_errno();
+			if (r == -EAGAIN)
+				pr_err("%s: its %zu bytes of data do not fit in a pipe of %d bytes",
+				       label, len, fcntl(wfd, F_GETPIPE_SZ));
+			else
+				pr_err("%s: writing its data failed: %s", label, strerror(-r));
+			return r == -EAGAIN ? -ENOSPC : r;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int pipe_make(uint32_t size, const void *data, size_t len, const char *label, int ret_ends[2])
+{
+	_cleanup_close_ int rd = -1, wr = -1;
+	int ends[2], r;
+
+	/* Non-blocking while it is filled: data that does not fit is an error, not a hang. */
+	if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot create it: %s", label, strerror(-r));
+		return r;
+	}
+	rd = ends[0];
+	wr = ends[1];
+	if (size && (r = set_size(wr, size, label)) < 0)
+		return r;
+	r = fill(wr, data, len, label);
+	if (r < 0)
+		return r;
+	if (fcntl(rd, F_SETFL, 0) < 0 || fcntl(wr, F_SETFL, 0) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot make it blocking: %s", label, strerror(-r));
+		return r;
+	}
+	ret_ends[0] = TAKE_FD(rd);
+	ret_ends[1] = TAKE_FD(wr);
+	return 0;
+}
+
+int pipe_set_flags(int fd, uint32_t flags, const char *label)
+{
+	int r;
+
+	if (fcntl(fd, F_SETFL, (int)(flags & PIPE_SETFL_MASK)) >= 0)
+		return 0;
+	r = negative_errno();
+	pr_err("%s: cannot set its flags to %#o: %s", label, flags & PIPE_SETFL_MASK, strerror(-r));
+	return r;
+}
+
+int pipe_reopen(int end, uint32_t flags, const char *label)
+{
+	_cleanup_close_ int fd = -1;
+	char path[64];
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", end);
+	fd = open(path, (int)(flags & O_ACCMODE) | O_CLOEXEC);
+	if (fd < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot open another description of it (%s): %s", label, path,
+		       strerror(-r));
+		return r;
+	}
+	r = pipe_set_flags(fd, flags, label);
+	if (r < 0)
+		return r;
+	return TAKE_FD(fd);
+}

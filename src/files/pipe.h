@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Pipes: the mechanics that dump and restore share (docs/dump.md and
+ * docs/restore.md, "Pipes"). The dump copies what a pipe holds without
+ * taking it out, so that a dump that fails, or one made with -R, leaves the
+ * pipe as it was; the restore makes a pipe that holds it again.
+ *
+ * Every function logs its failure once, naming `label` (the caller's name
+ * for the pipe: "pid 42 fd 3 (pipe:[1234])"), and returns a negative errno.
+ */
+
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The file status flags F_SETFL can set on a pipe's open file description. */
+#define PIPE_SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_NOATIME)
+
+/* What a pipe holds. */
+struct pipe_contents {
+	uint8_t *data; /* malloc'ed; NULL when the pipe is empty */
+	size_t len;
+	uint32_t size; /* the pipe's buffer size (F_GETPIPE_SZ) */
+};
+
+void pipe_contents_done(struct pipe_contents *c);
+
+/*
+ * A readable fd, in the caller, on the pipe of which fd `fd` of task pid is
+ * an end: the task's own open file description (pidfd_getfd) when accmode
+ * (its O_ACCMODE) can read, else a new read-only description opened through
+ * /proc/PID/fd/FD, non-blocking. Close-on-exec.
+ */
+int pipe_open_reader(pid_t pid, int fd, int accmode, const char *label);
+
+/*
+ * Copy the bytes queued in the pipe that rfd reads, in order, without taking
+ * them out: tee(2) into a pipe of the caller's, then read from that one.
+ */
+int pipe_peek(int rfd, const char *label, struct pipe_contents *ret);
+
+/*
+ * A new pipe with a buffer of size bytes (0: the kernel's default) that
+ * holds data: ret_ends[0] reads, ret_ends[1] writes; both close-on-exec and
+ * blocking. The size cannot go above fs.pipe-max-size without
+ * CAP_SYS_RESOURCE.
+ */
+int pipe_make(uint32_t size, const void *data, size_t len, const char *label, int ret_ends[2]);
+
+/*
+ * Another open file description of the pipe that `end` is an end of
+ * (through /proc/self/fd), with the access mode and status flags of flags.
+ * Close-on-exec.
+ */
+int pipe_reopen(int end, uint32_t flags, const char *label);
+
+/* Set the status flags of fd's description to those of flags (PIPE_SETFL_MASK). */
+int pipe_set_flags(int fd, uint32_t flags, const char *label);
