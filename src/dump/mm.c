@@ -99,10 +99,20 @@ static int dump_shmem(struct dump_ctx *ctx)
 
 		if (!(e->status & VMA_ANON_SHARED) || shmem_seen(vmas, v))
 			continue;
-		for (size_t i = v; i < vmas->nr; i++)
-			if ((vmas->v[i].e.status & VMA_ANON_SHARED) && vmas->v[i].e.shmid == e->shmid)
-				size = MAX(size, vmas->v[i].e.pgoff + vmas->v[i].e.end -
-							 vmas->v[i].e.start);
+		if (e->status & VMA_AREA_SYSVIPC) {
+			/* Its key, ids and permissions live in the IPC namespace (CRIU's
+			 * ipcns-shm). */
+			pr_err("pid %d: SysV shared memory at %" PRIx64
+			       " (%s): stasis cannot dump it yet",
+			       ctx->pid, e->start, vmas->v[v].path);
+			return -ENOTSUP;
+		}
+		for (size_t i = v; i < vmas->nr; i++) {
+			const VmaEntry *o = &vmas->v[i].e;
+
+			if ((o->status & VMA_ANON_SHARED) && o->shmid == e->shmid)
+				size = MAX(size, o->pgoff + o->end - o->start);
+		}
 		r = mem_dump_shmem(ctx->pid, e, size, ctx->dir, ++pages_id, &ctx->mem_stats);
 		if (r < 0) {
 			pr_err("pid %d: cannot dump the shared memory at %" PRIx64 ": %s", ctx->pid,
@@ -119,7 +129,7 @@ int dump_pages(struct dump_ctx *ctx)
 	const struct mem_dump_opts opts = {.thread_sp = &sp, .nr_thread_sp = 1};
 	int r;
 
-	r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid, DUMP_PAGES_ID,
-			   &opts, &ctx->mem_stats);
+	r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid, DUMP_PAGES_ID, &opts,
+			   &ctx->mem_stats);
 	return r < 0 ? r : dump_shmem(ctx);
 }

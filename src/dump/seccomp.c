@@ -5,9 +5,9 @@
  * first, each but the newest naming the next newer one in `prev`, and the
  * thread core naming the oldest in `seccomp_filter`, where the restore
  * starts installing; the flags from PTRACE_SECCOMP_GET_METADATA
- * (SECCOMP_FILTER_FLAG_LOG). The task is frozen
- * with PTRACE_O_SUSPEND_SECCOMP, so its filters do not see the remote
- * syscalls of the dump.
+ * (SECCOMP_FILTER_FLAG_LOG). The task is frozen with
+ * PTRACE_O_SUSPEND_SECCOMP, so its filters do not see the remote syscalls
+ * of the dump.
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -20,7 +20,7 @@
 #include "image/image.h"
 #include "seccomp.pb-c.h"
 
-/* The filter at index (0: the oldest), copied into the arena; 0 when there is none. */
+/* The filter at index (0: the oldest), copied into the arena: 1, or 0 when there is none. */
 static int read_filter(pid_t pid, unsigned long index, struct arena *a, SeccompFilter **ret)
 {
 	struct seccomp_metadata meta = {.filter_off = index};
@@ -41,6 +41,7 @@ static int read_filter(pid_t pid, unsigned long index, struct arena *a, SeccompF
 	f = ARENA_MSG(a, SeccompFilter, SECCOMP_FILTER__INIT);
 	if (!insns || !f)
 		return -ENOMEM;
+	errno = EIO; /* if the second read gives another length */
 	if (ptrace(PTRACE_SECCOMP_GET_FILTER, pid, index, insns) != n ||
 	    ptrace(PTRACE_SECCOMP_GET_METADATA, pid, sizeof(meta), &meta) < 0) {
 		int r = negative_errno();

@@ -141,7 +141,7 @@ struct rst_files {
 	struct rst_pipe *pipes;
 	size_t npipes;
 	int cwd_fd;
-	int root_fd; /* the task's root when it is not "/", else -1 */
+	int root_fd;      /* the task's root when it is not "/", else -1 */
 	int min_fd;       /* above every fd number of the task: where the controller's files go */
 	bool ours_closed; /* the controller closed its copies; the numbers stay the task's */
 };

@@ -20,7 +20,7 @@ dt_fpu() {
 		echo fpu-avx
 	fi
 }
-PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends)
+PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -1232,7 +1232,6 @@ dt_main() {
 	dt_refusal child zoo-family child self 'pid @PID@ has child processes \([0-9]+ first\)'
 	dt_refusal zombie zoo-family zombie child 'pid @PID@ is a zombie'
 	dt_refusal thread zoo-family thread self 'pid @PID@ has 2 threads'
-	dt_refusal seccomp zoo-family seccomp self 'pid @PID@ runs under seccomp'
 	dt_refusal traced counter "" traced 'pid @PID@ is traced by pid @TRACER@'
 	dt_refuse_no_such_pid
 	dt_refuse_no_dir

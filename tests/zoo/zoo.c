@@ -331,3 +331,57 @@ long zoo_pattern_mismatch(const void *buf, size_t n, uint64_t seed)
 			return (long)i;
 	return -1;
 }
+
+/* Fill v from the smaps lines of one mapping; stop at the next head line. */
+static void read_vma_fields(FILE *f, struct zoo_vma *v)
+{
+	char line[512];
+
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Rss: %lu kB", &v->rss_kb) == 1 ||
+		    sscanf(line, "Locked: %lu kB", &v->locked_kb) == 1)
+			continue;
+		if (strncmp(line, "VmFlags:", 8) == 0) {
+			size_t n = strcspn(line + 8, "\n");
+
+			n = n < sizeof(v->vmflags) ? n : sizeof(v->vmflags) - 1;
+			memcpy(v->vmflags, line + 8, n);
+			v->vmflags[n] = '\0';
+			return; /* the last line of a mapping */
+		}
+	}
+}
+
+bool zoo_vma_at(const void *addr, struct zoo_vma *ret)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	unsigned long a = (unsigned long)addr;
+	char line[512];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		struct zoo_vma v = {};
+
+		if (sscanf(line, "%lx-%lx %4s", &v.start, &v.end, v.perms) != 3 || a < v.start ||
+		    a >= v.end)
+			continue;
+		read_vma_fields(f, &v);
+		*ret = v;
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+bool zoo_vma_flag(const struct zoo_vma *v, const char *flag)
+{
+	char word[5];
+
+	snprintf(word, sizeof(word), " %s", flag);
+	for (const char *p = v->vmflags; (p = strstr(p, word)); p++)
+		if (p[3] == ' ' || p[3] == '\0')
+			return true;
+	return false;
+}

@@ -96,6 +96,20 @@ static inline uint8_t zoo_pattern(uint64_t seed, uint64_t i)
 	return (uint8_t)(x >> 29);
 }
 
+/* One mapping of /proc/self/smaps, for the memory checks. */
+struct zoo_vma {
+	unsigned long start, end;
+	char perms[5];     /* "rw-p" */
+	char vmflags[192]; /* " rd wr mr mw me ac" (each flag after a space) */
+	unsigned long rss_kb, locked_kb;
+};
+
+/* The mapping that holds addr; false if there is none or smaps cannot be read.
+ * For the check phase only: it allocates. */
+bool zoo_vma_at(const void *addr, struct zoo_vma *ret);
+/* Does the VmFlags line of v hold the two-letter flag ("lo", "gd" ...)? */
+bool zoo_vma_flag(const struct zoo_vma *v, const char *flag);
+
 void zoo_fill(void *buf, size_t n, uint64_t seed);
 /* FNV-1a over n bytes. */
 uint64_t zoo_checksum(const void *buf, size_t n);

@@ -6,14 +6,11 @@
  *   child    a child process, sleeping; the check wants it still there
  *   zombie   a child that exited and was not reaped; the check reaps it
  *   thread   a second thread counting; the check wants it still counting
- *   seccomp  an allow-everything seccomp filter; the check wants it still on
  *
  * tests/suites/dump.sh uses it to see that a refused dump leaves such a
  * process as it was. Not in the zoo list: it is no state to checkpoint.
  */
 #include <errno.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -71,16 +68,6 @@ static void wait_zombie(void)
 	zoo_setup_failed("the child %d did not exit", (int)child);
 }
 
-static void install_seccomp(void)
-{
-	struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
-	struct sock_fprog prog = {.len = 1, .filter = allow};
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0))
-		zoo_setup_failed("seccomp filter: %m");
-}
-
 static void setup(const char *mode)
 {
 	int r;
@@ -94,10 +81,8 @@ static void setup(const char *mode)
 		r = pthread_create(&thread, NULL, count, NULL);
 		if (r)
 			zoo_setup_failed("pthread_create: %s", strerror(r));
-	} else if (strcmp(mode, "seccomp") == 0) {
-		install_seccomp();
 	} else {
-		zoo_setup_failed("STASIS_ZOO_FAMILY must be child, zombie, thread or seccomp");
+		zoo_setup_failed("STASIS_ZOO_FAMILY must be child, zombie or thread");
 	}
 }
 
@@ -136,11 +121,8 @@ static void check(const char *mode)
 		check_child(SIGKILL, 0);
 	else if (strcmp(mode, "zombie") == 0)
 		check_child(0, 0);
-	else if (strcmp(mode, "thread") == 0)
-		check_thread();
 	else
-		zoo_expect(prctl(PR_GET_SECCOMP) == SECCOMP_MODE_FILTER,
-			   "seccomp mode is %d, not filter", prctl(PR_GET_SECCOMP));
+		check_thread();
 }
 
 /* No breaks: the suite breaks nothing here, it only asks for refusals. */
