@@ -31,5 +31,7 @@ int cmd_dump(const struct cli_opts *o)
 			o->log_file ? "" : " (run with -v4 -o dump.log for more)");
 		return 1;
 	}
+	if (o->display_stats)
+		display_dump_stats(o->images_dir);
 	return 0;
 }

@@ -27,6 +27,8 @@ int cmd_restore(const struct cli_opts *o)
 			o->log_file ? "" : " (run with -v4 -o restore.log for more)");
 		return 1;
 	}
+	if (o->display_stats)
+		display_restore_stats(ro.images_dir);
 	if (ro.detach)
 		return 0;
 	if (restore_wait(res.pid, &status) < 0)

@@ -8,6 +8,10 @@ int cmd_check(const struct cli_opts *opts);
 int cmd_dump(const struct cli_opts *opts);
 int cmd_restore(const struct cli_opts *opts);
 
+/* --display-stats */
+void display_dump_stats(const char *images_dir);
+void display_restore_stats(const char *images_dir);
+
 /* Tool groups with their own argument parsing: argv[0] is the group's word. */
 int cmd_log(int argc, char **argv);
 int cmd_image(int argc, char **argv);

@@ -20,6 +20,7 @@ enum {
 	OPT_EXTRA,
 	OPT_ALL,
 	OPT_PIDFILE,
+	OPT_DISPLAY_STATS,
 	OPT_TREE = 't',
 	OPT_LEAVE_RUNNING = 'R',
 	OPT_SHELL_JOB = 'j',
@@ -53,7 +54,7 @@ static const struct cli_option cli_options[] = {
 	{ "restore-detached", no_argument, OPT_RESTORE_DETACHED, CMD_BIT(CMD_RESTORE) },
 	{ "restore-sibling", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "pidfile", required_argument, OPT_PIDFILE, CMD_BIT(CMD_RESTORE) },
-	{ "display-stats", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "display-stats", no_argument, OPT_DISPLAY_STATS, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_RESTORE) },
 	{ "tcp-established", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "tcp-close", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "ext-unix-sk", optional_argument, OPT_UNSUPPORTED, 0 },
@@ -141,11 +142,13 @@ static const char *const command_help[_CMD_MAX] = {
 		     "  -D, --images-dir DIR    where the images go\n"
 		     "  -R, --leave-running     let it go on after the dump\n"
 		     "  -j, --shell-job         it may hold a terminal (accepted; ttys come later)\n"
+		     "      --display-stats     print the dump statistics (stats-dump)\n"
 		     "  A dump that fails leaves the process running as it was.\n",
 	[CMD_RESTORE] = "Usage: stasis restore -D DIR [-d] [--pidfile FILE] [-o LOG] [-v4]\n"
 			"  Bring back the process saved in DIR, with its old pid.\n"
 			"  -d, --restore-detached  do not wait for it\n"
 			"      --pidfile FILE      write its pid to FILE\n"
+			"      --display-stats     print the restore statistics (stats-restore)\n"
 			"  Without -d, exit with its exit status. A failed restore leaves nothing.\n",
 };
 
@@ -277,6 +280,9 @@ static int apply_option(int id, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_RESTORE_DETACHED:
 		o->restore_detached = true;
+		return 0;
+	case OPT_DISPLAY_STATS:
+		o->display_stats = true;
 		return 0;
 	case OPT_PIDFILE:
 		o->pidfile = arg;

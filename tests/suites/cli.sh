@@ -67,3 +67,20 @@ head -c $((size - 3)) "$dir/check.log" >"$dir/cut.log"
 expect cli/log-decode-truncated 1 'truncated at offset' -- "$STASIS" log decode "$dir/cut.log"
 expect cli/log-decode-not-a-log 1 'not a stasis binary log' -- "$STASIS" log decode /etc/hostname
 expect cli/log-decode-missing 1 'cannot open' -- "$STASIS" log decode "$dir/nonexistent"
+
+# --display-stats prints criu's summary after a dump and a restore.
+(
+	for fd in /proc/$BASHPID/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done
+	exec setsid sleep 600
+) </dev/null >/dev/null 2>&1 &
+sleeper=$!
+sleep 0.3
+mkdir -p "$dir/stats"
+expect cli/dump-display-stats 0 'Memory pages written: [1-9]' -- "$STASIS" dump -t "$sleeper" -D "$dir/stats" --display-stats
+while [ -e /proc/$sleeper ]; do sleep 0.1; done
+expect cli/restore-display-stats 0 'Pages restored: [1-9]' -- "$STASIS" restore -D "$dir/stats" -d --display-stats
+kill -9 "$sleeper" 2>/dev/null
+wait "$sleeper" 2>/dev/null
