@@ -77,10 +77,10 @@ expect cli/log-decode-missing 1 'cannot open' -- "$STASIS" log decode "$dir/none
 	exec setsid sleep 600
 ) </dev/null >/dev/null 2>&1 &
 sleeper=$!
+disown "$sleeper"
 sleep 0.3
 mkdir -p "$dir/stats"
 expect cli/dump-display-stats 0 'Memory pages written: [1-9]' -- "$STASIS" dump -t "$sleeper" -D "$dir/stats" --display-stats
 while [ -e /proc/$sleeper ]; do sleep 0.1; done
 expect cli/restore-display-stats 0 'Pages restored: [1-9]' -- "$STASIS" restore -D "$dir/stats" -d --display-stats
 kill -9 "$sleeper" 2>/dev/null
-wait "$sleeper" 2>/dev/null
