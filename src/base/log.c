@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/single_threaded.h>
 #include <time.h>
 
 #include "base/log-clock.h"
@@ -298,11 +299,20 @@ void log_emit(struct log_site *site, const char *fmt, ...)
 	int saved_errno = errno;
 	va_list ap;
 
-	/* Before log_init() there is no file: text goes to stderr. */
-	pthread_mutex_lock(&log_state.lock);
+	/*
+	 * Before log_init() there is no file: text goes to stderr. While the
+	 * process has one thread nobody can race for the buffer, and the lock
+	 * is a tenth of the cost of a record: take it only when threads exist
+	 * (glibc clears the flag before a second thread can run).
+	 */
+	bool lock = !__libc_single_threaded;
+
+	if (lock)
+		pthread_mutex_lock(&log_state.lock);
 	va_start(ap, fmt);
 	emit_locked(site, fmt, saved_errno, ap);
 	va_end(ap);
-	pthread_mutex_unlock(&log_state.lock);
+	if (lock)
+		pthread_mutex_unlock(&log_state.lock);
 	errno = saved_errno;
 }

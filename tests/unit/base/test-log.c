@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -315,6 +316,37 @@ static void test_real_clock_timestamps(void **state)
 	free(decoded);
 }
 
+static void *log_from_thread(void *arg)
+{
+	for (int i = 0; i < 20000; i++)
+		pr_debug("thread %ld record %d of a record long enough to fill blocks", (long)arg, i);
+	return NULL;
+}
+
+/* Threads log at once: every record arrives whole (the lock is taken when threads exist). */
+static void test_threads(void **state)
+{
+	struct log_config cfg = { .path = bin_path, .format = LOG_FORMAT_BINARY,
+				  .level = LOGL_DEBUG, .quiet_stderr = true };
+	pthread_t th[4];
+	char *decoded;
+	size_t decoded_len, lines = 0;
+
+	(void)state;
+	assert_int_equal(log_init(&cfg), 0);
+	for (long i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, log_from_thread, (void *)i), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	log_fini();
+	assert_int_equal(decode_to_mem(bin_path, &decoded, &decoded_len), 0);
+	for (size_t i = 0; i < decoded_len; i++)
+		lines += decoded[i] == '\n';
+	assert_int_equal(lines, 4 * 20000);
+	assert_non_null(strstr(decoded, "thread 3 record 19999 of a record"));
+	free(decoded);
+}
+
 static void test_spec_parse(void **state)
 {
 	struct log_spec s;
@@ -360,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_foreign_and_corrupt_logs),
 		cmocka_unit_test(test_crashed_process_log),
 		cmocka_unit_test(test_real_clock_timestamps),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
