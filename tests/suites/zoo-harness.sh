@@ -206,13 +206,20 @@ export FAKE_PIDS=$WORK/fake.pids ZOO_RESPAWN=$ZOO_BIN/zoo-respawn
 
 	ZOO_ENGINE_MISSING=
 
-	# The whole cycle, with a restore that starts the program afresh: proves
-	# the path of a detached program (verdict from the file, no status).
+	# A restore that starts the program afresh maps it elsewhere: the check
+	# from outside (maps and status before and after) must catch it.
+	FAKE_MODE=respawn expect_cycle respawn-outside checkpoint heap FAIL outside \
+		"/proc/*/maps differs after the restore: *"
+
+	# The whole cycle with that restore, the outside check off: proves the
+	# path of a detached program (verdict from the file, no status).
+	ZOO_CHECK_OUTSIDE=0
 	FAKE_MODE=respawn expect_cycle respawn checkpoint heap PASS "" ""
 	FAKE_MODE=respawn-broken expect_cycle respawn-broken checkpoint heap FAIL verdict \
 		"heap differs at offset *"
 	FAKE_MODE=respawn-wrong-pid expect_cycle respawn-wrong-pid checkpoint heap FAIL restore \
 		"restored as pid '*', dumped as *"
+	ZOO_CHECK_OUTSIDE=1
 
 	# The probe: finds the engine missing, or not, without running a program.
 	FAKE_MODE=not-implemented zoo_probe_engine "$WORK/probe"

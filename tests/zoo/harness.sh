@@ -22,6 +22,10 @@
 # How long a killed process may take to disappear before the harness gives up.
 : "${ZOO_KILL_TIMEOUT:=10}"
 
+# Compare /proc/PID/maps and status before the dump and after the restore
+# (0: off, for the harness's own tests with a fake restore).
+: "${ZOO_CHECK_OUTSIDE:=1}"
+
 # Set once the engine was found missing: the tests skip without running.
 ZOO_ENGINE_MISSING=
 
@@ -264,6 +268,33 @@ _zoo_restore() { # BIN DIR
 	fi
 }
 
+# What the program looks like from outside: its mappings, its signal masks,
+# creds and umask. A restore must give back the same (checked in checkpoint
+# mode, next to the program's own check from inside).
+_zoo_outside() { # DIR NAME
+	local pid=$ZOO_PID
+	# A shared anonymous mapping is a new shmem object after a restore (as
+	# with criu): its inode number is the one field that may differ.
+	sed -E 's|^([^ ]+ [^ ]+ [^ ]+ [^ ]+) [0-9]+( +/dev/zero \(deleted\))$|\1 SHMEM\2|' \
+		"/proc/$pid/maps" >"$1/$2.maps" 2>/dev/null || return 1
+	grep -E '^(Umask|Uid|Gid|Groups|SigBlk|SigIgn|SigCgt|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Seccomp_filters|Speculation_Store_Bypass):' \
+		"/proc/$pid/status" >"$1/$2.status" 2>/dev/null
+}
+
+_zoo_compare_outside() { # DIR
+	local what first
+	_zoo_outside "$1" after || { _zoo_set FAIL outside "cannot read /proc/$ZOO_PID after the restore"; return 1; }
+	for what in maps status; do
+		if ! first=$(diff "$1/before.$what" "$1/after.$what" | grep '^[<>]' | head -2 | tr '\n' ' '); then
+			:
+		fi
+		if [ -n "$first" ]; then
+			_zoo_set FAIL outside "/proc/$ZOO_PID/$what differs after the restore: $first"
+			return 1
+		fi
+	done
+}
+
 _zoo_sigterm() {
 	if ! _zoo_running "$ZOO_PID"; then
 		_zoo_reap_wrapper
@@ -331,8 +362,12 @@ _zoo_steps() { # BIN DIR MODE
 	fi
 	_zoo_start "$bin" "$dir" || return
 	if [ "$mode" = checkpoint ]; then
+		_zoo_outside "$dir" before
 		_zoo_dump "$dir" || return
 		_zoo_restore "$bin" "$dir" || return
+		if [ "$ZOO_CHECK_OUTSIDE" = 1 ]; then
+			_zoo_compare_outside "$dir" || return
+		fi
 	fi
 	_zoo_sigterm || return
 	_zoo_verdict "$dir"
