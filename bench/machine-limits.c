@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * machine-limits warm MIB
+ *     touch and free MIB of anonymous memory, so that the next allocations
+ *     of this size find memory the hypervisor backs already.
+ * machine-limits measure DIR MIB [ROUNDS]
+ *     what this machine does alone, with nothing of stasis, best of ROUNDS
+ *     (default 3), printed on one line of key=value (GB/s, 1e9 bytes):
+ *       tmpfs_write   write() of MIB into a new file in DIR, 1 MiB at a time
+ *       readv         process_vm_readv of MIB of resident anonymous memory
+ *                     into a reused 1 MiB buffer (what a dump does first)
+ *       fill          memcpy from a file of DIR (in the page cache, mapped)
+ *                     into fresh anonymous memory: each page faulted in,
+ *                     zeroed by the kernel, then copied (a restore's path)
+ *       uffd_copy     UFFDIO_COPY of the same file into fresh anonymous
+ *                     memory registered with userfaultfd: no zeroing
+ *
+ * This VM backs memory lazily (the first touch of a page costs several
+ * times its copy): each measurement is preceded by touching and freeing as
+ * much memory as it will allocate.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB (1ul << 20)
+#define CHUNK MIB
+/* Room for what a measurement allocates besides its MIB (buffers, page tables). */
+#define WARM_EXTRA (64 * MIB)
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static void *map_anon(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	return p;
+}
+
+static void warm(size_t bytes)
+{
+	uint8_t *p = map_anon(bytes);
+
+	for (size_t i = 0; i < bytes; i += 4096)
+		p[i] = 1;
+	munmap(p, bytes);
+}
+
+static double gbs(size_t bytes, double seconds)
+{
+	return (double)bytes / seconds / 1e9;
+}
+
+/* Writes `size` bytes into a new `path`; the file stays for the next measurements. */
+static double bench_write(const char *path, size_t size)
+{
+	uint8_t *buf = map_anon(CHUNK);
+	double t;
+	int fd;
+
+	memset(buf, 0x5a, CHUNK);
+	unlink(path);
+	warm(size + WARM_EXTRA);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die(path);
+	t = now();
+	for (size_t off = 0; off < size; off += CHUNK)
+		if (write(fd, buf, CHUNK) != (ssize_t)CHUNK)
+			die("write");
+	t = now() - t;
+	close(fd);
+	munmap(buf, CHUNK);
+	return gbs(size, t);
+}
+
+static double bench_fill(const uint8_t *src, size_t size, uint8_t **ret_dst)
+{
+	uint8_t *dst;
+	double t;
+
+	warm(size + WARM_EXTRA);
+	dst = map_anon(size);
+	t = now();
+	for (size_t off = 0; off < size; off += CHUNK)
+		memcpy(dst + off, src + off, CHUNK);
+	t = now() - t;
+	*ret_dst = dst;
+	return gbs(size, t);
+}
+
+/* Reads this process's own memory: the same page pinning and copy as from another one. */
+static double bench_readv(const uint8_t *mem, size_t size)
+{
+	uint8_t *buf = map_anon(CHUNK);
+	double t;
+
+	memset(buf, 0, CHUNK);
+	t = now();
+	for (size_t off = 0; off < size; off += CHUNK) {
+		struct iovec l = {buf, CHUNK}, r = {(void *)(mem + off), CHUNK};
+
+		if (process_vm_readv(getpid(), &l, 1, &r, 1, 0) != (ssize_t)CHUNK)
+			die("process_vm_readv");
+	}
+	t = now() - t;
+	munmap(buf, CHUNK);
+	return gbs(size, t);
+}
+
+/* 0 when userfaultfd is not available to this process. */
+static double bench_uffd_copy(const uint8_t *src, size_t size)
+{
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
+	uint8_t *dst;
+	double t;
+	int uffd;
+
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0) {
+		fprintf(stderr, "machine-limits: no userfaultfd: %s\n", strerror(errno));
+		if (uffd >= 0)
+			close(uffd);
+		return 0;
+	}
+	warm(size + WARM_EXTRA);
+	dst = map_anon(size);
+	reg.range.start = (uintptr_t)dst;
+	reg.range.len = size;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
+		die("UFFDIO_REGISTER");
+	t = now();
+	for (size_t off = 0; off < size; off += CHUNK) {
+		struct uffdio_copy c = {
+			.dst = (uintptr_t)(dst + off),
+			.src = (uintptr_t)(src + off),
+			.len = CHUNK,
+			.mode = UFFDIO_COPY_MODE_DONTWAKE, /* nobody waits on these pages */
+		};
+
+		if (ioctl(uffd, UFFDIO_COPY, &c) < 0 || c.copy != (int64_t)CHUNK)
+			die("UFFDIO_COPY");
+	}
+	t = now() - t;
+	close(uffd);
+	munmap(dst, size);
+	return gbs(size, t);
+}
+
+static double max(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+static int measure(const char *dir, size_t size, int rounds)
+{
+	double w = 0, f = 0, r = 0, u = 0;
+	char path[4096];
+
+	if (snprintf(path, sizeof(path), "%s/machine-limits.tmp", dir) >= (int)sizeof(path))
+		die("path");
+	for (int i = 0; i < rounds; i++) {
+		uint8_t *src, *mem;
+		int fd;
+
+		w = max(w, bench_write(path, size));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die(path);
+		/* MAP_POPULATE: only the destination's faults are measured. */
+		src = mmap(NULL, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+		if (src == MAP_FAILED)
+			die("mmap");
+		close(fd);
+		f = max(f, bench_fill(src, size, &mem));
+		r = max(r, bench_readv(mem, size));
+		munmap(mem, size);
+		u = max(u, bench_uffd_copy(src, size));
+		munmap(src, size);
+	}
+	unlink(path);
+	printf("tmpfs_write=%.2f readv=%.2f fill=%.2f uffd_copy=%.2f\n", w, r, f, u);
+	return 0;
+}
+
+static long parse_mib(const char *s)
+{
+	char *end;
+	long mib = strtol(s, &end, 10);
+
+	return *s && !*end && mib > 0 ? mib : -1;
+}
+
+int main(int argc, char **argv)
+{
+	long mib;
+
+	if (argc == 3 && !strcmp(argv[1], "warm") && (mib = parse_mib(argv[2])) > 0) {
+		warm((size_t)mib * MIB);
+		return 0;
+	}
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "measure") &&
+	    (mib = parse_mib(argv[3])) > 0) {
+		int rounds = argc == 5 ? atoi(argv[4]) : 3;
+
+		return measure(argv[2], (size_t)mib * MIB, rounds > 0 ? rounds : 1);
+	}
+	fprintf(stderr, "usage: %s warm MIB | measure DIR MIB [ROUNDS]\n", argv[0]);
+	return 2;
+}
