@@ -145,17 +145,18 @@ static const char *unsupported_kind(const char *target, const struct stat *st)
 }
 
 /* An earlier fd of the same open file description (kcmp), or 0. Same kind of file, then. */
-static uint32_t shared_description(struct dump_ctx *ctx, const FdinfoEntry *done, size_t n,
-				   const struct stat *st, int fd)
+/* The inode of each fd dumped so far: the cheap key before kcmp. */
+struct fd_inode {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* An earlier fd of the same open file description (kcmp), or 0. */
+static uint32_t shared_description(struct dump_ctx *ctx, const FdinfoEntry *done,
+				   const struct fd_inode *inodes, size_t n, int fd)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct stat other;
-		char link[64];
-
-		/* A cheap key first: the same inode. kcmp only then. */
-		snprintf(link, sizeof(link), "/proc/%d/fd/%u", ctx->pid, done[i].fd);
-		if (stat(link, &other) < 0 || other.st_dev != st->st_dev ||
-		    other.st_ino != st->st_ino)
+		if (inodes[i].dev != inodes[n].dev || inodes[i].ino != inodes[n].ino)
 			continue;
 		if (sys_kcmp(ctx->pid, ctx->pid, KCMP_FILE, (unsigned long)fd, done[i].fd) == 0)
 			return done[i].id;
@@ -164,7 +165,7 @@ static uint32_t shared_description(struct dump_ctx *ctx, const FdinfoEntry *done
 }
 
 static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEntry *done,
-		       size_t n_done)
+		       struct fd_inode *inodes, size_t n_done)
 {
 	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
 	FdinfoEntry *e = &done[n_done];
@@ -177,6 +178,7 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
 	if (stat(link, &st) < 0)
 		return negative_errno();
+	inodes[n_done] = (struct fd_inode){st.st_dev, st.st_ino};
 	kind = pipe ? NULL : unsupported_kind(pfd->target, &st);
 	if (kind)
 		return refuse_fd(ctx->pid, pfd->fd, pfd->target, kind);
@@ -187,7 +189,7 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	e->fd = (uint32_t)pfd->fd;
 	e->type = pipe ? FD_TYPES__PIPE : FD_TYPES__REG;
 	e->flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
-	e->id = shared_description(ctx, done, n_done, &st, pfd->fd);
+	e->id = shared_description(ctx, done, inodes, n_done, pfd->fd);
 	if (e->id)
 		return 0;
 	if (pipe)
@@ -200,6 +202,7 @@ int dump_fds(struct dump_ctx *ctx)
 {
 	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
 	_cleanup_free_ FdinfoEntry *done = NULL;
+	_cleanup_free_ struct fd_inode *inodes = NULL;
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
 	int r;
 
@@ -207,10 +210,11 @@ int dump_fds(struct dump_ctx *ctx)
 	if (r < 0)
 		return r;
 	done = calloc(table.n ? table.n : 1, sizeof(*done));
-	if (!done)
+	inodes = calloc(table.n ? table.n : 1, sizeof(*inodes));
+	if (!done || !inodes)
 		return -ENOMEM;
 	for (size_t i = 0; i < table.n; i++) {
-		r = dump_one_fd(ctx, &table.fds[i], done, i);
+		r = dump_one_fd(ctx, &table.fds[i], done, inodes, i);
 		if (r < 0)
 			return r;
 		pr_info("fd %d: %s, file id %u", table.fds[i].fd, table.fds[i].target, done[i].id);
