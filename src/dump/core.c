@@ -222,9 +222,10 @@ static void split_caps(struct arena *a, uint64_t caps, size_t *ret_n, uint32_t *
 	*ret_n = 2;
 }
 
-static int dump_creds(struct dump_ctx *ctx, struct remote *rm, struct arena *a, ThreadCoreEntry *th)
+static int dump_creds(const struct dump_thread *t, struct arena *a, ThreadCoreEntry *th)
 {
-	const struct proc_status *st = &ctx->status;
+	const struct proc_status *st = &t->status;
+	struct remote *rm = (struct remote *)&t->rm;
 	CredsEntry *c = ARENA_MSG(a, CredsEntry, CREDS_ENTRY__INIT);
 	long secbits;
 	int r;
@@ -295,9 +296,10 @@ static int dump_rseq(pid_t tid, struct arena *a, ThreadCoreEntry *th)
 	return 0;
 }
 
-static int dump_thread_core(struct dump_ctx *ctx, struct remote *rm, struct arena *a,
+static int dump_thread_core(struct dump_ctx *ctx, struct dump_thread *t, struct arena *a,
 			    ThreadCoreEntry **ret)
 {
+	struct remote *rm = &t->rm;
 	ThreadCoreEntry *th = ARENA_MSG(a, ThreadCoreEntry, THREAD_CORE_ENTRY__INIT);
 	ThreadSasEntry *sas = ARENA_MSG(a, ThreadSasEntry, THREAD_SAS_ENTRY__INIT);
 	const unsigned long none[6] = {0};
@@ -307,7 +309,7 @@ static int dump_thread_core(struct dump_ctx *ctx, struct remote *rm, struct aren
 
 	if (!th || !sas)
 		return -ENOMEM;
-	if (syscall(SYS_get_robust_list, ctx->pid, &head, &len) < 0)
+	if (syscall(SYS_get_robust_list, t->tid, &head, &len) < 0)
 		return negative_errno();
 	th->futex_rla = head;
 	th->futex_rla_len = (uint32_t)len;
@@ -329,18 +331,18 @@ static int dump_thread_core(struct dump_ctx *ctx, struct remote *rm, struct aren
 	th->has_pdeath_sig = true;
 	th->pdeath_sig = (uint32_t)pdeath;
 	/* Not in CRIU's images: a stasis extension field. */
-	r = proc_read_timerslack_ns(ctx->pid, &th->timer_slack_ns);
+	r = proc_read_timerslack_ns(t->tid, &th->timer_slack_ns);
 	if (r < 0)
 		return r;
 	th->has_timer_slack_ns = true;
 	th->has_blk_sigset = true;
-	th->blk_sigset = rsys_task_sigmask(ctx->task);
-	th->comm = arena_strdup(a, ctx->status.name);
+	th->blk_sigset = rsys_task_sigmask(t->task);
+	th->comm = arena_strdup(a, t->status.name);
 	if (!th->comm)
 		return -ENOMEM;
-	if ((r = dump_sched(ctx->pid, th)) < 0 || (r = dump_creds(ctx, rm, a, th)) < 0 ||
-	    (r = dump_rseq(ctx->pid, a, th)) < 0 || (r = dump_seccomp(ctx, a, th)) < 0 ||
-	    (r = dump_pending(ctx->pid, false, a, &th->signals_p)) < 0)
+	if ((r = dump_sched(t->tid, th)) < 0 || (r = dump_creds(t, a, th)) < 0 ||
+	    (r = dump_rseq(t->tid, a, th)) < 0 || (r = dump_seccomp(ctx, t, a, th)) < 0 ||
+	    (r = dump_pending(t->tid, false, a, &th->signals_p)) < 0)
 		return r;
 	*ret = th;
 	return 0;
@@ -357,7 +359,7 @@ static int dump_task_core(struct dump_ctx *ctx, struct remote *rm, struct arena 
 
 	if (!tc)
 		return -ENOMEM;
-	stop_sig = rsys_task_group_stop(ctx->task);
+	stop_sig = rsys_task_group_stop(dump_leader(ctx)->task);
 	tc->task_state = stop_sig ? TASK_STOPPED : TASK_ALIVE;
 	if (stop_sig) {
 		tc->has_stop_signo = true;
@@ -369,7 +371,7 @@ static int dump_task_core(struct dump_ctx *ctx, struct remote *rm, struct arena 
 		return r;
 	tc->personality = personality;
 	tc->flags = ctx->stat.flags;
-	tc->blk_sigset = rsys_task_sigmask(ctx->task);
+	tc->blk_sigset = rsys_task_sigmask(dump_leader(ctx)->task);
 	tc->comm = arena_strdup(a, ctx->status.name);
 	tc->has_loginuid = true;
 	tc->loginuid = loginuid;
@@ -446,8 +448,8 @@ static void restart_same_call(struct x86_regs *regs)
 		r->rax = (unsigned long long)-ERESTARTNOHAND;
 }
 
-static int dump_thread_info(struct dump_ctx *ctx, struct remote *rm, struct arena *a,
-			    struct x86_fpu *fpu, ThreadInfoX86 **ret)
+static int dump_thread_info(struct dump_thread *t, struct arena *a, struct x86_fpu *fpu,
+			    ThreadInfoX86 **ret)
 {
 	ThreadInfoX86 *ti = ARENA_MSG(a, ThreadInfoX86, THREAD_INFO_X86__INIT);
 	UserX86RegsEntry *gp = ARENA_MSG(a, UserX86RegsEntry, USER_X86_REGS_ENTRY__INIT);
@@ -458,23 +460,23 @@ static int dump_thread_info(struct dump_ctx *ctx, struct remote *rm, struct aren
 
 	if (!ti || !gp || !fp || !xs)
 		return -ENOMEM;
-	struct x86_regs regs = *rsys_task_regs(ctx->task);
+	struct x86_regs regs = *rsys_task_regs(t->task);
 
 	/* As CRIU writes them: an interrupted syscall is restarted or fails with EINTR. */
 	restart_same_call(&regs);
 	x86_regs_criu_restart(&regs);
 	x86_regs_to_core(&regs, gp);
-	r = x86_fpu_get(ctx->pid, fpu);
+	r = x86_fpu_get(t->tid, fpu);
 	if (r < 0)
 		return r;
 	r = x86_fpu_to_core(fpu, fp, xs);
 	if (r < 0) {
-		pr_err("pid %d: the FPU state the kernel gave is malformed", ctx->pid);
+		pr_err("thread %d: the FPU state the kernel gave is malformed", t->tid);
 		return r;
 	}
-	r = remote_call_out(rm, "prctl(PR_GET_TID_ADDRESS)", SYS_prctl, args, 1,
+	r = remote_call_out(&t->rm, "prctl(PR_GET_TID_ADDRESS)", SYS_prctl, args, 1,
 			    &ti->clear_tid_addr, sizeof(ti->clear_tid_addr));
-	if (r < 0 || (r = dump_tls(ctx->pid, a, ti)) < 0)
+	if (r < 0 || (r = dump_tls(t->tid, a, ti)) < 0)
 		return r;
 	ti->gpregs = gp;
 	ti->fpregs = fp;
@@ -482,7 +484,8 @@ static int dump_thread_info(struct dump_ctx *ctx, struct remote *rm, struct aren
 	return 0;
 }
 
-int dump_core(struct dump_ctx *ctx)
+/* core-TID.img: the task part is the leader's only, as CRIU writes it. */
+static int dump_thread(struct dump_ctx *ctx, struct dump_thread *t)
 {
 	_cleanup_arena_ struct arena a = {};
 	struct x86_fpu fpu = {};
@@ -490,13 +493,24 @@ int dump_core(struct dump_ctx *ctx)
 	int r;
 
 	core.mtype = CORE_ENTRY__MARCH__X86_64;
-	r = dump_thread_info(ctx, &ctx->rm, &a, &fpu, &core.thread_info);
+	r = dump_thread_info(t, &a, &fpu, &core.thread_info);
+	if (r >= 0 && t == dump_leader(ctx))
+		r = dump_task_core(ctx, &t->rm, &a, &core.tc);
 	if (r >= 0)
-		r = dump_task_core(ctx, &ctx->rm, &a, &core.tc);
+		r = dump_thread_core(ctx, t, &a, &core.thread_core);
 	if (r >= 0)
-		r = dump_thread_core(ctx, &ctx->rm, &a, &core.thread_core);
-	if (r >= 0)
-		r = img_write_one(ctx->dir, IMG_CORE, (uint64_t)ctx->pid, &core.base);
+		r = img_write_one(ctx->dir, IMG_CORE, (uint64_t)t->tid, &core.base);
 	x86_fpu_done(&fpu);
 	return r;
+}
+
+int dump_core(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nthreads; i++) {
+		int r = dump_thread(ctx, &ctx->threads[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

@@ -45,11 +45,6 @@ static int check_target(struct dump_ctx *ctx)
 		       ctx->pid, tree.tasks[1].pid);
 		return -ENOTSUP;
 	}
-	if (tree.tasks[0].n_threads > 1) {
-		pr_err("pid %d has %zu threads: stasis cannot dump multi-threaded processes yet",
-		       ctx->pid, tree.tasks[0].n_threads);
-		return -ENOTSUP;
-	}
 	r = proc_read_stat(ctx->pid, 0, &ctx->stat);
 	if (r < 0)
 		return r;
@@ -70,12 +65,10 @@ static int check_target(struct dump_ctx *ctx)
 
 static int freeze(struct dump_ctx *ctx)
 {
-	int r = rsys_attach(ctx->pid, RSYS_SUSPEND_SECCOMP, &ctx->task);
+	int r = dump_freeze(ctx);
 
-	if (r < 0) {
-		pr_err("pid %d: cannot freeze it with ptrace: %s", ctx->pid, strerror(-r));
+	if (r < 0)
 		return r;
-	}
 	ctx->t_frozen = now_ns();
 	/* Read again now that it cannot change. */
 	proc_status_done(&ctx->status);
@@ -87,7 +80,7 @@ static int freeze(struct dump_ctx *ctx)
 
 static int open_remote(struct dump_ctx *ctx)
 {
-	return remote_open(ctx->task, &ctx->rm);
+	return dump_threads_remote_open(ctx);
 }
 
 /*
@@ -97,12 +90,7 @@ static int open_remote(struct dump_ctx *ctx)
  */
 static int close_remote(struct dump_ctx *ctx)
 {
-	int r = rsys_munmap_scratch(ctx->task);
-
-	ctx->rm.task = NULL;
-	if (r >= 0)
-		r = rsys_settle(ctx->task);
-	return r;
+	return dump_threads_remote_close(ctx);
 }
 
 static int timed_pages(struct dump_ctx *ctx)
@@ -179,9 +167,7 @@ static int run_steps(struct dump_ctx *ctx)
 /* After a good dump: the task dies (criu's default) or goes on. */
 static int finish(struct dump_ctx *ctx)
 {
-	if (ctx->opts->leave_running)
-		return rsys_detach(TAKE_PTR(ctx->task));
-	return rsys_kill(TAKE_PTR(ctx->task));
+	return dump_threads_release(ctx, !ctx->opts->leave_running);
 }
 
 int stasis_dump(const struct dump_opts *opts)
@@ -199,15 +185,16 @@ int stasis_dump(const struct dump_opts *opts)
 	r = run_steps(&ctx);
 	if (r >= 0)
 		r = finish(&ctx);
-	if (ctx.task) {
+	if (r < 0 && ctx.nthreads) {
 		/* A failed dump: the task goes on as if nothing happened. */
-		int k = rsys_detach(TAKE_PTR(ctx.task));
+		int k = dump_threads_release(&ctx, false);
 
 		if (k < 0)
 			pr_err("pid %d: could not be let go cleanly: %s", ctx.pid, strerror(-k));
 		else
 			pr_msg("pid %d was left running as it was", ctx.pid);
 	}
+	dump_threads_free(&ctx);
 	mem_vmas_release(&ctx.vmas);
 	dump_files_release(&ctx.files);
 	proc_status_done(&ctx.status);

@@ -22,13 +22,21 @@ struct dump_files {
 	size_t n, cap;
 };
 
+/* A thread of the process being dumped, frozen. */
+struct dump_thread {
+	pid_t tid;
+	struct rsys_task *task;
+	struct remote rm;          /* remote calls, while the scratch page is mapped */
+	struct proc_status status; /* read once frozen */
+};
+
 /* Everything known about the task being dumped, step after step. */
 struct dump_ctx {
 	const struct dump_opts *opts;
 	struct img_dir *dir;
 	pid_t pid;
-	struct rsys_task *task;
-	struct remote rm; /* remote calls, while the scratch page is mapped */
+	struct dump_thread *threads; /* the leader first; its task does the process-wide calls */
+	size_t nthreads;
 	struct proc_stat stat;
 	struct proc_status status;
 	struct mem_vmas vmas;
@@ -56,11 +64,28 @@ int dump_pipe_fd(struct dump_ctx *ctx, int fd, const struct stat *st, uint32_t f
 		 uint32_t *ret_id);
 int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n);
 
-/* core.c */
+static inline struct dump_thread *dump_leader(struct dump_ctx *ctx)
+{
+	return &ctx->threads[0];
+}
+
+/* freeze.c: every thread seized and stopped; all let go again. */
+int dump_freeze(struct dump_ctx *ctx);
+int dump_threads_remote_open(struct dump_ctx *ctx);
+int dump_threads_remote_close(struct dump_ctx *ctx);
+/* Kill them (a good dump without -R) or detach them (-R, or a failed dump). */
+int dump_threads_release(struct dump_ctx *ctx, bool kill);
+void dump_threads_free(struct dump_ctx *ctx);
+
+/* core.c: core-TID.img of every thread */
 int dump_core(struct dump_ctx *ctx);
 
-/* seccomp.c: the mode into the thread core, the filters into seccomp.img. */
-int dump_seccomp(struct dump_ctx *ctx, struct arena *a, ThreadCoreEntry *th);
+/*
+ * seccomp.c: the mode of a thread into its thread core; the leader's filters
+ * into seccomp.img (the others must have the same filters).
+ */
+int dump_seccomp(struct dump_ctx *ctx, const struct dump_thread *t, struct arena *a,
+		 ThreadCoreEntry *th);
 
 /* tree.c: pstree, ids, inventory */
 int dump_tree(struct dump_ctx *ctx);

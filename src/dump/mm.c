@@ -47,9 +47,9 @@ int dump_mm(struct dump_ctx *ctx)
 	long brk, dumpable;
 	int r;
 
-	r = remote_call(&ctx->rm, "brk(0)", SYS_brk, 0, 0, 0, 0, &brk);
+	r = remote_call(&dump_leader(ctx)->rm, "brk(0)", SYS_brk, 0, 0, 0, 0, &brk);
 	if (r >= 0)
-		r = remote_call(&ctx->rm, "prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE, 0,
+		r = remote_call(&dump_leader(ctx)->rm, "prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE, 0,
 				0, 0, &dumpable);
 	if (r >= 0)
 		r = proc_readlink(ctx->pid, "exe", &exe);
@@ -125,9 +125,15 @@ static int dump_shmem(struct dump_ctx *ctx)
 
 int dump_pages(struct dump_ctx *ctx)
 {
-	uint64_t sp = rsys_task_regs(ctx->task)->gpr.rsp;
-	const struct mem_dump_opts opts = {.thread_sp = &sp, .nr_thread_sp = 1};
+	_cleanup_free_ uint64_t *sp = calloc(ctx->nthreads, sizeof(*sp));
+	const struct mem_dump_opts opts = {.thread_sp = sp, .nr_thread_sp = ctx->nthreads};
 	int r;
+
+	if (!sp)
+		return -ENOMEM;
+	/* The pages at every thread's stack pointer are dumped even when they look unused. */
+	for (size_t i = 0; i < ctx->nthreads; i++)
+		sp[i] = rsys_task_regs(ctx->threads[i].task)->gpr.rsp;
 
 	r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid, DUMP_PAGES_ID, &opts,
 			   &ctx->mem_stats);

@@ -83,7 +83,8 @@ static int read_filters(pid_t pid, struct arena *a, SeccompFilter ***ret, size_t
 	return 0;
 }
 
-int dump_seccomp(struct dump_ctx *ctx, struct arena *a, ThreadCoreEntry *th)
+/* The leader's mode and filters: seccomp.img holds them. */
+static int dump_leader_seccomp(struct dump_ctx *ctx, struct arena *a, ThreadCoreEntry *th)
 {
 	SeccompEntry se = SECCOMP_ENTRY__INIT;
 	SeccompFilter **oldest_first = NULL;
@@ -114,4 +115,50 @@ int dump_seccomp(struct dump_ctx *ctx, struct arena *a, ThreadCoreEntry *th)
 		pr_info("pid %d: seccomp mode %u, %zu filters", ctx->pid, ctx->status.seccomp, n);
 	}
 	return img_write_one(ctx->dir, IMG_SECCOMP, 0, &se.base);
+}
+
+/*
+ * Another thread: seccomp.img is the leader's chain, so a thread must have
+ * the same mode and as many filters (the usual case: filters installed
+ * before the threads, or with SECCOMP_FILTER_FLAG_TSYNC).
+ */
+static int dump_other_seccomp(struct dump_ctx *ctx, const struct dump_thread *t, struct arena *a,
+			      ThreadCoreEntry *th)
+{
+	const struct dump_thread *leader = dump_leader(ctx);
+	SeccompFilter **filters = NULL, **theirs = NULL;
+	size_t n = 0, nl = 0;
+	int r;
+
+	if (t->status.seccomp == SECCOMP_MODE_DISABLED &&
+	    leader->status.seccomp == SECCOMP_MODE_DISABLED)
+		return 0;
+	if (t->status.seccomp == SECCOMP_MODE_FILTER &&
+	    leader->status.seccomp == SECCOMP_MODE_FILTER) {
+		r = read_filters(t->tid, a, &filters, &n);
+		if (r >= 0)
+			r = read_filters(ctx->pid, a, &theirs, &nl);
+		if (r < 0)
+			return r;
+	}
+	if (t->status.seccomp != leader->status.seccomp || n != nl) {
+		pr_err("pid %d thread %d: its seccomp state (mode %u, %zu filters) differs from "
+		       "the main thread's (mode %u, %zu filters); stasis dumps one filter chain "
+		       "per process: install filters with SECCOMP_FILTER_FLAG_TSYNC",
+		       ctx->pid, t->tid, t->status.seccomp, n, leader->status.seccomp, nl);
+		return -ENOTSUP;
+	}
+	th->has_seccomp_mode = true;
+	th->seccomp_mode = (SeccompMode)t->status.seccomp;
+	th->has_seccomp_filter = n > 0;
+	th->seccomp_filter = n ? (uint32_t)(n - 1) : 0;
+	return 0;
+}
+
+int dump_seccomp(struct dump_ctx *ctx, const struct dump_thread *t, struct arena *a,
+		 ThreadCoreEntry *th)
+{
+	if (t == dump_leader(ctx))
+		return dump_leader_seccomp(ctx, a, th);
+	return dump_other_seccomp(ctx, t, a, th);
 }

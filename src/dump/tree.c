@@ -73,8 +73,13 @@ int dump_tree(struct dump_ctx *ctx)
 {
 	PstreeEntry pe = PSTREE_ENTRY__INIT;
 	TaskKobjIdsEntry ids = TASK_KOBJ_IDS_ENTRY__INIT;
-	uint32_t thread = (uint32_t)ctx->pid;
+	_cleanup_free_ uint32_t *threads = calloc(ctx->nthreads, sizeof(uint32_t));
 	int r;
+
+	if (!threads)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->nthreads; i++)
+		threads[i] = (uint32_t)ctx->threads[i].tid;
 
 	r = check_namespaces(ctx->pid);
 	if (r < 0)
@@ -83,8 +88,8 @@ int dump_tree(struct dump_ctx *ctx)
 	pe.ppid = 0; /* the root of the dumped tree */
 	pe.pgid = (uint32_t)ctx->stat.pgrp;
 	pe.sid = (uint32_t)ctx->stat.session;
-	pe.n_threads = 1;
-	pe.threads = &thread;
+	pe.n_threads = ctx->nthreads;
+	pe.threads = threads;
 	fill_ids(&ids);
 	if ((r = img_write_one(ctx->dir, IMG_PSTREE, 0, &pe.base)) < 0 ||
 	    (r = img_write_one(ctx->dir, IMG_IDS, (uint64_t)ctx->pid, &ids.base)) < 0)

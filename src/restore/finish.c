@@ -12,7 +12,7 @@
 #include "compat/syscalls.h"
 #include "restore/internal.h"
 
-static int register_rseq(struct rst_ctx *c)
+int rst_rseq_register(struct rst_ctx *c)
 {
 	const RseqEntry *rs = c->img.core->thread_core->rseq_entry;
 	long res;
@@ -21,8 +21,8 @@ static int register_rseq(struct rst_ctx *c)
 		return 0;
 	res = rst_sys(c, __NR_rseq, rs->rseq_abi_pointer, rs->rseq_abi_size, 0, rs->signature);
 	if (res < 0) {
-		rst_err(c, "cannot register the rseq area at %llx (%u bytes): %s",
-			(unsigned long long)rs->rseq_abi_pointer, rs->rseq_abi_size,
+		rst_err(c, "thread %d: cannot register the rseq area at %llx (%u bytes): %s",
+			c->tid, (unsigned long long)rs->rseq_abi_pointer, rs->rseq_abi_size,
 			strerror((int)-res));
 		return (int)res;
 	}
@@ -35,7 +35,7 @@ static int register_rseq(struct rst_ctx *c)
  * the section clears it), so that the kernel aborts the section as it would
  * have.
  */
-static int restore_rseq_cs(struct rst_ctx *c)
+static int load_rseq_cs(struct rst_ctx *c)
 {
 	const RseqEntry *rs = c->img.core->thread_core->rseq_entry;
 	uint64_t cs;
@@ -43,7 +43,7 @@ static int restore_rseq_cs(struct rst_ctx *c)
 	if (!rs || !rs->rseq_abi_pointer || !rs->has_rseq_cs_pointer || !rs->rseq_cs_pointer)
 		return 0;
 	cs = rs->rseq_cs_pointer;
-	return rsys_write_mem(c->task, rs->rseq_abi_pointer + offsetof(struct rseq, rseq_cs), &cs,
+	return rsys_write_mem(c->cur, rs->rseq_abi_pointer + offsetof(struct rseq, rseq_cs), &cs,
 			      sizeof(cs));
 }
 
@@ -61,25 +61,42 @@ static int close_lent_fds(struct rst_ctx *c)
 	return 0;
 }
 
-static int set_sigmask(struct rst_ctx *c)
+static int load_sigmask(struct rst_ctx *c)
 {
 	const ThreadCoreEntry *tc = c->img.core->thread_core;
-	uint64_t mask = tc->has_blk_sigset ? tc->blk_sigset : c->img.core->tc->blk_sigset;
+	uint64_t mask = tc->has_blk_sigset ? tc->blk_sigset
+			: c->img.core->tc ? c->img.core->tc->blk_sigset
+					  : 0;
 
-	if (ptrace(PTRACE_SETSIGMASK, c->pid, (void *)sizeof(mask), &mask) < 0) {
+	if (ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof(mask), &mask) < 0) {
 		int r = negative_errno();
-		rst_err(c, "cannot set the blocked signals %#llx: %s", (unsigned long long)mask,
+		rst_err(c, "thread %d: cannot set the blocked signals %#llx: %s", c->tid,
+			(unsigned long long)mask,
 			strerror(-r));
 		return r;
 	}
 	return 0;
 }
 
+int rst_thread_load(struct rst_ctx *c)
+{
+	int r;
+
+	r = load_rseq_cs(c);
+	if (r == 0)
+		r = rst_regs_load(c);
+	if (r == 0)
+		r = load_sigmask(c);
+	return r;
+}
+
 int rst_finish(struct rst_ctx *c)
 {
 	int r;
 
-	r = register_rseq(c);
+	r = rst_thread_finish(c);
+	if (r == 0)
+		r = rst_rseq_register(c);
 	if (r == 0)
 		r = close_lent_fds(c);
 	if (r == 0) {
@@ -94,10 +111,6 @@ int rst_finish(struct rst_ctx *c)
 	}
 	/* From here the task sits in its stop; rsys_detach() only lets it go. */
 	if (r == 0)
-		r = restore_rseq_cs(c);
-	if (r == 0)
-		r = rst_regs_load(c);
-	if (r == 0)
-		r = set_sigmask(c);
+		r = rst_thread_load(c);
 	return r;
 }

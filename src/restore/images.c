@@ -100,6 +100,33 @@ static int read_pstree(struct rst_ctx *c)
 		return -EOPNOTSUPP;
 	}
 	c->pid = (pid_t)c->img.item->pid;
+	c->tid = c->pid;
+	return 0;
+}
+
+/* core-TID.img of every thread of pstree's item, the leader's first. */
+static int read_thread_cores(struct rst_ctx *c)
+{
+	struct rst_images *img = &c->img;
+	const PstreeEntry *item = img->item;
+
+	if (item->n_threads == 0 || item->threads[0] != item->pid) {
+		rst_err(c, "pstree.img: the task's first thread is %d, not the task itself",
+			item->n_threads ? (int)item->threads[0] : 0);
+		return -EBADMSG;
+	}
+	img->thread_cores = calloc(item->n_threads, sizeof(*img->thread_cores));
+	if (!img->thread_cores)
+		return -ENOMEM;
+	for (size_t i = 0; i < item->n_threads; i++) {
+		int r = read_required(c, IMG_CORE, item->threads[i],
+				      (void **)&img->thread_cores[i]);
+
+		if (r < 0)
+			return r;
+		img->nthreads++;
+	}
+	img->core = img->thread_cores[0];
 	return 0;
 }
 
@@ -118,7 +145,7 @@ int rst_images_load(struct rst_ctx *c, const char *dir)
 	r = read_pstree(c);
 	if (r < 0)
 		return r;
-	r = read_required(c, IMG_CORE, c->pid, (void **)&img->core);
+	r = read_thread_cores(c);
 	if (r < 0)
 		return r;
 	/* Images before CRIU 2.x kept the ids inside core. */
@@ -189,7 +216,7 @@ void rst_images_free(struct rst_images *img)
 	img_msg_free((struct ProtobufCMessage *)img->fs);
 	img_msg_free((struct ProtobufCMessage *)img->mm);
 	img_msg_free((struct ProtobufCMessage *)img->ids);
-	img_msg_free((struct ProtobufCMessage *)img->core);
+	free_msgs((void **)img->thread_cores, img->nthreads);
 	img_msg_free((struct ProtobufCMessage *)img->item);
 	img_msg_free((struct ProtobufCMessage *)img->inv);
 	img_dir_free(img->dir);

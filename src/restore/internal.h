@@ -58,7 +58,9 @@ struct rst_images {
 	struct img_dir *dir;
 	InventoryEntry *inv;
 	PstreeEntry *item;
-	CoreEntry *core;
+	CoreEntry *core; /* of the current thread (threads.c); the leader's outside of it */
+	CoreEntry **thread_cores; /* core-TID.img of every thread, pstree's order: the leader's first */
+	size_t nthreads;
 	TaskKobjIdsEntry *ids;
 	MmEntry *mm;
 	FsEntry *fs;
@@ -163,7 +165,14 @@ struct rst_ctx {
 	const VmaEntry *vdso, *vvar; /* the dumped ones, or NULL */
 
 	bool forked;            /* the task exists: kill it on failure */
-	struct rsys_task *task; /* seized */
+	struct rsys_task *task; /* the leader, seized */
+	struct rsys_task **thread_tasks; /* every thread once created, [0] is task */
+	/*
+	 * The thread that remote syscalls and per-thread steps act on: its id,
+	 * its rsys task, and img.core is its core (threads.c switches them).
+	 */
+	pid_t tid;
+	struct rsys_task *cur;
 	unsigned long scratch;  /* data area of the scratch mapping in the task */
 	size_t scratch_size;
 	struct rst_range scratch_area; /* the whole mapping, rsys's code included */
@@ -238,11 +247,23 @@ int rst_pages_fill(struct rst_ctx *c);
 /* mm.c: PR_SET_MM_MAP and the mm's flags. */
 int rst_mm_fields(struct rst_ctx *c);
 
-/* signals.c */
+/* signals.c: actions and the shared queue; the current thread's altstack and own queue */
 int rst_signals(struct rst_ctx *c);
+int rst_thread_signals(struct rst_ctx *c);
 
-/* task.c: per-task state: limits, timers, names, scheduling, futex and tid addresses. */
+/* task.c: the process's limits, personality, prctl flags, oom_score_adj; the current thread's
+ * name, futex and tid addresses, timer slack and scheduling. */
 int rst_task_state(struct rst_ctx *c);
+int rst_thread_state(struct rst_ctx *c);
+
+/* threads.c: the other threads, made by the leader with clone3() and their old ids. */
+int rst_threads_create(struct rst_ctx *c);
+/* Run fn for every thread as the current one, the leader last; the leader is current after. */
+int rst_threads_each(struct rst_ctx *c, int (*fn)(struct rst_ctx *c));
+/* The leader's last steps wait for the others': rseq, registers, mask, in their own stop. */
+int rst_thread_finish(struct rst_ctx *c);
+void rst_threads_kill(struct rst_ctx *c);
+int rst_threads_detach(struct rst_ctx *c);
 
 /* timers.c: itimers and POSIX timers. */
 int rst_timers(struct rst_ctx *c);
@@ -263,6 +284,10 @@ int rst_regs_load(struct rst_ctx *c);
 
 /* finish.c: rseq, last closes, scratch away, registers, release. */
 int rst_finish(struct rst_ctx *c);
+/* The current thread's rseq area (while remote syscalls still run). */
+int rst_rseq_register(struct rst_ctx *c);
+/* In its own stop, for good: its rseq_cs, registers, FPU and blocked mask. */
+int rst_thread_load(struct rst_ctx *c);
 
 /* stats.c */
 int rst_write_stats(struct rst_ctx *c);

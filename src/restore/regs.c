@@ -35,7 +35,7 @@ int rst_regs_load(struct rst_ctx *c)
 	r = x86_core_to_fpu(ti->fpregs, &fpu);
 	if (r < 0)
 		return r;
-	r = x86_fpu_set(c->pid, &fpu);
+	r = x86_fpu_set(c->tid, &fpu);
 	x86_fpu_done(&fpu);
 	if (r < 0) {
 		rst_err(c, "cannot load the FPU state (xstate_bv %#llx): %s",
@@ -43,7 +43,7 @@ int rst_regs_load(struct rst_ctx *c)
 			strerror(-r));
 		return r;
 	}
-	r = x86_regs_set(c->pid, &regs);
+	r = x86_regs_set(c->tid, &regs);
 	if (r < 0) {
 		rst_err(c, "cannot load the registers: %s", strerror(-r));
 		return r;

@@ -21,7 +21,7 @@ long rst_remote(struct rst_ctx *c, long nr, const unsigned long args[6])
 	int r;
 
 	/* A call that could not be run fails like one that ran and failed (rsys said why). */
-	r = rsys_syscall(c->task, nr, args, &res);
+	r = rsys_syscall(c->cur, nr, args, &res);
 	return r < 0 ? r : res;
 }
 
@@ -35,7 +35,7 @@ int rst_scratch_put(struct rst_ctx *c, size_t off, const void *data, size_t len,
 			off, c->scratch_size);
 		return -E2BIG;
 	}
-	r = rsys_write_mem(c->task, c->scratch + off, data, len);
+	r = rsys_write_mem(c->cur, c->scratch + off, data, len);
 	if (r < 0)
 		return r;
 	*ret_addr = c->scratch + off;

@@ -50,6 +50,21 @@ static int fork_task(struct rst_ctx *c)
 	return r;
 }
 
+/* What each thread has of its own; seccomp and credentials last, as they restrict it. */
+static int per_thread(struct rst_ctx *c)
+{
+	int r;
+
+	r = rst_thread_signals(c);
+	if (r == 0)
+		r = rst_thread_state(c);
+	if (r == 0)
+		r = rst_seccomp(c);
+	if (r == 0)
+		r = rst_creds(c);
+	return r;
+}
+
 static int rebuild(struct rst_ctx *c)
 {
 	int r;
@@ -68,9 +83,12 @@ static int rebuild(struct rst_ctx *c)
 	if (r == 0)
 		r = rst_task_state(c);
 	if (r == 0)
-		r = rst_seccomp(c);
+		r = rst_threads_create(c);
+	/* After the threads: a POSIX timer may signal one of them (SIGEV_THREAD_ID). */
 	if (r == 0)
-		r = rst_creds(c);
+		r = rst_timers(c);
+	if (r == 0)
+		r = rst_threads_each(c, per_thread);
 	if (r == 0)
 		r = rst_finish(c);
 	return r;
@@ -97,7 +115,10 @@ static int write_pidfile(struct rst_ctx *c)
 
 static int release(struct rst_ctx *c)
 {
-	int r = rsys_detach(TAKE_PTR(c->task));
+	int r = rst_threads_detach(c);
+
+	if (r == 0)
+		r = rsys_detach(TAKE_PTR(c->task));
 
 	if (r < 0)
 		rst_err(c, "cannot let the task go: %s", strerror(-r));
@@ -113,6 +134,7 @@ static void kill_task(struct rst_ctx *c)
 		return;
 	rst_info(c, "killing the half-restored task");
 	kill(c->pid, SIGKILL);
+	rst_threads_kill(c);
 	if (c->task)
 		(void)rsys_detach(TAKE_PTR(c->task));
 	while (waitpid(c->pid, NULL, __WALL) < 0 && errno == EINTR)
@@ -122,6 +144,7 @@ static void kill_task(struct rst_ctx *c)
 
 static void cleanup(struct rst_ctx *c)
 {
+	free(c->thread_tasks);
 	rst_files_free(&c->files);
 	free(c->vmas);
 	rst_images_free(&c->img);

@@ -107,7 +107,7 @@ static int queue(struct rst_ctx *c, const SignalQueueEntry *q, bool shared)
 		if (shared)
 			res = rst_sys(c, __NR_rt_sigqueueinfo, c->pid, sig, addr);
 		else
-			res = rst_sys(c, __NR_rt_tgsigqueueinfo, c->pid, c->pid, sig, addr);
+			res = rst_sys(c, __NR_rt_tgsigqueueinfo, c->pid, c->tid, sig, addr);
 		if (res < 0) {
 			rst_err(c, "cannot queue the pending signal %d again: %s", sig,
 				strerror((int)-res));
@@ -123,9 +123,15 @@ int rst_signals(struct rst_ctx *c)
 
 	r = set_actions(c);
 	if (r == 0)
-		r = set_altstack(c);
-	if (r == 0)
 		r = queue(c, c->img.core->tc->signals_s, true);
+	return r;
+}
+
+int rst_thread_signals(struct rst_ctx *c)
+{
+	int r;
+
+	r = set_altstack(c);
 	if (r == 0)
 		r = queue(c, c->img.core->thread_core->signals_p, false);
 	return r;

@@ -37,10 +37,14 @@ static int check_task(struct rst_ctx *c)
 		rst_err(c, "core-%d.img lacks the task or thread part", c->pid);
 		return -EBADMSG;
 	}
-	if (item->n_threads != 1 || item->threads[0] != item->pid) {
-		rst_err(c, "the task has %zu threads; multi-threaded tasks are not supported yet",
-			item->n_threads);
-		return -EOPNOTSUPP;
+	for (size_t i = 1; i < c->img.nthreads; i++) {
+		const CoreEntry *th = c->img.thread_cores[i];
+
+		if (th->mtype != CORE_ENTRY__MARCH__X86_64 || !th->thread_info ||
+		    !th->thread_info->fpregs || !th->thread_core) {
+			rst_err(c, "core-%u.img is not a whole x86_64 thread", item->threads[i]);
+			return -EBADMSG;
+		}
 	}
 	if (core->tc->task_state != RST_TASK_ALIVE) {
 		rst_err(c, "the task was %s when dumped; only running tasks are supported yet",

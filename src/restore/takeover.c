@@ -114,6 +114,7 @@ int rst_takeover(struct rst_ctx *c)
 		rst_err(c, "cannot seize the new task: %s", strerror(-r));
 		return r;
 	}
+	c->cur = c->task;
 	r = rst_maps_read(c->pid, &maps, &n);
 	if (r < 0)
 		return r;

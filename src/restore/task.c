@@ -76,17 +76,16 @@ static int remote_ok(struct rst_ctx *c, long res, const char *what)
 	return (int)res;
 }
 
-static int set_identity(struct rst_ctx *c)
+static int set_name(struct rst_ctx *c)
 {
 	const CoreEntry *core = c->img.core;
-	const char *comm = core->thread_core->comm ? core->thread_core->comm : core->tc->comm;
+	const char *comm = core->thread_core->comm ? core->thread_core->comm
+			   : core->tc				? core->tc->comm
+								: NULL;
 	char name[16] = "";
 	unsigned long addr;
 	int r;
 
-	r = remote_ok(c, rst_sys(c, __NR_personality, core->tc->personality), "personality");
-	if (r < 0)
-		return r;
 	snprintf(name, sizeof(name), "%s", comm ? comm : "");
 	r = rst_scratch_put(c, 0, name, sizeof(name), &addr);
 	if (r < 0)
@@ -138,8 +137,8 @@ static int set_sched(struct rst_ctx *c)
 		struct sched_param p = {.sched_priority =
 						tc->has_sched_prio ? (int)tc->sched_prio : 0};
 
-		if (sched_getscheduler(c->pid) != (int)tc->sched_policy || p.sched_priority) {
-			if (sched_setscheduler(c->pid, (int)tc->sched_policy, &p) < 0) {
+		if (sched_getscheduler(c->tid) != (int)tc->sched_policy || p.sched_priority) {
+			if (sched_setscheduler(c->tid, (int)tc->sched_policy, &p) < 0) {
 				int r = negative_errno();
 				rst_err(c, "cannot set scheduling policy %u, priority %d: %s",
 					tc->sched_policy, p.sched_priority, strerror(-r));
@@ -149,10 +148,10 @@ static int set_sched(struct rst_ctx *c)
 	}
 	if (tc->has_sched_nice) {
 		errno = 0;
-		int cur = getpriority(PRIO_PROCESS, (id_t)c->pid);
+		int cur = getpriority(PRIO_PROCESS, (id_t)c->tid);
 
 		if ((cur != tc->sched_nice || errno) &&
-		    setpriority(PRIO_PROCESS, (id_t)c->pid, tc->sched_nice) < 0) {
+		    setpriority(PRIO_PROCESS, (id_t)c->tid, tc->sched_nice) < 0) {
 			int r = negative_errno();
 			rst_err(c, "cannot set nice %d: %s", tc->sched_nice, strerror(-r));
 			return r;
@@ -193,18 +192,25 @@ int rst_task_state(struct rst_ctx *c)
 
 	r = set_rlimits(c);
 	if (r == 0)
-		r = rst_timers(c);
-	if (r == 0)
-		r = set_identity(c);
-	if (r == 0)
-		r = set_addresses(c);
+		r = remote_ok(c, rst_sys(c, __NR_personality, c->img.core->tc->personality),
+			      "personality");
 	if (r == 0)
 		r = set_prctl_flags(c);
+	if (r == 0)
+		r = set_oom_score_adj(c);
+	return r;
+}
+
+int rst_thread_state(struct rst_ctx *c)
+{
+	int r;
+
+	r = set_name(c);
+	if (r == 0)
+		r = set_addresses(c);
 	if (r == 0)
 		r = set_timer_slack(c);
 	if (r == 0)
 		r = set_sched(c);
-	if (r == 0)
-		r = set_oom_score_adj(c);
 	return r;
 }

@@ -27,7 +27,14 @@ struct rsys_task {
 	uint64_t held;              /* signals taken out of the queue during remote syscalls */
 	unsigned long scratch_base; /* start of the scratch mapping (code first), 0 if none */
 	size_t scratch_len;
+	bool scratch_borrowed; /* another thread's (rsys_borrow_scratch): never unmapped here */
+	bool tracing_clone;    /* PTRACE_O_TRACECLONE is on, for rsys_clone_thread() */
 };
+
+/* The ptrace options for the RSYS_* flags. */
+unsigned long rsys_ptrace_options(unsigned int flags);
+/* Registers and signal mask of a task that just stopped; it is frozen from now on. */
+int rsys_capture(struct rsys_task *t, int stop_sig);
 
 /* Bytes at the start of the scratch mapping reserved for code: syscall, then int3s. */
 #define RSYS_CODE_AREA 64

@@ -91,8 +91,30 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 int rsys_mmap_scratch(struct rsys_task *t, unsigned long addr, size_t size,
 		      unsigned long *ret_addr);
 
-/* Unmap it (a munmap executed from inside the area itself). */
+/*
+ * Unmap it (a munmap executed from inside the area itself). For an area
+ * borrowed from another thread, only forget it.
+ */
 int rsys_munmap_scratch(struct rsys_task *t);
+
+/*
+ * Let thread t (of the same process as owner) run its remote syscalls from
+ * owner's scratch area: one mapping serves every thread. *ret_addr is the
+ * data part, as rsys_mmap_scratch() gives it. The owner unmaps it, after the
+ * borrowers are settled or detached. -EEXIST if t has an area already.
+ */
+int rsys_borrow_scratch(struct rsys_task *t, const struct rsys_task *owner,
+			unsigned long *ret_addr);
+
+/*
+ * Make the task run clone3() with the struct clone_args at args_addr (in
+ * its memory, args_size bytes), which must create a thread of it with id
+ * tid (CLONE_THREAD, set_tid). The new thread is attached as it is born and
+ * returned frozen, with the same flags as t and t's scratch area borrowed.
+ * The syscall's own failure is returned as a negative errno.
+ */
+int rsys_clone_thread(struct rsys_task *t, unsigned long args_addr, size_t args_size, pid_t tid,
+		      struct rsys_task **ret_thread);
 
 /*
  * Copy between the task's memory and ours (process_vm_readv/writev). Writes

@@ -90,6 +90,12 @@ int rsys_munmap_scratch(struct rsys_task *t)
 
 	if (t->scratch_base == 0)
 		return 0;
+	if (t->scratch_borrowed) {
+		t->scratch_base = 0;
+		t->scratch_len = 0;
+		t->scratch_borrowed = false;
+		return 0;
+	}
 	/* Runs from inside the area it unmaps: the task is parked at the syscall exit, never back
 	 * in it. */
 	r = remote_munmap(t, t->scratch_base, t->scratch_len);
@@ -97,5 +103,19 @@ int rsys_munmap_scratch(struct rsys_task *t)
 		return r;
 	t->scratch_base = 0;
 	t->scratch_len = 0;
+	return 0;
+}
+
+int rsys_borrow_scratch(struct rsys_task *t, const struct rsys_task *owner,
+			unsigned long *ret_addr)
+{
+	if (t->scratch_base != 0)
+		return -EEXIST;
+	if (owner->scratch_base == 0)
+		return -EINVAL;
+	t->scratch_base = owner->scratch_base;
+	t->scratch_len = owner->scratch_len;
+	t->scratch_borrowed = true;
+	*ret_addr = t->scratch_base + RSYS_CODE_AREA;
 	return 0;
 }

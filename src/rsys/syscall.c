@@ -67,6 +67,11 @@ static int run_to_syscall_stop(struct rsys_task *t, uint8_t op,
 			r = rsys_resume(t, PTRACE_SYSCALL, 0);
 			break;
 		case RSYS_STOP_PTRACE:
+			/* rsys_clone_thread()'s own clone3(): the new thread is collected there. */
+			if (st.event == PTRACE_EVENT_CLONE && t->tracing_clone) {
+				r = rsys_resume(t, PTRACE_SYSCALL, 0);
+				break;
+			}
 			pr_err("Task %d: unexpected ptrace event %d during a remote syscall",
 			       t->tid, st.event);
 			return -EIO;

@@ -32,18 +32,25 @@ int rsys_set_regs(struct rsys_task *t, const struct x86_regs *regs)
 	return r == -ESRCH ? rsys_collect_death(t) : r;
 }
 
-int rsys_seize(pid_t tid, unsigned int flags, struct rsys_task **ret_task)
+unsigned long rsys_ptrace_options(unsigned int flags)
 {
 	unsigned long options = PTRACE_O_TRACESYSGOOD;
+
+	if (flags & RSYS_SUSPEND_SECCOMP)
+		options |= PTRACE_O_SUSPEND_SECCOMP;
+	if (flags & RSYS_EXIT_KILL)
+		options |= PTRACE_O_EXITKILL;
+	return options;
+}
+
+int rsys_seize(pid_t tid, unsigned int flags, struct rsys_task **ret_task)
+{
+	unsigned long options = rsys_ptrace_options(flags);
 	_cleanup_free_ struct rsys_task *t = NULL;
 	int r;
 
 	if (flags & ~(RSYS_SUSPEND_SECCOMP | RSYS_EXIT_KILL))
 		return -EINVAL;
-	if (flags & RSYS_SUSPEND_SECCOMP)
-		options |= PTRACE_O_SUSPEND_SECCOMP;
-	if (flags & RSYS_EXIT_KILL)
-		options |= PTRACE_O_EXITKILL;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -99,7 +106,7 @@ static int read_seccomp_mode(pid_t tid, int *ret_mode)
 	return 0;
 }
 
-static int capture(struct rsys_task *t, int stop_sig)
+int rsys_capture(struct rsys_task *t, int stop_sig)
 {
 	bool changed;
 	int r;
@@ -145,7 +152,7 @@ int rsys_wait_frozen(struct rsys_task *t)
 		case RSYS_STOP_EXITED:
 			return -ESRCH;
 		case RSYS_STOP_EVENT:
-			return capture(t, st.sig);
+			return rsys_capture(t, st.sig);
 		case RSYS_STOP_SIGNAL:
 			r = deliver_signal(t, st.sig);
 			break;

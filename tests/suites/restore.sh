@@ -437,8 +437,7 @@ else
 fi
 
 # What is not supported yet is refused by name.
-for f in pipes:21102:"restoring a tree of processes is not supported yet" \
-	threads:21202:"multi-threaded tasks are not supported yet"; do
+for f in pipes:21102:"restoring a tree of processes is not supported yet"; do
 	name=${f%%:*} rest=${f#*:}
 	pid=${rest%%:*} pattern=${rest#*:}
 	if [ -e /proc/$pid ]; then
@@ -449,3 +448,36 @@ for f in pipes:21102:"restoring a tree of processes is not supported yet" \
 	cp -r "$FIXTURES/images/$name" "$WORK/$name"
 	expect_failure "$name" "$WORK/$name" "$pattern" "$pid"
 done
+
+# --- threads: four threads of CRIU 4.2's, each advancing a counter -----------
+# Restored with their thread ids; SIGTERM makes the program check that every
+# counter still advances and append PASS or FAIL to its report.
+restore_fixture_threads() {
+	local dir=$WORK/threads-fx pid=21202 report=$ROOT/threads.report tids
+	if [ -e /proc/$pid ]; then
+		skip "$T/threads" "pid $pid is in use"
+		return
+	fi
+	rm -rf "$dir" && cp -r "$FIXTURES/images/threads" "$dir"
+	rm -f "$report"
+	if ! "$STASIS" restore -D "$dir" -d -o restore.log -v4 >"$dir/out" 2>&1; then
+		fail "$T/threads/restore" "$(head -c 600 "$dir/out")"
+		return
+	fi
+	claim $pid
+	tids=$(ls /proc/$pid/task | sort -n | tr '\n' ' ')
+	if [ "$tids" != "21202 21203 21204 21205 21206 " ]; then
+		fail "$T/threads/restore" "thread ids are '$tids'"
+	else
+		pass "$T/threads/restore"
+	fi
+	kill -TERM $pid
+	wait_gone $pid 50
+	if [ "$(cat "$report" 2>/dev/null)" = PASS ]; then
+		pass "$T/threads/report"
+	else
+		fail "$T/threads/report" "the program reported '$(cat "$report" 2>/dev/null)'"
+	fi
+	kill_ours
+}
+restore_fixture_threads
