@@ -22,60 +22,151 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Refuse what this stasis cannot dump, before touching the task. */
-static int check_target(struct dump_ctx *ctx)
-{
-	_cleanup_(proc_tree_free) struct proc_tree tree = {};
-	int r;
+/* What is dumped: every process of the tree below opts->pid, parents first. */
+struct dump_tree {
+	const struct dump_opts *opts;
+	struct img_dir *dir;
+	struct dump_shared sh;
+	struct dump_ctx *procs;
+	size_t n, cap;
+	uint64_t t_start, t_frozen, t_memdump; /* ns, monotonic */
+};
 
-	if (ctx->pid == getpid()) {
-		pr_err("stasis cannot dump itself");
-		return -EINVAL;
+static int add_proc(struct dump_tree *t, pid_t pid, pid_t ppid)
+{
+	struct dump_ctx *c;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8;
+
+		c = reallocarray(t->procs, cap, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		t->procs = c;
+		t->cap = cap;
 	}
-	r = proc_walk_tree(ctx->pid, &tree);
-	if (r == -ESRCH || r == -ENOENT) {
-		pr_err("pid %d does not exist", ctx->pid);
-		return -ESRCH;
-	}
-	if (r < 0)
-		return r;
-	if (tree.n_tasks > 1) {
-		pr_err("pid %d has child processes (%d first): stasis cannot dump process trees "
-		       "yet",
-		       ctx->pid, tree.tasks[1].pid);
-		return -ENOTSUP;
-	}
-	r = proc_read_stat(ctx->pid, 0, &ctx->stat);
-	if (r < 0)
-		return r;
-	if (ctx->stat.state == 'Z') {
-		pr_err("pid %d is a zombie: there is nothing left to checkpoint", ctx->pid);
-		return -ENOTSUP;
-	}
-	r = proc_read_status(ctx->pid, 0, &ctx->status);
-	if (r < 0)
-		return r;
-	if (ctx->status.tracer_pid) {
-		pr_err("pid %d is traced by pid %d (a debugger?): detach it first, then dump",
-		       ctx->pid, ctx->status.tracer_pid);
-		return -EBUSY;
-	}
+	t->procs[t->n++] = (struct dump_ctx){
+		.opts = t->opts,
+		.dir = t->dir,
+		.sh = &t->sh,
+		.files = &t->sh.files,
+		.pid = pid,
+		.ppid = ppid,
+		.seccomp_filter = -1,
+	};
 	return 0;
 }
 
-static int freeze(struct dump_ctx *ctx)
+static struct dump_ctx *find_proc(struct dump_tree *t, pid_t pid)
 {
-	int r = dump_freeze(ctx);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->procs[i].pid == pid)
+			return &t->procs[i];
+	return NULL;
+}
 
+/* A process that stasis cannot dump: refused by name, before or after the freeze. */
+static int check_proc(struct dump_ctx *ctx)
+{
+	struct proc_status status = {};
+	struct proc_stat stat;
+	int r;
+
+	r = proc_read_stat(ctx->pid, 0, &stat);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	if (stat.state == 'Z') {
+		pr_err("pid %d is a zombie: %s", ctx->pid,
+		       ctx->ppid ? "stasis cannot dump zombies yet; let its parent reap it first"
+				 : "there is nothing left to checkpoint");
+		return -ENOTSUP;
+	}
+	r = proc_read_status(ctx->pid, 0, &status);
 	if (r < 0)
 		return r;
-	ctx->t_frozen = now_ns();
-	/* Read again now that it cannot change. */
-	proc_status_done(&ctx->status);
-	if ((r = proc_read_stat(ctx->pid, 0, &ctx->stat)) < 0 ||
-	    (r = proc_read_status(ctx->pid, 0, &ctx->status)) < 0)
+	if (status.tracer_pid && status.tracer_pid != getpid()) {
+		pr_err("pid %d is traced by pid %d (a debugger?): detach it first, then dump",
+		       ctx->pid, status.tracer_pid);
+		r = -EBUSY;
+	}
+	proc_status_done(&status);
+	return r;
+}
+
+/* Every process of the tree as /proc shows it now; new ones are added (ppid known). */
+static int walk(struct dump_tree *t, size_t *ret_new)
+{
+	_cleanup_(proc_tree_free) struct proc_tree tree = {};
+	size_t before = t->n;
+	int r;
+
+	r = proc_walk_tree(t->opts->pid, &tree);
+	if (r == -ESRCH || r == -ENOENT) {
+		pr_err("pid %d does not exist", t->opts->pid);
+		return -ESRCH;
+	}
+	for (size_t i = 0; r >= 0 && i < tree.n_tasks; i++) {
+		const struct proc_tree_task *pt = &tree.tasks[i];
+
+		if (find_proc(t, pt->pid))
+			continue;
+		r = add_proc(t, pt->pid, pt->parent < 0 ? 0 : tree.tasks[pt->parent].pid);
+		if (r >= 0)
+			r = check_proc(&t->procs[t->n - 1]);
+	}
+	if (r < 0)
 		return r;
+	*ret_new = t->n - before;
 	return 0;
+}
+
+/* Refuse what this stasis cannot dump, before touching the tree. */
+static int check_target(struct dump_tree *t)
+{
+	size_t fresh;
+
+	if (t->opts->pid == getpid()) {
+		pr_err("stasis cannot dump itself");
+		return -EINVAL;
+	}
+	return walk(t, &fresh);
+}
+
+/*
+ * Freeze every process, and again the processes forked meanwhile, until a
+ * walk of the frozen tree finds no new one. The rounds are bounded.
+ */
+static int freeze(struct dump_tree *t)
+{
+	size_t done = 0, fresh = 1;
+	int r = 0;
+
+	for (int round = 0; fresh; round++) {
+		if (round == 64) {
+			pr_err("pid %d: its tree keeps forking faster than stasis can freeze it "
+			       "(%zu "
+			       "processes so far); try again, or stop it first",
+			       t->opts->pid, t->n);
+			return -EAGAIN;
+		}
+		for (; done < t->n; done++) {
+			struct dump_ctx *ctx = &t->procs[done];
+
+			r = dump_freeze(ctx);
+			if (r == 0)
+				r = proc_read_stat(ctx->pid, 0, &ctx->stat);
+			if (r == 0)
+				r = proc_read_status(ctx->pid, 0, &ctx->status);
+			if (r < 0)
+				return r;
+		}
+		r = walk(t, &fresh);
+		if (r < 0)
+			return r;
+	}
+	t->t_frozen = now_ns();
+	pr_info("pid %d: %zu processes frozen", t->opts->pid, t->n);
+	return dump_tree_ids(t->procs, t->n);
 }
 
 static int open_remote(struct dump_ctx *ctx)
@@ -99,42 +190,56 @@ static int timed_pages(struct dump_ctx *ctx)
 	int r = dump_pages(ctx);
 
 	ctx->t_memdump = now_ns() - t0;
-	ctx->t_memwrite = ctx->t_memdump; /* copied and written in one pass */
 	return r;
 }
 
-static int write_files(struct dump_ctx *ctx)
+static int write_files(struct dump_tree *t)
 {
-	return dump_files_write(&ctx->files, ctx->dir);
+	int r = dump_files_write(&t->sh.files, t->dir);
+
+	if (r == 0 && t->sh.pipes_data)
+		r = img_writer_commit(TAKE_PTR(t->sh.pipes_data));
+	if (r == 0)
+		r = dump_seccomp_write(&t->sh, t->dir);
+	return r;
 }
 
-static int write_stats(struct dump_ctx *ctx)
+static int write_tree(struct dump_tree *t)
+{
+	return dump_tree(t->procs, t->n);
+}
+
+static int write_stats(struct dump_tree *t)
 {
 	DumpStatsEntry d = DUMP_STATS_ENTRY__INIT;
 	StatsEntry s = STATS_ENTRY__INIT;
 
 	/* In microseconds, as CRIU writes them. */
-	d.freezing_time = (uint32_t)((ctx->t_frozen - ctx->t_start) / 1000);
-	d.frozen_time = (uint32_t)((now_ns() - ctx->t_frozen) / 1000);
-	d.memdump_time = (uint32_t)(ctx->t_memdump / 1000);
-	d.memwrite_time = (uint32_t)(ctx->t_memwrite / 1000);
-	d.pages_scanned = ctx->mem_stats.pages_scanned;
-	d.pages_written = ctx->mem_stats.pages_written;
+	d.freezing_time = (uint32_t)((t->t_frozen - t->t_start) / 1000);
+	d.frozen_time = (uint32_t)((now_ns() - t->t_frozen) / 1000);
+	for (size_t i = 0; i < t->n; i++) {
+		d.memdump_time += (uint32_t)(t->procs[i].t_memdump / 1000);
+		d.pages_scanned += t->procs[i].mem_stats.pages_scanned;
+		d.pages_written += t->procs[i].mem_stats.pages_written;
+	}
+	d.memwrite_time = d.memdump_time; /* copied and written in one pass */
 	d.pages_lazy = 0; /* only a --lazy-pages dump leaves pages to be fetched later */
 	s.dump = &d;
-	return img_write_one(ctx->dir, IMG_STATS_DUMP, 0, &s.base);
+	return img_write_one(t->dir, IMG_STATS_DUMP, 0, &s.base);
 }
 
+/* A step is done for the whole tree, or for each process in turn. */
 struct dump_step {
 	const char *name;
-	int (*run)(struct dump_ctx *ctx);
+	int (*tree)(struct dump_tree *t);
+	int (*each)(struct dump_ctx *ctx);
 };
 
 static const struct dump_step steps[] = {
-	{"check", check_target},    {"freeze", freeze},     {"vmas", dump_vmas},
-	{"remote", open_remote},    {"mm", dump_mm},        {"core", dump_core},
-	{"unremote", close_remote}, {"fds", dump_fds},      {"fs", dump_fs},
-	{"pages", timed_pages},     {"files", write_files}, {"tree", dump_tree},
+	{"check", check_target},          {"freeze", freeze},      {"vmas", NULL, dump_vmas},
+	{"remote", NULL, open_remote},    {"mm", NULL, dump_mm},   {"core", NULL, dump_core},
+	{"unremote", NULL, close_remote}, {"fds", NULL, dump_fds}, {"fs", NULL, dump_fs},
+	{"pages", NULL, timed_pages},     {"files", write_files},  {"tree", write_tree},
 	{"stats", write_stats},
 };
 
@@ -143,20 +248,36 @@ const char *stasis_dump_step_name(int step)
 	return step >= 1 && step <= (int)ELEMENTSOF(steps) ? steps[step - 1].name : NULL;
 }
 
-static int run_steps(struct dump_ctx *ctx)
+static int run_step(struct dump_tree *t, const struct dump_step *s)
+{
+	if (s->tree)
+		return s->tree(t);
+	for (size_t i = 0; i < t->n; i++) {
+		int r = s->each(&t->procs[i]);
+
+		if (r < 0) {
+			if (t->n > 1)
+				pr_err("dump: step %s failed for pid %d", s->name, t->procs[i].pid);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int run_steps(struct dump_tree *t)
 {
 	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
 		int r;
 
-		if (ctx->opts->fail_step == (int)i + 1) {
+		if (t->opts->fail_step == (int)i + 1) {
 			pr_err("dump: failing at step %zu (%s) on request (STASIS_FAIL_STEP)",
 			       i + 1, steps[i].name);
 			return -ECANCELED;
 		}
 		pr_info("dump step %zu: %s", i + 1, steps[i].name);
-		r = steps[i].run(ctx);
+		r = run_step(t, &steps[i]);
 		if (r < 0) {
-			pr_err("dump of pid %d failed at step %s: %s", ctx->pid, steps[i].name,
+			pr_err("dump of pid %d failed at step %s: %s", t->opts->pid, steps[i].name,
 			       strerror(-r));
 			return r;
 		}
@@ -164,16 +285,45 @@ static int run_steps(struct dump_ctx *ctx)
 	return 0;
 }
 
-/* After a good dump: the task dies (criu's default) or goes on. */
-static int finish(struct dump_ctx *ctx)
+/*
+ * Let every process go: killed after a good dump (criu's default), else
+ * detached as it was. The children first, so that no parent sees a child
+ * die while it still runs.
+ */
+static int release(struct dump_tree *t, bool kill)
 {
-	return dump_threads_release(ctx, !ctx->opts->leave_running);
+	int ret = 0;
+
+	for (size_t i = t->n; i-- > 0;) {
+		int r = dump_threads_release(&t->procs[i], kill);
+
+		if (ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+static void free_tree(struct dump_tree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		dump_threads_free(&t->procs[i]);
+		mem_vmas_release(&t->procs[i].vmas);
+		proc_status_done(&t->procs[i].status);
+	}
+	free(t->procs);
+	dump_pipes_release(&t->sh);
+	img_writer_free(t->sh.pstree);
+	free(t->sh.shmems_done);
+	free(t->sh.descs);
+	free(t->sh.fdtables_done);
+	arena_free(&t->sh.arena);
+	dump_files_release(&t->sh.files);
 }
 
 int stasis_dump(const struct dump_opts *opts)
 {
 	_cleanup_img_dir_ struct img_dir *dir = NULL;
-	struct dump_ctx ctx = {.opts = opts, .pid = opts->pid, .t_start = now_ns()};
+	struct dump_tree t = {.opts = opts, .t_start = now_ns()};
 	int r;
 
 	r = img_dir_open(opts->images_dir, &dir);
@@ -181,24 +331,21 @@ int stasis_dump(const struct dump_opts *opts)
 		pr_err("cannot open the images directory %s: %s", opts->images_dir, strerror(-r));
 		return r;
 	}
-	ctx.dir = dir;
-	r = run_steps(&ctx);
+	t.dir = dir;
+	r = run_steps(&t);
 	if (r >= 0)
-		r = finish(&ctx);
-	if (r < 0 && ctx.nthreads) {
-		/* A failed dump: the task goes on as if nothing happened. */
-		int k = dump_threads_release(&ctx, false);
+		r = release(&t, !opts->leave_running);
+	if (r < 0) {
+		/* A failed dump: the tree goes on as if nothing happened. */
+		int k = release(&t, false);
 
 		if (k < 0)
-			pr_err("pid %d: could not be let go cleanly: %s", ctx.pid, strerror(-k));
-		else
-			pr_msg("pid %d was left running as it was", ctx.pid);
+			pr_err("pid %d: could not be let go cleanly: %s", opts->pid, strerror(-k));
+		else if (t.n)
+			pr_msg("pid %d was left running as it was", opts->pid);
 	}
-	dump_threads_free(&ctx);
-	mem_vmas_release(&ctx.vmas);
-	dump_files_release(&ctx.files);
-	proc_status_done(&ctx.status);
+	free_tree(&t);
 	if (r >= 0)
-		pr_info("dump of pid %d done", ctx.pid);
+		pr_info("dump of pid %d done", opts->pid);
 	return r;
 }

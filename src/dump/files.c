@@ -144,32 +144,55 @@ static const char *unsupported_kind(const char *target, const struct stat *st)
 	return NULL;
 }
 
-/* An earlier fd of the same open file description (kcmp), or 0. Same kind of file, then. */
-/* The inode of each fd dumped so far: the cheap key before kcmp. */
-struct fd_inode {
-	dev_t dev;
-	ino_t ino;
-};
-
-/* An earlier fd of the same open file description (kcmp), or 0. */
-static uint32_t shared_description(struct dump_ctx *ctx, const FdinfoEntry *done,
-				   const struct fd_inode *inodes, size_t n, int fd)
+/*
+ * The description an fd shares with an fd dumped before (of this process or
+ * another: a file opened before a fork), or 0. Only fds with the same inode,
+ * offset and flags can share one: kcmp() is asked about those alone.
+ */
+static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc *d)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (inodes[i].dev != inodes[n].dev || inodes[i].ino != inodes[n].ino)
+	struct dump_shared *sh = ctx->sh;
+
+	for (size_t i = 0; i < sh->ndescs; i++) {
+		const struct dump_desc *o = &sh->descs[i];
+
+		if (o->dev != d->dev || o->ino != d->ino || o->pos != d->pos ||
+		    o->flags != d->flags)
 			continue;
-		if (sys_kcmp(ctx->pid, ctx->pid, KCMP_FILE, (unsigned long)fd, done[i].fd) == 0)
-			return done[i].id;
+		sh->kcmp_calls++;
+		if (sys_kcmp(o->pid, d->pid, KCMP_FILE, (unsigned long)o->fd,
+			     (unsigned long)d->fd) == 0)
+			return o->id;
 	}
 	return 0;
 }
 
-static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEntry *done,
-		       struct fd_inode *inodes, size_t n_done)
+static int remember_description(struct dump_shared *sh, const struct dump_desc *d)
+{
+	struct dump_desc *n = reallocarray(sh->descs, sh->ndescs + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	sh->descs = n;
+	sh->descs[sh->ndescs++] = *d;
+	return 0;
+}
+
+/* A new description: its entry in files.img. */
+static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+			    const struct proc_fdinfo *fi, bool pipe, uint32_t *ret_id)
+{
+	if (pipe)
+		return dump_pipe_fd(ctx, pfd->fd, st, fi->flags, ret_id);
+	return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
+				  (uint64_t)fi->pos, ret_id);
+}
+
+static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEntry *e)
 {
 	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
-	FdinfoEntry *e = &done[n_done];
 	bool pipe = startswith(pfd->target, "pipe:");
+	struct dump_desc d;
 	const char *kind;
 	struct stat st;
 	char link[64];
@@ -178,7 +201,6 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
 	if (stat(link, &st) < 0)
 		return negative_errno();
-	inodes[n_done] = (struct fd_inode){st.st_dev, st.st_ino};
 	kind = pipe ? NULL : unsupported_kind(pfd->target, &st);
 	if (kind)
 		return refuse_fd(ctx->pid, pfd->fd, pfd->target, kind);
@@ -189,46 +211,68 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	e->fd = (uint32_t)pfd->fd;
 	e->type = pipe ? FD_TYPES__PIPE : FD_TYPES__REG;
 	e->flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
-	e->id = shared_description(ctx, done, inodes, n_done, pfd->fd);
+	d = (struct dump_desc){st.st_dev, st.st_ino, fi.pos, fi.flags & ~O_CLOEXEC,
+			       ctx->pid,  pfd->fd,   0};
+	e->id = shared_description(ctx, &d);
 	if (e->id)
 		return 0;
-	if (pipe)
-		return dump_pipe_fd(ctx, pfd->fd, &st, fi.flags, &e->id);
-	return dump_files_add_reg(&ctx->files, pfd->target, &st, fi.flags & ~O_CLOEXEC,
-				  (uint64_t)fi.pos, &e->id);
+	r = dump_description(ctx, pfd, &st, &fi, pipe, &e->id);
+	d.id = e->id;
+	return r < 0 ? r : remember_description(ctx->sh, &d);
+}
+
+/* Was the fd table files_id written for an earlier process (CLONE_FILES)? */
+static bool fdtable_seen(struct dump_shared *sh, uint32_t files_id)
+{
+	for (size_t i = 0; i < sh->nfdtables_done; i++)
+		if (sh->fdtables_done[i] == files_id)
+			return true;
+	return false;
+}
+
+static int fdtable_mark(struct dump_shared *sh, uint32_t files_id)
+{
+	uint32_t *n = reallocarray(sh->fdtables_done, sh->nfdtables_done + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	sh->fdtables_done = n;
+	sh->fdtables_done[sh->nfdtables_done++] = files_id;
+	return 0;
 }
 
 int dump_fds(struct dump_ctx *ctx)
 {
 	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
 	_cleanup_free_ FdinfoEntry *done = NULL;
-	_cleanup_free_ struct fd_inode *inodes = NULL;
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
 	int r;
 
+	if (fdtable_seen(ctx->sh, ctx->ids[1]))
+		return 0;
 	r = proc_read_fds(ctx->pid, &table);
 	if (r < 0)
 		return r;
 	done = calloc(table.n ? table.n : 1, sizeof(*done));
-	inodes = calloc(table.n ? table.n : 1, sizeof(*inodes));
-	if (!done || !inodes)
+	if (!done)
 		return -ENOMEM;
 	for (size_t i = 0; i < table.n; i++) {
-		r = dump_one_fd(ctx, &table.fds[i], done, inodes, i);
+		r = dump_one_fd(ctx, &table.fds[i], &done[i]);
 		if (r < 0)
 			return r;
-		pr_info("fd %d: %s, file id %u", table.fds[i].fd, table.fds[i].target, done[i].id);
+		pr_info("pid %d fd %d: %s, file id %u", ctx->pid, table.fds[i].fd,
+			table.fds[i].target, done[i].id);
 	}
 	r = dump_pipes_data(ctx, done, table.n);
 	if (r < 0)
 		return r;
-	/* fdinfo-ID.img, ID being the files_id of ids-PID.img (one fd table: 1). */
-	r = img_create(ctx->dir, IMG_FDINFO, 1, &w);
+	/* fdinfo-ID.img, ID being the files_id of ids-PID.img. */
+	r = img_create(ctx->dir, IMG_FDINFO, ctx->ids[1], &w);
 	for (size_t i = 0; r >= 0 && i < table.n; i++)
 		r = img_write_entry(w, &done[i].base, NULL, 0);
 	if (r >= 0)
 		r = img_writer_commit(TAKE_PTR(w));
-	return r;
+	return r < 0 ? r : fdtable_mark(ctx->sh, ctx->ids[1]);
 }
 
 static int dump_dir_link(struct dump_ctx *ctx, const char *name, uint32_t *ret_id)
@@ -249,7 +293,7 @@ static int dump_dir_link(struct dump_ctx *ctx, const char *name, uint32_t *ret_i
 		       target);
 		return -ENOTSUP;
 	}
-	return dump_files_add_reg(&ctx->files, target, &st, 0, 0, ret_id);
+	return dump_files_add_reg(ctx->files, target, &st, 0, 0, ret_id);
 }
 
 int dump_fs(struct dump_ctx *ctx)

@@ -10,6 +10,7 @@
 #include "dump/dump.h"
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "seccomp.pb-c.h"
 #include "mem/mem.h"
 #include "rsys/rsys.h"
 
@@ -22,6 +23,40 @@ struct dump_files {
 	size_t n, cap;
 };
 
+/* An open file description dumped, and the cheap key to find it again from another fd. */
+struct dump_desc {
+	dev_t dev;
+	ino_t ino;
+	int64_t pos;
+	uint32_t flags;
+	pid_t pid;
+	int fd;
+	uint32_t id; /* in files.img */
+};
+
+/* What the processes of one dump share: files.img, pipes-data.img, seccomp.img, pages ids. */
+struct dump_shared {
+	struct dump_files files;
+	struct img_writer *pipes_data; /* open once a pipe with data is met */
+	struct img_writer *pstree;
+	uint32_t *pipes_done; /* pipe_ids whose data is written */
+	size_t npipes_done;
+	uint64_t *shmems_done; /* shmids of shared anonymous memory dumped */
+	size_t nshmems_done;
+	struct arena arena;
+	SeccompFilter **filters; /* seccomp.img: every process's chain */
+	size_t nfilters;
+	struct dump_desc *descs; /* every open file description dumped, for sharing */
+	size_t ndescs;
+	uint32_t *fdtables_done; /* files_ids whose fdinfo-ID.img is written */
+	size_t nfdtables_done;
+	uint32_t next_pages_id;
+	uint64_t kcmp_calls; /* how many kcmp() calls found what is shared */
+};
+
+/* The next free pages-N.img id. */
+uint32_t dump_pages_id(struct dump_shared *sh);
+
 /* A thread of the process being dumped, frozen. */
 struct dump_thread {
 	pid_t tid;
@@ -30,20 +65,24 @@ struct dump_thread {
 	struct proc_status status; /* read once frozen */
 };
 
-/* Everything known about the task being dumped, step after step. */
+/* Everything known about one process being dumped, step after step. */
 struct dump_ctx {
 	const struct dump_opts *opts;
 	struct img_dir *dir;
+	struct dump_shared *sh;
+	struct dump_files *files; /* &sh->files */
 	pid_t pid;
+	pid_t ppid;                  /* 0 for the root of the tree */
+	uint32_t ids[4];             /* vm, files, fs, sighand: equal ids, one object (kcmp) */
 	struct dump_thread *threads; /* the leader first; its task does the process-wide calls */
 	size_t nthreads;
 	struct proc_stat stat;
 	struct proc_status status;
 	struct mem_vmas vmas;
-	struct dump_files files;
 	uint32_t exe_file_id;
+	int64_t seccomp_filter; /* the leader's newest filter in seccomp.img, -1 if none */
 	struct mem_dump_stats mem_stats;
-	uint64_t t_start, t_frozen, t_memdump, t_memwrite; /* ns, monotonic */
+	uint64_t t_memdump; /* ns */
 };
 
 /* files.c */
@@ -59,10 +98,12 @@ void dump_files_release(struct dump_files *f);
 int dump_fds(struct dump_ctx *ctx);
 int dump_fs(struct dump_ctx *ctx);
 
-/* pipe.c: the PIPE entry of an fd's description (flags from fdinfo), then pipes-data.img. */
+/* pipe.c: the PIPE entry of an fd's description (flags from fdinfo), then pipes-data.img
+ * (each pipe once in the tree). */
 int dump_pipe_fd(struct dump_ctx *ctx, int fd, const struct stat *st, uint32_t flags,
 		 uint32_t *ret_id);
 int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n);
+void dump_pipes_release(struct dump_shared *sh);
 
 static inline struct dump_thread *dump_leader(struct dump_ctx *ctx)
 {
@@ -86,9 +127,12 @@ int dump_core(struct dump_ctx *ctx);
  */
 int dump_seccomp(struct dump_ctx *ctx, const struct dump_thread *t, struct arena *a,
 		 ThreadCoreEntry *th);
+int dump_seccomp_write(struct dump_shared *sh, struct img_dir *dir);
 
-/* tree.c: pstree, ids, inventory */
-int dump_tree(struct dump_ctx *ctx);
+/* tree.c: pstree, ids-PID.img of every process, inventory */
+int dump_tree(struct dump_ctx *procs, size_t n);
+/* The ids of what the processes share (fd tables, fs, sighand, mm), found with kcmp. */
+int dump_tree_ids(struct dump_ctx *procs, size_t n);
 
 /* mm.c: mm-PID.img (VMAs collected before the scratch page is mapped), then pages */
 int dump_vmas(struct dump_ctx *ctx);

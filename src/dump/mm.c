@@ -9,7 +9,6 @@
 #include "image/image.h"
 
 /* The pages image of a single-task dump (CRIU numbers them from 1). */
-#define DUMP_PAGES_ID 1
 
 int dump_vmas(struct dump_ctx *ctx)
 {
@@ -25,7 +24,7 @@ int dump_vmas(struct dump_ctx *ctx)
 			continue;
 		uint32_t id;
 
-		r = dump_files_mapped(&ctx->files, v->path, v->dev, v->ino, &id);
+		r = dump_files_mapped(ctx->files, v->path, v->dev, v->ino, &id);
 		v->e.shmid = id;
 		if (r < 0) {
 			pr_err("pid %d: VMA %" PRIx64 "-%" PRIx64
@@ -49,8 +48,8 @@ int dump_mm(struct dump_ctx *ctx)
 
 	r = remote_call(&dump_leader(ctx)->rm, "brk(0)", SYS_brk, 0, 0, 0, 0, &brk);
 	if (r >= 0)
-		r = remote_call(&dump_leader(ctx)->rm, "prctl(PR_GET_DUMPABLE)", SYS_prctl, PR_GET_DUMPABLE, 0,
-				0, 0, &dumpable);
+		r = remote_call(&dump_leader(ctx)->rm, "prctl(PR_GET_DUMPABLE)", SYS_prctl,
+				PR_GET_DUMPABLE, 0, 0, 0, &dumpable);
 	if (r >= 0)
 		r = proc_readlink(ctx->pid, "exe", &exe);
 	if (r < 0)
@@ -58,7 +57,7 @@ int dump_mm(struct dump_ctx *ctx)
 	snprintf(link, sizeof(link), "/proc/%d/exe", ctx->pid);
 	if (stat(link, &st) < 0)
 		return negative_errno();
-	r = dump_files_mapped(&ctx->files, exe, (uint64_t)st.st_dev, (uint64_t)st.st_ino,
+	r = dump_files_mapped(ctx->files, exe, (uint64_t)st.st_dev, (uint64_t)st.st_ino,
 			      &facts.exe_file_id);
 	if (r < 0)
 		return r;
@@ -72,14 +71,24 @@ int dump_mm(struct dump_ctx *ctx)
 	return r;
 }
 
-/* Has an earlier VMA than v the same shared anonymous object? */
-static bool shmem_seen(const struct mem_vmas *vmas, size_t v)
+/* Is this shared anonymous object dumped already, by this process or an earlier one? */
+static bool shmem_seen(const struct dump_shared *sh, uint64_t shmid)
 {
-	for (size_t i = 0; i < v; i++)
-		if ((vmas->v[i].e.status & VMA_ANON_SHARED) &&
-		    vmas->v[i].e.shmid == vmas->v[v].e.shmid)
+	for (size_t i = 0; i < sh->nshmems_done; i++)
+		if (sh->shmems_done[i] == shmid)
 			return true;
 	return false;
+}
+
+static int shmem_mark(struct dump_shared *sh, uint64_t shmid)
+{
+	uint64_t *n = reallocarray(sh->shmems_done, sh->nshmems_done + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	sh->shmems_done = n;
+	sh->shmems_done[sh->nshmems_done++] = shmid;
+	return 0;
 }
 
 /*
@@ -90,14 +99,13 @@ static bool shmem_seen(const struct mem_vmas *vmas, size_t v)
 static int dump_shmem(struct dump_ctx *ctx)
 {
 	const struct mem_vmas *vmas = &ctx->vmas;
-	uint32_t pages_id = DUMP_PAGES_ID;
 
 	for (size_t v = 0; v < vmas->nr; v++) {
 		const VmaEntry *e = &vmas->v[v].e;
 		uint64_t size = 0;
 		int r;
 
-		if (!(e->status & VMA_ANON_SHARED) || shmem_seen(vmas, v))
+		if (!(e->status & VMA_ANON_SHARED) || shmem_seen(ctx->sh, e->shmid))
 			continue;
 		if (e->status & VMA_AREA_SYSVIPC) {
 			/* Its key, ids and permissions live in the IPC namespace (CRIU's
@@ -113,7 +121,10 @@ static int dump_shmem(struct dump_ctx *ctx)
 			if ((o->status & VMA_ANON_SHARED) && o->shmid == e->shmid)
 				size = MAX(size, o->pgoff + o->end - o->start);
 		}
-		r = mem_dump_shmem(ctx->pid, e, size, ctx->dir, ++pages_id, &ctx->mem_stats);
+		r = mem_dump_shmem(ctx->pid, e, size, ctx->dir, dump_pages_id(ctx->sh),
+				   &ctx->mem_stats);
+		if (r == 0)
+			r = shmem_mark(ctx->sh, e->shmid);
 		if (r < 0) {
 			pr_err("pid %d: cannot dump the shared memory at %" PRIx64 ": %s", ctx->pid,
 			       e->start, strerror(-r));
@@ -135,7 +146,12 @@ int dump_pages(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nthreads; i++)
 		sp[i] = rsys_task_regs(ctx->threads[i].task)->gpr.rsp;
 
-	r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid, DUMP_PAGES_ID, &opts,
-			   &ctx->mem_stats);
+	r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid,
+			   dump_pages_id(ctx->sh), &opts, &ctx->mem_stats);
 	return r < 0 ? r : dump_shmem(ctx);
+}
+
+uint32_t dump_pages_id(struct dump_shared *sh)
+{
+	return ++sh->next_pages_id;
 }

@@ -47,12 +47,12 @@ int dump_pipe_fd(struct dump_ctx *ctx, int fd, const struct stat *st, uint32_t f
 		return -ENOTSUP;
 	}
 	/* CRIU's pipe_id is the inode number, 32 bits of it. */
-	return add_pipe(&ctx->files, (uint32_t)st->st_ino, flags & ~O_CLOEXEC, ret_id);
+	return add_pipe(ctx->files, (uint32_t)st->st_ino, flags & ~O_CLOEXEC, ret_id);
 }
 
 static const PipeEntry *pipe_of(const struct dump_ctx *ctx, const FdinfoEntry *e)
 {
-	return e->type == FD_TYPES__PIPE ? ctx->files.entries[e->id - 1]->pipe : NULL;
+	return e->type == FD_TYPES__PIPE ? ctx->files->entries[e->id - 1]->pipe : NULL;
 }
 
 /* The fd to read pipe_id's data through: one that can read it if the task has one. */
@@ -98,33 +98,55 @@ static int dump_one_pipe_data(struct dump_ctx *ctx, struct img_writer *w, const 
 	return img_write_entry(w, &pde.base, pc.data, pc.len);
 }
 
-/* Whether an fd before fds[i] is of the same pipe (its data is written already). */
-static bool pipe_seen(const struct dump_ctx *ctx, const FdinfoEntry *fds, size_t i)
+/* Whether the data of pipe_id is written already (by this process or an earlier one). */
+static bool pipe_seen(const struct dump_shared *sh, uint32_t pipe_id)
 {
-	for (size_t j = 0; j < i; j++) {
-		const PipeEntry *a = pipe_of(ctx, &fds[j]);
-
-		if (a && a->pipe_id == pipe_of(ctx, &fds[i])->pipe_id)
+	for (size_t i = 0; i < sh->npipes_done; i++)
+		if (sh->pipes_done[i] == pipe_id)
 			return true;
-	}
 	return false;
+}
+
+static int mark_seen(struct dump_shared *sh, uint32_t pipe_id)
+{
+	uint32_t *n = reallocarray(sh->pipes_done, sh->npipes_done + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	sh->pipes_done = n;
+	sh->pipes_done[sh->npipes_done++] = pipe_id;
+	return 0;
 }
 
 int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n)
 {
-	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
+	struct dump_shared *sh = ctx->sh;
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!pipe_of(ctx, &fds[i]) || pipe_seen(ctx, fds, i))
+		const PipeEntry *pe = pipe_of(ctx, &fds[i]);
+
+		if (!pe || pipe_seen(sh, pe->pipe_id))
 			continue;
-		/* Only a task with pipes gets a pipes-data.img, as with CRIU. */
-		if (!w && (r = img_create(ctx->dir, IMG_PIPES_DATA, 0, &w)) < 0)
+		/* Only a tree with pipes gets a pipes-data.img, as with CRIU; it is committed with
+		 * files.img. */
+		if (!sh->pipes_data &&
+		    (r = img_create(ctx->dir, IMG_PIPES_DATA, 0, &sh->pipes_data)) < 0)
 			return r;
-		r = dump_one_pipe_data(ctx, w,
-				       reading_fd(ctx, fds, n, pipe_of(ctx, &fds[i])->pipe_id));
+		r = dump_one_pipe_data(ctx, sh->pipes_data, reading_fd(ctx, fds, n, pe->pipe_id));
+		if (r == 0)
+			r = mark_seen(sh, pe->pipe_id);
 		if (r < 0)
 			return r;
 	}
-	return w ? img_writer_commit(TAKE_PTR(w)) : 0;
+	return 0;
+}
+
+void dump_pipes_release(struct dump_shared *sh)
+{
+	img_writer_free(sh->pipes_data);
+	sh->pipes_data = NULL;
+	free(sh->pipes_done);
+	sh->pipes_done = NULL;
+	sh->npipes_done = 0;
 }

@@ -83,38 +83,62 @@ static int read_filters(pid_t pid, struct arena *a, SeccompFilter ***ret, size_t
 	return 0;
 }
 
-/* The leader's mode and filters: seccomp.img holds them. */
-static int dump_leader_seccomp(struct dump_ctx *ctx, struct arena *a, ThreadCoreEntry *th)
+/* Room for n more filters in the tree's list. */
+static int grow_filters(struct dump_shared *sh, size_t n)
 {
-	SeccompEntry se = SECCOMP_ENTRY__INIT;
+	SeccompFilter **grown = arena_array(&sh->arena, sh->nfilters + n, sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	if (sh->nfilters)
+		memcpy(grown, sh->filters, sh->nfilters * sizeof(*grown));
+	sh->filters = grown;
+	return 0;
+}
+
+/*
+ * The leader's mode; its filters go into seccomp.img, after those of the
+ * processes before it, each pointing to the one installed before it.
+ */
+static int dump_leader_seccomp(struct dump_ctx *ctx, ThreadCoreEntry *th)
+{
+	struct dump_shared *sh = ctx->sh;
 	SeccompFilter **oldest_first = NULL;
-	size_t n = 0;
+	size_t n = 0, base = sh->nfilters;
 	int r;
 
 	if (ctx->status.seccomp == SECCOMP_MODE_FILTER) {
-		r = read_filters(ctx->pid, a, &oldest_first, &n);
+		r = read_filters(ctx->pid, &sh->arena, &oldest_first, &n);
+		if (r == 0)
+			r = grow_filters(sh, n);
 		if (r < 0)
 			return r;
-		se.seccomp_filters = arena_array(a, n, sizeof(*se.seccomp_filters));
-		if (n && !se.seccomp_filters)
-			return -ENOMEM;
 		for (size_t i = 0; i < n; i++) {
 			SeccompFilter *f = oldest_first[n - 1 - i]; /* the i-th newest */
 
 			f->has_prev = i > 0;
-			f->prev = i > 0 ? (uint32_t)(i - 1) : 0;
-			se.seccomp_filters[i] = f;
+			f->prev = i > 0 ? (uint32_t)(base + i - 1) : 0;
+			sh->filters[sh->nfilters++] = f;
 		}
-		se.n_seccomp_filters = n;
 		th->has_seccomp_filter = n > 0;
-		th->seccomp_filter = n ? (uint32_t)(n - 1) : 0;
+		th->seccomp_filter = n ? (uint32_t)(base + n - 1) : 0;
 	}
 	if (ctx->status.seccomp != SECCOMP_MODE_DISABLED) {
 		th->has_seccomp_mode = true;
 		th->seccomp_mode = (SeccompMode)ctx->status.seccomp;
 		pr_info("pid %d: seccomp mode %u, %zu filters", ctx->pid, ctx->status.seccomp, n);
 	}
-	return img_write_one(ctx->dir, IMG_SECCOMP, 0, &se.base);
+	ctx->seccomp_filter = th->has_seccomp_filter ? (int64_t)th->seccomp_filter : -1;
+	return 0;
+}
+
+int dump_seccomp_write(struct dump_shared *sh, struct img_dir *dir)
+{
+	SeccompEntry se = SECCOMP_ENTRY__INIT;
+
+	se.seccomp_filters = sh->filters;
+	se.n_seccomp_filters = sh->nfilters;
+	return img_write_one(dir, IMG_SECCOMP, 0, &se.base);
 }
 
 /*
@@ -150,8 +174,8 @@ static int dump_other_seccomp(struct dump_ctx *ctx, const struct dump_thread *t,
 	}
 	th->has_seccomp_mode = true;
 	th->seccomp_mode = (SeccompMode)t->status.seccomp;
-	th->has_seccomp_filter = n > 0;
-	th->seccomp_filter = n ? (uint32_t)(n - 1) : 0;
+	th->has_seccomp_filter = ctx->seccomp_filter >= 0;
+	th->seccomp_filter = ctx->seccomp_filter >= 0 ? (uint32_t)ctx->seccomp_filter : 0;
 	return 0;
 }
 
@@ -159,6 +183,6 @@ int dump_seccomp(struct dump_ctx *ctx, const struct dump_thread *t, struct arena
 		 ThreadCoreEntry *th)
 {
 	if (t == dump_leader(ctx))
-		return dump_leader_seccomp(ctx, a, th);
+		return dump_leader_seccomp(ctx, th);
 	return dump_other_seccomp(ctx, t, a, th);
 }

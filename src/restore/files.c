@@ -116,14 +116,35 @@ static int open_reg(struct rst_ctx *c, const RegFileEntry *reg, int flags, const
 	return move_up(c, fd, reg->name);
 }
 
-static int add_move(struct rst_files *f, int src, int dst, bool cloexec)
+static int add_move(struct rst_files *f, int src, int dst, bool cloexec, bool borrowed)
 {
 	struct rst_fd_move *n = reallocarray(f->moves, f->nmoves + 1, sizeof(*n));
 
 	if (!n)
 		return -ENOMEM;
 	f->moves = n;
-	f->moves[f->nmoves++] = (struct rst_fd_move){.src = src, .dst = dst, .cloexec = cloexec};
+	f->moves[f->nmoves++] = (struct rst_fd_move){
+		.src = src, .dst = dst, .cloexec = cloexec, .borrowed = borrowed};
+	return 0;
+}
+
+/* The description file id, if another task of the tree has it already (opened before a fork). */
+static int shared_src(const struct rst_shared *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->ndescs; i++)
+		if (s->descs[i].id == id)
+			return s->descs[i].src;
+	return -1;
+}
+
+static int share(struct rst_shared *s, uint32_t id, int src)
+{
+	struct rst_desc *n = reallocarray(s->descs, s->ndescs + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	s->descs = n;
+	s->descs[s->ndescs++] = (struct rst_desc){id, src};
 	return 0;
 }
 
@@ -166,6 +187,7 @@ static int open_task_fds(struct rst_ctx *c)
 {
 	for (size_t i = 0; i < c->img.nfds; i++) {
 		const FdinfoEntry *fe = c->img.fds[i];
+		bool borrowed = false;
 		char what[32];
 		int src, r;
 
@@ -177,13 +199,22 @@ static int open_task_fds(struct rst_ctx *c)
 			return -EOPNOTSUPP;
 		}
 		src = src_of_file(c, i, fe->id);
-		if (src < 0 && fe->type == FD_TYPES__PIPE)
-			src = rst_pipe_open(c, fe->id, what);
-		else if (src < 0)
-			src = open_task_reg(c, fe->id, what);
-		if (src < 0)
-			return src;
-		r = add_move(&c->files, src, (int)fe->fd, fe->flags & FD_CLOEXEC);
+		if (src < 0) {
+			src = shared_src(c->shared, fe->id);
+			borrowed = src >= 0;
+		}
+		if (src < 0) {
+			src = fe->type == FD_TYPES__PIPE ? rst_pipe_open(c, fe->id, what)
+							 : open_task_reg(c, fe->id, what);
+			if (src < 0)
+				return src;
+			r = share(c->shared, fe->id, src);
+			if (r < 0) {
+				close(src);
+				return r;
+			}
+		}
+		r = add_move(&c->files, src, (int)fe->fd, fe->flags & FD_CLOEXEC, borrowed);
 		if (r < 0)
 			return r;
 	}
@@ -294,12 +325,9 @@ static int open_cwd(struct rst_ctx *c)
 
 int rst_files_open(struct rst_ctx *c)
 {
-	int max = 2, r;
+	int r;
 
-	/* Above every fd of the task (and 0-2, which the controller keeps). */
-	for (size_t i = 0; i < c->img.nfds; i++)
-		max = MAX(max, (int)c->img.fds[i]->fd);
-	c->files.min_fd = max + 1;
+	c->files.min_fd = c->shared->min_fd;
 	r = open_task_fds(c);
 	if (r == 0)
 		r = open_mapped_files(c);
@@ -366,11 +394,10 @@ void rst_files_close_ours(struct rst_files *f)
 	if (f->ours_closed)
 		return;
 	for (size_t i = 0; i < f->nmoves; i++)
-		if (!src_seen_before(f, i))
+		if (!f->moves[i].borrowed && !src_seen_before(f, i))
 			safe_close(f->moves[i].src);
 	for (size_t i = 0; i < f->nopen; i++)
 		safe_close(f->open[i].fd);
-	rst_pipes_close(f);
 	f->cwd_fd = safe_close(f->cwd_fd);
 	f->root_fd = safe_close(f->root_fd);
 	f->ours_closed = true;
@@ -381,6 +408,23 @@ void rst_files_free(struct rst_files *f)
 	rst_files_close_ours(f);
 	free(f->moves);
 	free(f->open);
-	free(f->pipes);
 	*f = (struct rst_files){.cwd_fd = -1, .root_fd = -1};
+}
+
+int rst_files_min_fd(const struct rst_images *img)
+{
+	int max = 2; /* 0-2 stay the controller's */
+
+	for (size_t i = 0; i < img->nfds; i++)
+		max = MAX(max, (int)img->fds[i]->fd);
+	return max + 1;
+}
+
+void rst_shared_free(struct rst_shared *s)
+{
+	rst_pipes_close(s);
+	free(s->pipes);
+	free(s->descs);
+	free(s->shmems);
+	*s = (struct rst_shared){};
 }

@@ -65,14 +65,13 @@ static int load_sigmask(struct rst_ctx *c)
 {
 	const ThreadCoreEntry *tc = c->img.core->thread_core;
 	uint64_t mask = tc->has_blk_sigset ? tc->blk_sigset
-			: c->img.core->tc ? c->img.core->tc->blk_sigset
-					  : 0;
+			: c->img.core->tc  ? c->img.core->tc->blk_sigset
+					   : 0;
 
 	if (ptrace(PTRACE_SETSIGMASK, c->tid, (void *)sizeof(mask), &mask) < 0) {
 		int r = negative_errno();
 		rst_err(c, "thread %d: cannot set the blocked signals %#llx: %s", c->tid,
-			(unsigned long long)mask,
-			strerror(-r));
+			(unsigned long long)mask, strerror(-r));
 		return r;
 	}
 	return 0;

@@ -37,6 +37,7 @@ enum child_step {
 	STEP_PARENT_GONE,
 	STEP_SETSID,
 	STEP_SETPGID,
+	STEP_FORK,
 	STEP_DUP,
 	STEP_CHROOT,
 	STEP_CHDIR,
@@ -49,6 +50,7 @@ static const char *const step_names[] = {
 	[STEP_PARENT_GONE] = "checking its parent (the controller is gone)",
 	[STEP_SETSID] = "setsid()",
 	[STEP_SETPGID] = "setpgid()",
+	[STEP_FORK] = "clone3() of a child with its old pid",
 	[STEP_DUP] = "moving an fd to its number",
 	[STEP_CHROOT] = "chroot() to its root",
 	[STEP_CHDIR] = "fchdir() to its cwd",
@@ -56,31 +58,41 @@ static const char *const step_names[] = {
 };
 
 struct child_report {
+	int index; /* of the task in the plan */
 	int step;
 	int err;
 	int fd;
 };
 
+/* What one task does before it is taken over. */
 struct child_plan {
+	pid_t pid;
+	size_t parent;    /* index of its parent in the plan; the root's is 0, itself */
 	bool new_session; /* setsid() */
-	bool own_group;   /* setpgid(0, 0), for a shell job that led its own group */
+	bool own_group;   /* setpgid(0, 0): it leads its group (or a shell job that did) */
 	const struct rst_fd_move *moves;
 	size_t nmoves;
 	int cwd_fd;
 	int root_fd; /* -1: the root stays "/" */
 	bool has_umask;
 	mode_t umask;
-	pid_t parent;
-	int report_fd;
 	int *keep; /* sorted: the fds that stay open */
 	size_t nkeep;
 };
 
-static _noreturn_ void child_fail(const struct child_plan *p, int step, int fd)
-{
-	struct child_report rep = {.step = step, .err = errno, .fd = fd};
+/* Every task of the tree, parents before children; tasks[0] is the root. */
+struct fork_plan {
+	struct child_plan *tasks;
+	size_t n;
+	pid_t controller;
+	int report_fd;
+};
 
-	if (write(p->report_fd, &rep, sizeof(rep)) < 0)
+static _noreturn_ void child_fail(const struct fork_plan *fp, size_t i, int step, int fd)
+{
+	struct child_report rep = {.index = (int)i, .step = step, .err = errno, .fd = fd};
+
+	if (write(fp->report_fd, &rep, sizeof(rep)) < 0)
 		_exit(126);
 	_exit(127);
 }
@@ -99,41 +111,68 @@ static int close_others(const struct child_plan *p)
 	return (int)syscall(SYS_close_range, next, ~0U, 0);
 }
 
-static _noreturn_ void child_main(const struct child_plan *p)
+static _noreturn_ void child_main(const struct fork_plan *fp, size_t i);
+
+/* Runs in task i: its children, with their old pids, before its fds are put in place. */
+static void fork_children(const struct fork_plan *fp, size_t i)
+{
+	for (size_t j = 1; j < fp->n; j++) {
+		pid_t want = fp->tasks[j].pid;
+		struct clone_args args = {
+			.exit_signal = SIGCHLD,
+			.set_tid = (uint64_t)(uintptr_t)&want,
+			.set_tid_size = 1,
+		};
+		pid_t pid;
+
+		if (fp->tasks[j].parent != i)
+			continue;
+		pid = sys_clone3(&args, sizeof(args));
+		if (pid == 0)
+			child_main(fp, j);
+		if (pid != want)
+			child_fail(fp, i, STEP_FORK, -1);
+	}
+}
+
+static _noreturn_ void child_main(const struct fork_plan *fp, size_t i)
 {
 	static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT};
+	const struct child_plan *p = &fp->tasks[i];
+	pid_t parent = i == 0 ? fp->controller : fp->tasks[p->parent].pid;
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	struct child_report ready = {.step = STEP_READY};
+	struct child_report ready = {.index = (int)i, .step = STEP_READY};
 	sigset_t all;
 
 	/* Nothing may run a handler of the controller's here: its crash handler writes its log. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	for (size_t i = 0; i < ELEMENTSOF(faults); i++)
-		sigaction(faults[i], &dfl, NULL);
-	/* Until the controller seizes it (then PTRACE_O_EXITKILL), die with it. */
+	for (size_t k = 0; k < ELEMENTSOF(faults); k++)
+		sigaction(faults[k], &dfl, NULL);
+	/* Until the controller seizes it (then PTRACE_O_EXITKILL), die with its parent. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		child_fail(p, STEP_PDEATHSIG, -1);
-	if (getppid() != p->parent)
-		child_fail(p, STEP_PARENT_GONE, -1);
+		child_fail(fp, i, STEP_PDEATHSIG, -1);
+	if (getppid() != parent)
+		child_fail(fp, i, STEP_PARENT_GONE, -1);
 	if (p->new_session && setsid() < 0)
-		child_fail(p, STEP_SETSID, -1);
+		child_fail(fp, i, STEP_SETSID, -1);
 	if (p->own_group && setpgid(0, 0) < 0)
-		child_fail(p, STEP_SETPGID, -1);
-	for (size_t i = 0; i < p->nmoves; i++)
-		if (dup3(p->moves[i].src, p->moves[i].dst, p->moves[i].cloexec ? O_CLOEXEC : 0) < 0)
-			child_fail(p, STEP_DUP, p->moves[i].dst);
+		child_fail(fp, i, STEP_SETPGID, -1);
+	fork_children(fp, i);
+	for (size_t k = 0; k < p->nmoves; k++)
+		if (dup3(p->moves[k].src, p->moves[k].dst, p->moves[k].cloexec ? O_CLOEXEC : 0) < 0)
+			child_fail(fp, i, STEP_DUP, p->moves[k].dst);
 	if (p->root_fd >= 0 && (fchdir(p->root_fd) < 0 || chroot(".") < 0))
-		child_fail(p, STEP_CHROOT, -1);
+		child_fail(fp, i, STEP_CHROOT, -1);
 	if (fchdir(p->cwd_fd) < 0)
-		child_fail(p, STEP_CHDIR, -1);
+		child_fail(fp, i, STEP_CHDIR, -1);
 	if (p->has_umask)
 		umask(p->umask);
 	if (close_others(p) < 0)
-		child_fail(p, STEP_CLOSE, -1);
-	if (write(p->report_fd, &ready, sizeof(ready)) != sizeof(ready))
+		child_fail(fp, i, STEP_CLOSE, -1);
+	if (write(fp->report_fd, &ready, sizeof(ready)) != sizeof(ready))
 		_exit(126);
-	close(p->report_fd);
+	close(fp->report_fd);
 	for (;;)
 		pause();
 }
@@ -149,6 +188,8 @@ static int make_plan(struct rst_ctx *c, int report_fd, struct child_plan *p)
 	size_t n = 0;
 
 	*p = (struct child_plan){
+		.pid = c->pid,
+		.parent = c->parent,
 		.new_session = item->sid == item->pid,
 		.own_group = item->sid != item->pid && item->pgid == item->pid,
 		.moves = c->files.moves,
@@ -157,8 +198,6 @@ static int make_plan(struct rst_ctx *c, int report_fd, struct child_plan *p)
 		.root_fd = c->files.root_fd,
 		.has_umask = c->img.fs->has_umask,
 		.umask = (mode_t)c->img.fs->umask,
-		.parent = getpid(),
-		.report_fd = report_fd,
 	};
 	p->keep = calloc(c->files.nmoves + c->files.nopen + 1, sizeof(int));
 	if (!p->keep)
@@ -235,9 +274,9 @@ int rst_wait_pid_free(struct rst_ctx *c)
 	}
 }
 
-static int clone_with_pid(struct rst_ctx *c, const struct child_plan *plan)
+static int clone_root(struct rst_ctx *root, const struct fork_plan *fp)
 {
-	pid_t want = c->pid;
+	pid_t want = root->pid;
 	struct clone_args args = {
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)(uintptr_t)&want,
@@ -248,34 +287,32 @@ static int clone_with_pid(struct rst_ctx *c, const struct child_plan *plan)
 
 	pid = sys_clone3(&args, sizeof(args));
 	if (pid == 0)
-		child_main(plan);
+		child_main(fp, 0);
 	if (pid < 0) {
 		r = negative_errno();
 		if (r == -EEXIST)
-			rst_err(c, "clone3: the pid was taken meanwhile");
+			rst_err(root, "clone3: the pid was taken meanwhile");
 		else if (r == -EPERM)
-			rst_err(c, "clone3: choosing a pid needs CAP_CHECKPOINT_RESTORE or "
-				   "CAP_SYS_ADMIN");
+			rst_err(root, "clone3: choosing a pid needs CAP_CHECKPOINT_RESTORE or "
+				      "CAP_SYS_ADMIN");
 		else
-			rst_err(c, "clone3 with this pid failed: %s", strerror(-r));
+			rst_err(root, "clone3 with this pid failed: %s", strerror(-r));
 		return r;
 	}
-	c->forked = true;
+	root->forked = true;
 	if (pid != want) {
-		rst_err(c, "clone3 gave pid %d instead", (int)pid);
+		rst_err(root, "clone3 gave pid %d instead", (int)pid);
 		return -EIO;
 	}
 	return 0;
 }
 
-/* Read the child's report; 0 once it is ready and waiting. */
-static int wait_ready(struct rst_ctx *c, int report_fd)
+static int read_report(int fd, struct child_report *rep)
 {
-	struct child_report rep;
 	size_t got = 0;
 
-	while (got < sizeof(rep)) {
-		ssize_t k = read(report_fd, (char *)&rep + got, sizeof(rep) - got);
+	while (got < sizeof(*rep)) {
+		ssize_t k = read(fd, (char *)rep + got, sizeof(*rep) - got);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -283,59 +320,88 @@ static int wait_ready(struct rst_ctx *c, int report_fd)
 			break;
 		got += (size_t)k;
 	}
-	if (got < sizeof(rep)) {
-		rst_err(c, "the new task died before it was ready");
-		return -ECHILD;
-	}
-	if (rep.step == STEP_READY) {
-		/* End of file: the task closed its end too, no fd of ours is left in it. */
-		char c1;
-		ssize_t k;
-
-		while ((k = read(report_fd, &c1, 1)) < 0 && errno == EINTR)
-			;
-		return k == 0 ? 0 : -EIO;
-	}
-	if (rep.step < STEP_READY || rep.step > STEP_CLOSE)
-		rep.step = STEP_PARENT_GONE;
-	if (rep.fd >= 0)
-		rst_err(c, "the new task failed at %s (fd %d): %s", step_names[rep.step], rep.fd,
-			strerror(rep.err));
-	else
-		rst_err(c, "the new task failed at %s: %s", step_names[rep.step],
-			strerror(rep.err));
-	return rep.err > 0 ? -rep.err : -EIO;
+	return got == sizeof(*rep) ? 0 : -ECHILD;
 }
 
-int rst_fork(struct rst_ctx *c)
+static int report_failure(struct rst_ctx *tasks, size_t n, const struct child_report *rep)
+{
+	struct rst_ctx *c = rep->index >= 0 && (size_t)rep->index < n ? &tasks[rep->index] : tasks;
+	int step = rep->step > STEP_READY && rep->step <= STEP_CLOSE ? rep->step : STEP_PARENT_GONE;
+
+	if (rep->fd >= 0)
+		rst_err(c, "the new task failed at %s (fd %d): %s", step_names[step], rep->fd,
+			strerror(rep->err));
+	else
+		rst_err(c, "the new task failed at %s: %s", step_names[step], strerror(rep->err));
+	return rep->err > 0 ? -rep->err : -EIO;
+}
+
+/* Every task's report; 0 once all are ready and waiting, their ends of the pipe closed. */
+static int wait_ready(struct rst_ctx *tasks, size_t n, int report_fd)
+{
+	struct child_report rep;
+	ssize_t k;
+	char c1;
+
+	for (size_t ready = 0; ready < n; ready++) {
+		if (read_report(report_fd, &rep) < 0) {
+			rst_err(tasks, "a new task died before it was ready (%zu of %zu were)",
+				ready, n);
+			return -ECHILD;
+		}
+		if (rep.step != STEP_READY)
+			return report_failure(tasks, n, &rep);
+	}
+	/* End of file: every task closed its end too, no fd of ours is left in them. */
+	while ((k = read(report_fd, &c1, 1)) < 0 && errno == EINTR)
+		;
+	return k == 0 ? 0 : -EIO;
+}
+
+static void free_plan(struct fork_plan *fp)
+{
+	for (size_t i = 0; fp->tasks && i < fp->n; i++)
+		free(fp->tasks[i].keep);
+	free(fp->tasks);
+}
+
+int rst_fork_tree(struct rst_ctx *tasks, size_t n)
 {
 	_cleanup_close_ int rd = -1, wr = -1;
-	struct child_plan plan;
+	struct fork_plan fp = {.n = n, .controller = getpid()};
 	int pipefd[2], r;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		r = negative_errno();
-		rst_err(c, "cannot make a pipe: %s", strerror(-r));
+		rst_err(tasks, "cannot make a pipe: %s", strerror(-r));
 		return r;
 	}
 	rd = pipefd[0];
-	wr = fcntl(pipefd[1], F_DUPFD_CLOEXEC, c->files.min_fd);
+	wr = fcntl(pipefd[1], F_DUPFD_CLOEXEC, tasks->shared->min_fd);
 	r = negative_errno();
 	close(pipefd[1]);
 	if (wr < 0) {
-		rst_err(c, "cannot move a pipe above fd %d: %s", c->files.min_fd, strerror(-r));
+		rst_err(tasks, "cannot move a pipe above fd %d: %s", tasks->shared->min_fd,
+			strerror(-r));
 		return r;
 	}
-	r = make_plan(c, wr, &plan);
-	if (r < 0)
-		return r;
-	c->t_fork_start = rst_now_us();
-	r = clone_with_pid(c, &plan);
-	free(plan.keep);
+	fp.report_fd = wr;
+	fp.tasks = calloc(n, sizeof(*fp.tasks));
+	r = fp.tasks ? 0 : -ENOMEM;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = make_plan(&tasks[i], wr, &fp.tasks[i]);
+	if (r == 0) {
+		tasks->t_fork_start = rst_now_us();
+		r = clone_root(tasks, &fp);
+	}
+	free_plan(&fp);
 	if (r < 0)
 		return r;
 	wr = safe_close(wr);
-	r = wait_ready(c, rd);
-	c->t_fork_end = rst_now_us();
+	r = wait_ready(tasks, n, rd);
+	tasks->t_fork_end = rst_now_us();
+	if (r == 0)
+		for (size_t i = 0; i < n; i++)
+			tasks[i].forked = true;
 	return r;
 }

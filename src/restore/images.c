@@ -74,7 +74,40 @@ static int read_all(struct rst_images *img, enum img_type type, uint64_t id, voi
 	return 0;
 }
 
-static int read_pstree(struct rst_ctx *c)
+/*
+ * Where task index hangs in the tree: its parent must come before it (CRIU
+ * and stasis write parents first), and its session must be its own or its
+ * parent's (a session inherited from a task that is gone needs a helper
+ * task, which this restore does not make).
+ */
+static int place_in_tree(struct rst_ctx *c, PstreeEntry **items, size_t index)
+{
+	const PstreeEntry *item = items[index], *parent = NULL;
+
+	c->parent = 0;
+	if (index == 0)
+		return 0;
+	for (size_t i = 0; i < index && !parent; i++)
+		if (items[i]->pid == item->ppid) {
+			parent = items[i];
+			c->parent = i;
+		}
+	if (!parent) {
+		pr_err("restore: pstree.img: the parent %u of pid %u is not listed before it",
+		       item->ppid, item->pid);
+		return -EBADMSG;
+	}
+	if (item->sid != item->pid && item->sid != parent->sid) {
+		pr_err("restore: pid %u is in session %u, which its parent %u is not in: the "
+		       "session's leader (or a task between them) is gone; stasis cannot "
+		       "recreate such a session",
+		       item->pid, item->sid, parent->pid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int read_pstree(struct rst_ctx *c, size_t index, size_t *ret_ntasks)
 {
 	void **items;
 	size_t n;
@@ -89,16 +122,16 @@ static int read_pstree(struct rst_ctx *c)
 		free(items);
 		return -ENOENT;
 	}
-	for (size_t i = 1; i < n; i++)
+	r = index < n ? place_in_tree(c, (PstreeEntry **)items, index) : -EINVAL;
+	if (r == 0)
+		c->img.item = TAKE_PTR(items[index]);
+	for (size_t i = 0; i < n; i++)
 		img_msg_free(items[i]);
-	c->img.item = items[0];
 	free(items);
-	if (n > 1) {
-		pr_err("restore: %s: pstree.img holds %zu tasks; restoring a tree of processes is "
-		       "not supported yet (only a single task)",
-		       img_dir_path(c->img.dir), n);
-		return -EOPNOTSUPP;
-	}
+	if (r < 0)
+		return r;
+	*ret_ntasks = n;
+	c->index = index;
 	c->pid = (pid_t)c->img.item->pid;
 	c->tid = c->pid;
 	return 0;
@@ -130,7 +163,7 @@ static int read_thread_cores(struct rst_ctx *c)
 	return 0;
 }
 
-int rst_images_load(struct rst_ctx *c, const char *dir)
+int rst_images_load(struct rst_ctx *c, const char *dir, size_t index, size_t *ret_ntasks)
 {
 	struct rst_images *img = &c->img;
 	uint64_t fdinfo_id;
@@ -142,7 +175,7 @@ int rst_images_load(struct rst_ctx *c, const char *dir)
 	r = read_required(c, IMG_INVENTORY, 0, (void **)&img->inv);
 	if (r < 0)
 		return r;
-	r = read_pstree(c);
+	r = read_pstree(c, index, ret_ntasks);
 	if (r < 0)
 		return r;
 	r = read_thread_cores(c);

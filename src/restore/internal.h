@@ -59,7 +59,8 @@ struct rst_images {
 	InventoryEntry *inv;
 	PstreeEntry *item;
 	CoreEntry *core; /* of the current thread (threads.c); the leader's outside of it */
-	CoreEntry **thread_cores; /* core-TID.img of every thread, pstree's order: the leader's first */
+	CoreEntry **
+		thread_cores; /* core-TID.img of every thread, pstree's order: the leader's first */
 	size_t nthreads;
 	TaskKobjIdsEntry *ids;
 	MmEntry *mm;
@@ -119,6 +120,7 @@ struct rst_fd_move {
 	int src; /* the controller's fd, the same number in the task until it is moved */
 	int dst; /* the number the task had */
 	bool cloexec;
+	bool borrowed; /* src was opened for another task of the tree, which closes it */
 };
 
 /* A file opened by the controller for the task's own use during restore (mmap, exe). */
@@ -135,13 +137,38 @@ struct rst_pipe {
 	bool given[2]; /* an fd of the task has this end's own description */
 };
 
+/* An open file description made for one task and given to others too (a file opened before a
+ * fork). */
+struct rst_desc {
+	uint32_t id; /* in files.img */
+	int src;     /* the controller's fd */
+};
+
+/* A shared anonymous memory object, mapped first by one task, then by others from it. */
+struct rst_shmem {
+	uint64_t shmid;
+	pid_t pid;           /* the task that made it, */
+	uint64_t start, end; /* at this VMA */
+};
+
+/* What the tasks of a tree share, made once by the controller. */
+struct rst_shared {
+	int min_fd; /* above every fd number of every task */
+	struct rst_desc *descs;
+	size_t ndescs;
+	struct rst_pipe *pipes;
+	size_t npipes;
+	struct rst_shmem *shmems;
+	size_t nshmems;
+};
+
+void rst_shared_free(struct rst_shared *s);
+
 struct rst_files {
 	struct rst_fd_move *moves;
 	size_t nmoves;
 	struct rst_open_file *open;
 	size_t nopen;
-	struct rst_pipe *pipes;
-	size_t npipes;
 	int cwd_fd;
 	int root_fd;      /* the task's root when it is not "/", else -1 */
 	int min_fd;       /* above every fd number of the task: where the controller's files go */
@@ -157,15 +184,18 @@ struct rst_vma {
 
 struct rst_ctx {
 	const struct restore_opts *opts;
-	pid_t pid; /* the task's pid, old and new */
+	struct rst_shared *shared;
+	size_t index;  /* in pstree.img */
+	size_t parent; /* index of the parent in pstree.img; the root's is its own */
+	pid_t pid;     /* the task's pid, old and new */
 	struct rst_images img;
 	struct rst_files files;
 	struct rst_vma *vmas;
 	size_t nvmas;
 	const VmaEntry *vdso, *vvar; /* the dumped ones, or NULL */
 
-	bool forked;            /* the task exists: kill it on failure */
-	struct rsys_task *task; /* the leader, seized */
+	bool forked;                     /* the task exists: kill it on failure */
+	struct rsys_task *task;          /* the leader, seized */
 	struct rsys_task **thread_tasks; /* every thread once created, [0] is task */
 	/*
 	 * The thread that remote syscalls and per-thread steps act on: its id,
@@ -173,7 +203,7 @@ struct rst_ctx {
 	 */
 	pid_t tid;
 	struct rsys_task *cur;
-	unsigned long scratch;  /* data area of the scratch mapping in the task */
+	unsigned long scratch; /* data area of the scratch mapping in the task */
 	size_t scratch_size;
 	struct rst_range scratch_area; /* the whole mapping, rsys's code included */
 
@@ -184,7 +214,8 @@ struct rst_ctx {
 uint64_t rst_now_us(void);
 
 /* images.c */
-int rst_images_load(struct rst_ctx *c, const char *dir);
+/* The images of task index of pstree.img; *ret_ntasks: how many tasks it lists. */
+int rst_images_load(struct rst_ctx *c, const char *dir, size_t index, size_t *ret_ntasks);
 void rst_images_free(struct rst_images *img);
 const RegFileEntry *rst_reg_file(const struct rst_images *img, uint32_t id);
 
@@ -192,6 +223,8 @@ const RegFileEntry *rst_reg_file(const struct rst_images *img, uint32_t id);
 int rst_check_supported(struct rst_ctx *c);
 
 /* files.c: open what the task needs before it exists; it inherits the fds. */
+/* Above every fd number of the task (and 0-2): where the controller's files may go. */
+int rst_files_min_fd(const struct rst_images *img);
 int rst_files_open(struct rst_ctx *c);
 /* The fd (same number in the task) opened for file id with this access mode, or -1. */
 int rst_files_fd(const struct rst_ctx *c, uint32_t id, int accmode);
@@ -209,11 +242,16 @@ void rst_pipe_data_free(struct rst_pipe_data *pd, size_t n);
 const PipeEntry *rst_pipe_entry(const struct rst_images *img, uint32_t id);
 /* A new fd (min_fd or above, close-on-exec here) of the description file id, a pipe. */
 int rst_pipe_open(struct rst_ctx *c, uint32_t id, const char *what);
-void rst_pipes_close(struct rst_files *f);
+void rst_pipes_close(struct rst_shared *s);
 
 /* fork.c */
 int rst_wait_pid_free(struct rst_ctx *c);
-int rst_fork(struct rst_ctx *c);
+/*
+ * The tree, every task with its old pid: the root is cloned by the
+ * controller, each task clones its own children. tasks[0] is the root,
+ * parents come before their children.
+ */
+int rst_fork_tree(struct rst_ctx *tasks, size_t n);
 
 /* remote.c: syscalls in the task; results are the raw return values (-errno on failure). */
 long rst_remote(struct rst_ctx *c, long nr, const unsigned long args[6]);

@@ -121,21 +121,23 @@ static int pipe_get(struct rst_ctx *c, uint32_t pipe_id, const char *label, stru
 	struct rst_pipe *p;
 	int ends[2], r;
 
-	for (size_t i = 0; i < c->files.npipes; i++)
-		if (c->files.pipes[i].pipe_id == pipe_id) {
-			*ret_p = &c->files.pipes[i];
+	struct rst_shared *s = c->shared;
+
+	for (size_t i = 0; i < s->npipes; i++)
+		if (s->pipes[i].pipe_id == pipe_id) {
+			*ret_p = &s->pipes[i];
 			return 0;
 		}
-	p = reallocarray(c->files.pipes, c->files.npipes + 1, sizeof(*p));
+	p = reallocarray(s->pipes, s->npipes + 1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	c->files.pipes = p;
+	s->pipes = p;
 	/* No entry in pipes-data.img: an empty pipe of the default size. */
 	r = pipe_make(pd && pd->e->has_size ? pd->e->size : 0, pd ? pd->bytes : NULL,
 		      pd ? pd->len : 0, label, ends);
 	if (r < 0)
 		return r;
-	p = &c->files.pipes[c->files.npipes++];
+	p = &s->pipes[s->npipes++];
 	*p = (struct rst_pipe){.pipe_id = pipe_id, .ends = {-1, -1}};
 	/* Listed first: rst_pipes_close() closes whatever move_up() leaves. */
 	p->ends[0] = move_up(c, ends[0], label);
@@ -186,10 +188,10 @@ int rst_pipe_open(struct rst_ctx *c, uint32_t id, const char *what)
 	return fd;
 }
 
-void rst_pipes_close(struct rst_files *f)
+void rst_pipes_close(struct rst_shared *s)
 {
-	for (size_t i = 0; i < f->npipes; i++) {
-		f->pipes[i].ends[0] = safe_close(f->pipes[i].ends[0]);
-		f->pipes[i].ends[1] = safe_close(f->pipes[i].ends[1]);
+	for (size_t i = 0; i < s->npipes; i++) {
+		s->pipes[i].ends[0] = safe_close(s->pipes[i].ends[0]);
+		s->pipes[i].ends[1] = safe_close(s->pipes[i].ends[1]);
 	}
 }

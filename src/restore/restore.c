@@ -16,38 +16,41 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+
+#include "compat/syscalls.h"
 
 #include "restore/internal.h"
 
+/* One task's images, checked and planned; its files are opened once every task's are read. */
 static int prepare(struct rst_ctx *c)
 {
 	int r;
 
-	r = rst_images_load(c, c->opts->images_dir);
-	if (r == 0)
-		r = rst_check_supported(c);
+	r = rst_check_supported(c);
 	if (r == 0)
 		r = rst_vmas_plan(c);
 	if (r == 0)
 		r = rst_vdso_check(c);
-	if (r == 0)
-		r = rst_files_open(c);
 	return r;
 }
 
-static int fork_task(struct rst_ctx *c)
+/* The group, once every task exists: one that is neither its own nor its parent's. */
+static int set_pgid(struct rst_ctx *c)
 {
-	int r;
+	const PstreeEntry *item = c->img.item;
+	long res;
 
-	r = rst_wait_pid_free(c);
-	if (r == 0)
-		r = rst_fork(c);
-	if (r == 0)
-		r = rst_files_set_owners(c);
-	/* The task has its own references now. */
-	rst_files_close_ours(&c->files);
-	return r;
+	if (item->pgid == item->pid || item->sid == item->pid ||
+	    getpgid(c->pid) == (pid_t)item->pgid)
+		return 0;
+	res = rst_sys(c, __NR_setpgid, 0, item->pgid);
+	if (res < 0) {
+		rst_err(c, "cannot join process group %u: %s", item->pgid, strerror((int)-res));
+		return (int)res;
+	}
+	return 0;
 }
 
 /* What each thread has of its own; seccomp and credentials last, as they restrict it. */
@@ -70,6 +73,8 @@ static int rebuild(struct rst_ctx *c)
 	int r;
 
 	r = rst_takeover(c);
+	if (r == 0)
+		r = set_pgid(c);
 	if (r == 0)
 		r = rst_vmas_map(c);
 	if (r == 0)
@@ -119,27 +124,11 @@ static int release(struct rst_ctx *c)
 
 	if (r == 0)
 		r = rsys_detach(TAKE_PTR(c->task));
-
 	if (r < 0)
 		rst_err(c, "cannot let the task go: %s", strerror(-r));
 	else
 		rst_info(c, "restored and running");
 	return r;
-}
-
-/* Kill and reap what was created. rsys may reap it first, when it sees it die. */
-static void kill_task(struct rst_ctx *c)
-{
-	if (!c->forked)
-		return;
-	rst_info(c, "killing the half-restored task");
-	kill(c->pid, SIGKILL);
-	rst_threads_kill(c);
-	if (c->task)
-		(void)rsys_detach(TAKE_PTR(c->task));
-	while (waitpid(c->pid, NULL, __WALL) < 0 && errno == EINTR)
-		;
-	c->forked = false;
 }
 
 static void cleanup(struct rst_ctx *c)
@@ -150,30 +139,148 @@ static void cleanup(struct rst_ctx *c)
 	rst_images_free(&c->img);
 }
 
-int restore_run(const struct restore_opts *opts, struct restore_result *ret_result)
+/* Every task of pstree.img: images read and checked, files opened. */
+struct rst_tree {
+	const struct restore_opts *opts;
+	struct rst_shared shared;
+	struct rst_ctx *tasks; /* pstree's order: the root first, parents before children */
+	size_t n;
+};
+
+static struct rst_ctx new_ctx(struct rst_tree *t)
 {
-	struct rst_ctx c = {.opts = opts, .files = {.cwd_fd = -1, .root_fd = -1}};
+	return (struct rst_ctx){
+		.opts = t->opts,
+		.shared = &t->shared,
+		.files = {.cwd_fd = -1, .root_fd = -1},
+		.t_start = rst_now_us(),
+	};
+}
+
+static int load_tree(struct rst_tree *t)
+{
+	struct rst_ctx root = new_ctx(t);
+	size_t n = 0;
 	int r;
 
-	c.t_start = rst_now_us();
-	r = prepare(&c);
+	r = rst_images_load(&root, t->opts->images_dir, 0, &n);
+	t->tasks = calloc(MAX(n, 1), sizeof(*t->tasks));
+	if (!t->tasks) {
+		cleanup(&root);
+		return -ENOMEM;
+	}
+	t->tasks[0] = root;
+	t->n = 1;
+	for (size_t i = 1; r == 0 && i < n; i++) {
+		t->tasks[i] = new_ctx(t);
+		t->n++;
+		r = rst_images_load(&t->tasks[i], t->opts->images_dir, i, &(size_t){0});
+	}
+	for (size_t i = 0; r == 0 && i < t->n; i++)
+		r = prepare(&t->tasks[i]);
+	for (size_t i = 0; r == 0 && i < t->n; i++)
+		t->shared.min_fd = MAX(t->shared.min_fd, rst_files_min_fd(&t->tasks[i].img));
+	for (size_t i = 0; r == 0 && i < t->n; i++)
+		r = rst_files_open(&t->tasks[i]);
+	return r;
+}
+
+static int fork_tree(struct rst_tree *t)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < t->n; i++)
+		r = rst_wait_pid_free(&t->tasks[i]);
 	if (r == 0)
-		r = fork_task(&c);
+		r = rst_fork_tree(t->tasks, t->n);
+	for (size_t i = 0; r == 0 && i < t->n; i++)
+		r = rst_files_set_owners(&t->tasks[i]);
+	/* The tasks have their own references now. */
+	for (size_t i = 0; i < t->n; i++)
+		rst_files_close_ours(&t->tasks[i].files);
+	rst_pipes_close(&t->shared);
+	return r;
+}
+
+static int finish_tree(struct rst_tree *t)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < t->n; i++)
+		r = rebuild(&t->tasks[i]);
 	if (r == 0)
-		r = rebuild(&c);
-	if (r == 0)
-		r = write_pidfile(&c);
-	if (r == 0)
-		r = release(&c);
-	if (r < 0) {
-		kill_task(&c);
-		cleanup(&c);
+		r = write_pidfile(&t->tasks[0]);
+	/* The children first: a parent that runs may wait for them. */
+	for (size_t i = t->n; r == 0 && i-- > 0;)
+		r = release(&t->tasks[i]);
+	return r;
+}
+
+/*
+ * Kill what was created and reap it. The controller is a child subreaper
+ * while it restores, so a task whose parent is killed comes to it: reaping
+ * in pstree's order (parents first) collects every one. rsys may have
+ * collected one first, when it saw it die.
+ */
+static void kill_tree(struct rst_tree *t)
+{
+	for (size_t i = t->n; i-- > 0;)
+		if (t->tasks[i].forked)
+			kill(t->tasks[i].pid, SIGKILL);
+	for (size_t i = 0; i < t->n; i++) {
+		struct rst_ctx *c = &t->tasks[i];
+
+		if (!c->forked)
+			continue;
+		rst_info(c, "killing the half-restored task");
+		rst_threads_kill(c);
+		if (c->task)
+			(void)rsys_kill(TAKE_PTR(c->task));
+		while (waitpid(c->pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
+		c->forked = false;
+	}
+}
+
+static void free_tree(struct rst_tree *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		cleanup(&t->tasks[i]);
+	free(t->tasks);
+	rst_shared_free(&t->shared);
+}
+
+static void write_stats(struct rst_tree *t)
+{
+	for (size_t i = 1; i < t->n; i++)
+		t->tasks[0].pages_restored += t->tasks[i].pages_restored;
+	(void)rst_write_stats(&t->tasks[0]);
+}
+
+int restore_run(const struct restore_opts *opts, struct restore_result *ret_result)
+{
+	struct rst_tree t = {.opts = opts};
+	int r;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		r = negative_errno();
+		pr_err("restore: cannot become a child subreaper: %s", strerror(-r));
 		return r;
 	}
-	(void)rst_write_stats(&c);
-	*ret_result = (struct restore_result){.pid = c.pid};
-	cleanup(&c);
-	return 0;
+	r = load_tree(&t);
+	if (r == 0)
+		r = fork_tree(&t);
+	if (r == 0)
+		r = finish_tree(&t);
+	if (r < 0)
+		kill_tree(&t);
+	else
+		write_stats(&t);
+	if (r == 0)
+		*ret_result = (struct restore_result){.pid = t.tasks[0].pid};
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 0);
+	free_tree(&t);
+	return r;
 }
 
 int restore_wait(pid_t pid, int *ret_status)

@@ -130,12 +130,15 @@ static int check_mm(struct rst_ctx *c)
 	return 0;
 }
 
-/* A session or group that is not the task's own belongs to a process not restored here. */
+/*
+ * The root's session or group, when not its own, belongs to a process not
+ * restored here. (A child's session is its parent's or its own: images.c.)
+ */
 static int check_session(struct rst_ctx *c)
 {
 	const PstreeEntry *item = c->img.item;
 
-	if (item->sid != item->pid && !c->opts->shell_job) {
+	if (c->index == 0 && item->sid != item->pid && !c->opts->shell_job) {
 		rst_err(c,
 			"the task was in session %u, led by another process; restore it with "
 			"--shell-job to put it into this session, or dump the session leader",

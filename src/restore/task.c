@@ -80,8 +80,8 @@ static int set_name(struct rst_ctx *c)
 {
 	const CoreEntry *core = c->img.core;
 	const char *comm = core->thread_core->comm ? core->thread_core->comm
-			   : core->tc				? core->tc->comm
-								: NULL;
+			   : core->tc              ? core->tc->comm
+						   : NULL;
 	char name[16] = "";
 	unsigned long addr;
 	int r;

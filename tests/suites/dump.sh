@@ -1230,7 +1230,6 @@ dt_main() {
 
 	# 2. Refused for a real reason.
 	dt_refuse_packet_pipe
-	dt_refusal child zoo-family child self 'pid @PID@ has child processes \([0-9]+ first\)'
 	dt_refusal zombie zoo-family zombie child 'pid @PID@ is a zombie'
 	dt_refusal traced counter "" traced 'pid @PID@ is traced by pid @TRACER@'
 	dt_refuse_no_such_pid
