@@ -56,6 +56,11 @@ int dump_pipe_fd(struct dump_ctx *ctx, int fd, const struct stat *st, uint32_t f
 		 uint32_t *ret_id);
 int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n);
 
+/* anon.c: eventfd, timerfd, signalfd, epoll, inotify (FD_TYPES__UND for another target). */
+FdTypes dump_anon_type(const char *target);
+int dump_anon_fd(struct dump_ctx *ctx, int fd, FdTypes type, const struct proc_fdinfo *fi,
+		 uint32_t *ret_id);
+
 /* core.c */
 int dump_core(struct dump_ctx *ctx);
 

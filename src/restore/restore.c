@@ -68,6 +68,8 @@ static int rebuild(struct rst_ctx *c)
 	if (r == 0)
 		r = rst_task_state(c);
 	if (r == 0)
+		r = rst_files_late(c);
+	if (r == 0)
 		r = rst_seccomp(c);
 	if (r == 0)
 		r = rst_creds(c);

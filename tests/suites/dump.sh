@@ -21,6 +21,8 @@ dt_fpu() {
 	fi
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp)
+# Dumped with -R and checked (images, crit), but not failed at every step.
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -156,7 +158,8 @@ dt_snapshot() { # PID PREFIX
 		"/proc/$pid/status" >"$p.sig" 2>/dev/null || return 1
 	for fd in $(ls "/proc/$pid/fd" 2>/dev/null | sort -n); do
 		printf '%s -> %s | ' "$fd" "$(readlink "/proc/$pid/fd/$fd")"
-		grep -E '^(pos|flags|mnt_id|ino):' "/proc/$pid/fdinfo/$fd" | tr '\n' ' '
+		grep -E '^(pos|flags|mnt_id|ino|eventfd-count|eventfd-semaphore|sigmask|clockid):' \
+			"/proc/$pid/fdinfo/$fd" | tr '\n' ' '
 		echo
 	done >"$p.fds"
 	cat "/proc/$pid/stat" >"$p.stat" && cat "/proc/$pid/status" >"$p.status" &&
@@ -557,7 +560,7 @@ def check_fds(d, pid, snap):
         head, _, info = line.partition(" | ")
         fd, _, target = head.partition(" -> ")
         kv = dict(zip(info.split()[0::2], info.split()[1::2]))
-        live[int(fd)] = (target, int(kv.get("pos:", 0)), int(kv.get("flags:", "0"), 8))
+        live[int(fd)] = (target, int(kv.get("pos:", 0)), int(kv.get("flags:", "0"), 8), kv)
     ids = entries(f"{d}/ids-{pid}.img")[0]
     # Plain decode: --pretty spells the open flags out (O_LARGEFILE | O_WRONLY).
     fdinfo = decode(f"{d}/fdinfo-{num(ids['files_id'])}.img", pretty=False)["entries"]
@@ -566,10 +569,13 @@ def check_fds(d, pid, snap):
     if sorted(dumped) != sorted(live):
         bad(f"fdinfo has fds {sorted(dumped)}, /proc/{pid}/fd {sorted(live)}")
     for fd, e in sorted(dumped.items()):
-        target, pos, flags = live[fd]
+        target, pos, flags, kv = live[fd]
         f = files.get(num(e["id"]))
         if f and f.get("type") == "PIPE" and "pipe" in f:
             check_pipe_fd(fd, e, f["pipe"], target, flags)
+            continue
+        if target in ANON_KINDS:
+            check_anon_fd(fd, e, f, target, flags, kv)
             continue
         if not f or f.get("type") != "REG" or "reg" not in f:
             bad(f"fd {fd}: file id {num(e['id'])} is not a REG entry of files.img")
@@ -595,6 +601,35 @@ def check_pipe_fd(fd, e, pipe, target, flags):
     want = ("PIPE", target, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
     if got != want:
         bad(f"fd {fd}: (fd type, pipe, flags, fd flags) is {got}, /proc says {want}")
+
+
+# /proc/PID/fd's name of a kind -> (its fd type, its field in a FileEntry).
+ANON_KINDS = {
+    "anon_inode:[eventfd]": ("EVENTFD", "efd"),
+    "anon_inode:[timerfd]": ("TIMERFD", "tfd"),
+    "anon_inode:[signalfd]": ("SIGNALFD", "sgfd"),
+    "anon_inode:[eventpoll]": ("EVENTPOLL", "epfd"),
+    "anon_inode:inotify": ("INOTIFY", "ify"),
+}
+
+
+def check_anon_fd(fd, e, f, target, flags, kv):
+    """The entry of its kind, its flags (EFD_SEMAPHORE in bit 0 of an eventfd's), and what
+    fdinfo says of its state: the counter, the signal mask, the clock."""
+    kind, field = ANON_KINDS[target]
+    if not f or f.get("type") != kind or field not in f or e.get("type") != kind:
+        bad(f"fd {fd} ({target}): not a {kind} entry in fdinfo and files.img")
+        return
+    x = f[field]
+    sem = 1 if kv.get("eventfd-semaphore:") == "1" else 0
+    got = (num(x.get("flags", 0)), num(e.get("flags", 0)))
+    want = (flags & ~O_CLOEXEC | sem, 1 if flags & O_CLOEXEC else 0)
+    if got != want:
+        bad(f"fd {fd} ({target}): (flags, fd flags) is {got}, /proc says {want}")
+    state = {"EVENTFD": ("counter", "eventfd-count:", 16), "SIGNALFD": ("sigmask", "sigmask:", 16),
+             "TIMERFD": ("clockid", "clockid:", 10)}.get(kind)
+    if state and num(x.get(state[0], -1)) != int(kv.get(state[1], "-1"), state[2]):
+        bad(f"fd {fd} ({target}): {state[0]} is {x.get(state[0])}, fdinfo says {kv.get(state[1])}")
 
 
 def check_pipes_data(d, files):
@@ -1241,6 +1276,9 @@ dt_main() {
 	for prog in "${PROGRAMS[@]}"; do
 		dt_leave_running "$prog"
 		dt_kill "$prog"
+	done
+	for prog in "${FD_PROGRAMS[@]}"; do
+		dt_leave_running "$prog"
 	done
 	dt_repeat anon-mem 10
 	dt_dumper_killed
