@@ -1201,38 +1201,69 @@ dt_regs() {
 # ---------------------------------------------------------------------------
 # Pipes (the pipe programs are in PROGRAMS: faults, -R, kill, image checks)
 
-# A pipe in packet mode (O_DIRECT) is refused: tee() would lose the
-# boundaries of its packets. A python program holds one, a packet in it.
-dt_refuse_packet_pipe() {
-	local dir why= pid i
+# dt_refuse_py LABEL FD_RE ERE CODE: a python program (CODE, ending in
+# signal.pause()) holds a file stasis refuses, one that /proc/PID/fd names
+# with FD_RE; the dump must be refused with ERE on stderr (@PID@: its pid)
+# and leave the program as it was.
+dt_refuse_py() {
+	local label=$1 fd_re=$2 re=$3 code=$4 dir why= pid i
 	dir=$(scratch_dir)
 	_zoo_dir=$dir
 	mkdir -p "$dir/images"
-	if ! dt_spawn "$PY" -c 'import os, signal
-r, w = os.pipe2(os.O_DIRECT)
-os.write(w, b"packet")
-signal.pause()'; then
-		fail dump/refuse/packet-pipe "the python program did not start"
+	if ! dt_spawn "$PY" -c "$code"; then
+		fail "dump/refuse/$label" "the python program did not start"
 		dt_spawn_stop
 		return
 	fi
 	pid=$DT_SPAWN_PID
-	# Ready once its pipe is there and it sleeps in pause().
+	# Ready once its file is there and it sleeps in pause().
 	for ((i = 0; i < 100; i++)); do
-		ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'pipe:' && [ "$(dt_state "$pid")" = S ] && break
+		ls -l "/proc/$pid/fd" 2>/dev/null | grep -qE "$fd_re" && [ "$(dt_state "$pid")" = S ] && break
 		sleep 0.05
 	done
 	dt_snapshot "$pid" "$dir/before"
 	dt_dump "" "$dir/dump" -t "$pid" -D "$dir/images" -o dump.log -v4
-	why=$(dt_refused "$dir/dump" "pid $pid fd [0-9]+ is a pipe in packet mode") &&
+	why=$(dt_refused "$dir/dump" "${re//@PID@/$pid}") &&
 		why=$(dt_left_alone "$pid" "$dir/before")
 	dt_spawn_stop
 	if [ -z "$why" ]; then
-		pass dump/refuse/packet-pipe
+		pass "dump/refuse/$label"
 	else
-		fail dump/refuse/packet-pipe "$why"
+		fail "dump/refuse/$label" "$why"
 		dt_context "$dir/dump"
 	fi
+}
+
+# What stasis cannot checkpoint, each held by a python program (ctypes for the
+# system calls python lacks).
+dt_refuse_kinds() {
+	local sys='import ctypes, os, signal, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def must(fd):
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "system call failed")
+'
+	# A pipe in packet mode (O_DIRECT): tee() would lose the boundaries of its packets.
+	dt_refuse_py packet-pipe 'pipe:' 'pid @PID@ fd [0-9]+ is a pipe in packet mode' \
+		'import os, signal
+r, w = os.pipe2(os.O_DIRECT)
+os.write(w, b"packet")
+signal.pause()'
+	dt_refuse_py io-uring 'io_uring' \
+		'pid @PID@ fd [0-9]+ is an io_uring instance .*close it in the program' \
+		"${sys}params = ctypes.create_string_buffer(120)
+must(libc.syscall(425, 4, params))
+signal.pause()"
+	dt_refuse_py userfaultfd 'userfaultfd' \
+		'pid @PID@ fd [0-9]+ is a userfaultfd .*close it in the program' \
+		"${sys}must(libc.syscall(323, os.O_CLOEXEC))
+signal.pause()"
+	# PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, on this process, any CPU.
+	dt_refuse_py perf-event 'perf_event' \
+		'pid @PID@ fd [0-9]+ is a perf event .*close it in the program' \
+		"${sys}attr = ctypes.create_string_buffer(struct.pack('IIQ', 1, 128, 0).ljust(128, b'\\0'))
+must(libc.syscall(298, attr, 0, -1, -1, 0))
+signal.pause()"
 }
 
 # ---------------------------------------------------------------------------
@@ -1263,7 +1294,7 @@ dt_main() {
 	fi
 
 	# 2. Refused for a real reason.
-	dt_refuse_packet_pipe
+	dt_refuse_kinds
 	dt_refusal child zoo-family child self 'pid @PID@ has child processes \([0-9]+ first\)'
 	dt_refusal zombie zoo-family zombie child 'pid @PID@ is a zombie'
 	dt_refusal thread zoo-family thread self 'pid @PID@ has 2 threads'
