@@ -141,6 +141,25 @@ const char *proc_fdinfo_get(const struct proc_fdinfo *fi, const char *key)
 	return NULL;
 }
 
+int proc_fdinfo_field(const char *value, const char *name, unsigned int base, uint64_t *ret)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = value; (p = strstr(p, name)); p += len) {
+		const char *v = p + len;
+		uint64_t x;
+
+		if ((p != value && p[-1] != ' ' && p[-1] != '\t') || *v != ':')
+			continue;
+		v = proc_skip_blanks(v + 1);
+		if (proc_scan_u64(&v, base, &x) < 0)
+			return -EINVAL;
+		*ret = x;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* ---- the fd table ---- */
 
 struct fd_build {

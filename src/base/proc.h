@@ -293,6 +293,13 @@ int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
 void proc_fdinfo_free(struct proc_fdinfo *fi);
 /* The value of the first extra line with this key, or NULL. */
 const char *proc_fdinfo_get(const struct proc_fdinfo *fi, const char *key);
+/*
+ * The number after "name:" in a kind-specific value such as
+ * "4 events: 1c data: 1234  pos:0 ino:40e sdev:10" (blanks after the colon
+ * skipped), in this base (8, 10 or 16). name must start the value or follow
+ * a blank. -ENOENT if it is not there, -EINVAL if no number follows.
+ */
+int proc_fdinfo_field(const char *value, const char *name, unsigned int base, uint64_t *ret);
 
 /* ---- /proc/PID/mountinfo ----------------------------------------------- */
 

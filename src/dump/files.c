@@ -3,7 +3,8 @@
  * Files of a dump: files.img (one FileEntry per open file description or
  * mapped file) and fdinfo-ID.img (which fd holds which file). Regular
  * files, directories and character devices reached by path are dumped
- * here, pipes in pipe.c; every other kind is refused by name.
+ * here, pipes in pipe.c, eventfd, timerfd, signalfd, epoll and inotify in
+ * anon.c; every other kind is refused by name, with what the user can do.
  */
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -115,32 +116,66 @@ void dump_files_release(struct dump_files *f)
 	*f = (struct dump_files){};
 }
 
-/* What the user can do about an fd of a kind stasis does not dump yet. */
-static int refuse_fd(pid_t pid, int fd, const char *target, const char *kind)
+/* A kind stasis cannot dump, with what the user can do about it. */
+struct refusal {
+	const char *kind;
+	const char *advice;
+};
+
+#define CLOSE_IT "close it in the program before the checkpoint"
+
+static const struct {
+	const char *prefix; /* of the /proc/PID/fd link */
+	struct refusal refusal;
+} anon_refusals[] = {
+	{"anon_inode:[io_uring]",
+	 {"an io_uring instance", "the kernel gives no way to read or rebuild its rings and "
+				  "requests in flight; " CLOSE_IT}},
+	{"anon_inode:[userfaultfd]",
+	 {"a userfaultfd", "its registrations and pending faults cannot be read back; " CLOSE_IT}},
+	{"anon_inode:[perf_event]",
+	 {"a perf event", "its counters and ring buffer cannot be rebuilt; " CLOSE_IT}},
+	{"anon_inode:bpf",
+	 {"a BPF object", "stasis does not dump BPF maps, programs or links; " CLOSE_IT}},
+	{"anon_inode:[fanotify]", {"a fanotify group", "not supported yet; " CLOSE_IT}},
+	{"anon_inode:[pidfd]", {"a pidfd", "not supported yet; " CLOSE_IT}},
+	{"anon_inode:",
+	 {"an unknown anonymous inode", "stasis does not know this kind; " CLOSE_IT}},
+};
+
+static int refuse_fd(pid_t pid, int fd, const char *target, const struct refusal *why)
 {
-	pr_err("pid %d fd %d is %s (%s): stasis cannot checkpoint this kind of file yet; "
-	       "close it in the program, or run it with that fd on a regular file or /dev/null",
-	       pid, fd, kind, target);
+	pr_err("pid %d fd %d is %s (%s): stasis cannot checkpoint it: %s; the task was left "
+	       "running",
+	       pid, fd, why->kind, target, why->advice);
 	return -ENOTSUP;
 }
 
-static const char *unsupported_kind(const char *target, const struct stat *st)
+static const struct refusal *unsupported_kind(const char *target, const struct stat *st)
 {
-	if (startswith(target, "socket:"))
-		return "a socket";
-	if (startswith(target, "anon_inode:"))
-		return "an anonymous inode (eventfd, epoll, signalfd, timerfd, io_uring ...)";
+	static const struct refusal not_yet[] = {
+		{"a socket", "sockets are not supported yet; " CLOSE_IT},
+		{"a special file", "not supported yet; " CLOSE_IT},
+		{"a file deleted while open", "not supported yet; " CLOSE_IT " or keep the file"},
+		{"a terminal", "terminals are not supported yet; run the program with its "
+			       "stdin, stdout and stderr on files or /dev/null"},
+		{"a FIFO", "FIFOs are not supported yet; " CLOSE_IT},
+	};
+
+	for (size_t i = 0; startswith(target, "anon_inode:") && i < ELEMENTSOF(anon_refusals); i++)
+		if (startswith(target, anon_refusals[i].prefix))
+			return &anon_refusals[i].refusal;
+	if (startswith(target, "socket:") || S_ISSOCK(st->st_mode))
+		return &not_yet[0];
 	if (target[0] != '/')
-		return "a special file";
+		return &not_yet[1];
 	if (strstr(target, " (deleted)"))
-		return "a file deleted while open";
+		return &not_yet[2];
 	if (S_ISCHR(st->st_mode) &&
 	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
-		return "a terminal";
+		return &not_yet[3];
 	if (S_ISFIFO(st->st_mode))
-		return "a FIFO";
-	if (S_ISSOCK(st->st_mode))
-		return "a socket";
+		return &not_yet[4];
 	return NULL;
 }
 
@@ -178,22 +213,40 @@ static int remember_description(struct dump_shared *sh, const struct dump_desc *
 	return 0;
 }
 
-/* A new description: its entry in files.img. */
-static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
-			    const struct proc_fdinfo *fi, bool pipe, uint32_t *ret_id)
+/* The kind of the fd (FD_TYPES__UND: one stasis refuses, *ret_why says why). */
+static FdTypes fd_type(const char *target, const struct stat *st, const struct refusal **ret_why)
 {
-	if (pipe)
+	FdTypes type = dump_anon_type(target);
+
+	if (startswith(target, "pipe:"))
+		return FD_TYPES__PIPE;
+	if (type != FD_TYPES__UND)
+		return type;
+	*ret_why = unsupported_kind(target, st);
+	return *ret_why ? FD_TYPES__UND : FD_TYPES__REG;
+}
+
+/* A new description: its entry in files.img. */
+static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdTypes type,
+			    const struct stat *st, const struct proc_fdinfo *fi, uint32_t *ret_id)
+{
+	switch (type) {
+	case FD_TYPES__PIPE:
 		return dump_pipe_fd(ctx, pfd->fd, st, fi->flags, ret_id);
-	return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
-				  (uint64_t)fi->pos, ret_id);
+	case FD_TYPES__REG:
+		return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
+					  (uint64_t)fi->pos, ret_id);
+	default:
+		return dump_anon_fd(ctx, pfd->fd, type, fi, ret_id);
+	}
 }
 
 static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEntry *e)
 {
 	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
-	bool pipe = startswith(pfd->target, "pipe:");
+	const struct refusal *why = NULL;
 	struct dump_desc d;
-	const char *kind;
+	FdTypes type;
 	struct stat st;
 	char link[64];
 	int r;
@@ -201,22 +254,22 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
 	if (stat(link, &st) < 0)
 		return negative_errno();
-	kind = pipe ? NULL : unsupported_kind(pfd->target, &st);
-	if (kind)
-		return refuse_fd(ctx->pid, pfd->fd, pfd->target, kind);
+	type = fd_type(pfd->target, &st, &why);
+	if (type == FD_TYPES__UND)
+		return refuse_fd(ctx->pid, pfd->fd, pfd->target, why);
 	r = proc_read_fdinfo(ctx->pid, pfd->fd, &fi);
 	if (r < 0)
 		return r;
 	*e = (FdinfoEntry)FDINFO_ENTRY__INIT;
 	e->fd = (uint32_t)pfd->fd;
-	e->type = pipe ? FD_TYPES__PIPE : FD_TYPES__REG;
+	e->type = type;
 	e->flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
-	d = (struct dump_desc){st.st_dev, st.st_ino, fi.pos, fi.flags & ~O_CLOEXEC,
-			       ctx->pid,  pfd->fd,   0};
+	d = (struct dump_desc){st.st_dev, st.st_ino, fi.pos, fi.flags & ~O_CLOEXEC, ctx->pid,
+			       pfd->fd, 0};
 	e->id = shared_description(ctx, &d);
 	if (e->id)
 		return 0;
-	r = dump_description(ctx, pfd, &st, &fi, pipe, &e->id);
+	r = dump_description(ctx, pfd, type, &st, &fi, &e->id);
 	d.id = e->id;
 	return r < 0 ? r : remember_description(ctx->sh, &d);
 }

@@ -118,6 +118,11 @@ int dump_threads_remote_close(struct dump_ctx *ctx);
 int dump_threads_release(struct dump_ctx *ctx, bool kill);
 void dump_threads_free(struct dump_ctx *ctx);
 
+/* anon.c: eventfd, timerfd, signalfd, epoll, inotify (FD_TYPES__UND for another target). */
+FdTypes dump_anon_type(const char *target);
+int dump_anon_fd(struct dump_ctx *ctx, int fd, FdTypes type, const struct proc_fdinfo *fi,
+		 uint32_t *ret_id);
+
 /* core.c: core-TID.img of every thread */
 int dump_core(struct dump_ctx *ctx);
 

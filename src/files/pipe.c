@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "compat/syscalls.h"
+#include "files/file.h"
 #include "files/pipe.h"
 
 void pipe_contents_done(struct pipe_contents *c)
@@ -215,17 +216,6 @@ int pipe_make(uint32_t size, const void *data, size_t len, const char *label, in
 	return 0;
 }
 
-int pipe_set_flags(int fd, uint32_t flags, const char *label)
-{
-	int r;
-
-	if (fcntl(fd, F_SETFL, (int)(flags & PIPE_SETFL_MASK)) >= 0)
-		return 0;
-	r = negative_errno();
-	pr_err("%s: cannot set its flags to %#o: %s", label, flags & PIPE_SETFL_MASK, strerror(-r));
-	return r;
-}
-
 int pipe_reopen(int end, uint32_t flags, const char *label)
 {
 	_cleanup_close_ int fd = -1;
@@ -240,7 +230,7 @@ int pipe_reopen(int end, uint32_t flags, const char *label)
 		       strerror(-r));
 		return r;
 	}
-	r = pipe_set_flags(fd, flags, label);
+	r = file_set_flags(fd, flags, label);
 	if (r < 0)
 		return r;
 	return TAKE_FD(fd);

@@ -16,9 +16,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The file status flags F_SETFL can set on a pipe's open file description. */
-#define PIPE_SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_NOATIME)
-
 /* What a pipe holds. */
 struct pipe_contents {
 	uint8_t *data; /* malloc'ed; NULL when the pipe is empty */
@@ -56,6 +53,3 @@ int pipe_make(uint32_t size, const void *data, size_t len, const char *label, in
  * Close-on-exec.
  */
 int pipe_reopen(int end, uint32_t flags, const char *label);
-
-/* Set the status flags of fd's description to those of flags (PIPE_SETFL_MASK). */
-int pipe_set_flags(int fd, uint32_t flags, const char *label);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Files, opened by the controller before the task exists: the task's own fds
- * (fdinfo: regular files here, pipes in pipe.c), the files its VMAs map, its
+ * (fdinfo: regular files here, pipes in pipe.c, eventfd, timerfd, signalfd,
+ * epoll and inotify in anon.c), the files its VMAs map, its
  * executable and its cwd. clone3() without CLONE_FILES copies the fd table,
  * so the task inherits them all; it then moves its fds to their numbers and
  * closes the rest, and the controller's remote mmap()s use the others by
@@ -83,16 +84,14 @@ static int check_same(struct rst_ctx *c, int fd, const RegFileEntry *reg, const 
 	return 0;
 }
 
-/* Move fd to min_fd or above (closing the original); the result is close-on-exec here. */
-static int move_up(struct rst_ctx *c, int fd, const char *path)
+int rst_fd_move_up(struct rst_ctx *c, int fd, const char *label)
 {
 	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, c->files.min_fd);
 	int r = negative_errno();
 
 	close(fd);
 	if (nfd < 0) {
-		rst_err(c, "cannot move the fd of %s above %d: %s", path, c->files.min_fd,
-			strerror(-r));
+		pr_err("%s: cannot move its fd above %d: %s", label, c->files.min_fd, strerror(-r));
 		return r;
 	}
 	return nfd;
@@ -113,7 +112,7 @@ static int open_reg(struct rst_ctx *c, const RegFileEntry *reg, int flags, const
 		close(fd);
 		return r;
 	}
-	return move_up(c, fd, reg->name);
+	return rst_fd_move_up(c, fd, reg->name);
 }
 
 static int add_move(struct rst_files *f, int src, int dst, bool cloexec, bool borrowed)
@@ -183,6 +182,20 @@ static int open_task_reg(struct rst_ctx *c, uint32_t id, const char *what)
 	return src;
 }
 
+/* A new open file description for fe, of its kind. */
+static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *what)
+{
+	if (fe->type == FD_TYPES__REG)
+		return open_task_reg(c, fe->id, what);
+	if (fe->type == FD_TYPES__PIPE)
+		return rst_pipe_open(c, fe->id, what);
+	if (rst_anon_type(fe->type))
+		return rst_anon_open(c, fe, what);
+	rst_err(c, "%s is of kind %s, which stasis does not restore yet", what,
+		fd_type_name(fe->type));
+	return -EOPNOTSUPP;
+}
+
 static int open_task_fds(struct rst_ctx *c)
 {
 	for (size_t i = 0; i < c->img.nfds; i++) {
@@ -192,20 +205,13 @@ static int open_task_fds(struct rst_ctx *c)
 		int src, r;
 
 		snprintf(what, sizeof(what), "fd %u", fe->fd);
-		if (fe->type != FD_TYPES__REG && fe->type != FD_TYPES__PIPE) {
-			rst_err(c,
-				"%s is of kind %s; only regular files and pipes are supported yet",
-				what, fd_type_name(fe->type));
-			return -EOPNOTSUPP;
-		}
 		src = src_of_file(c, i, fe->id);
 		if (src < 0) {
 			src = shared_src(c->shared, fe->id);
 			borrowed = src >= 0;
 		}
 		if (src < 0) {
-			src = fe->type == FD_TYPES__PIPE ? rst_pipe_open(c, fe->id, what)
-							 : open_task_reg(c, fe->id, what);
+			src = open_task_fd(c, fe, what);
 			if (src < 0)
 				return src;
 			r = share(c->shared, fe->id, src);
@@ -302,7 +308,7 @@ static int open_dir(struct rst_ctx *c, uint32_t id, const char *what, int *ret_f
 		rst_err(c, "%s: cannot open the directory %s: %s", what, dir->name, strerror(-r));
 		return r;
 	}
-	fd = move_up(c, fd, dir->name);
+	fd = rst_fd_move_up(c, fd, dir->name);
 	if (fd < 0)
 		return fd;
 	*ret_fd = fd;

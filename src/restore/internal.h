@@ -236,6 +236,16 @@ int rst_files_set_owners(struct rst_ctx *c);
 void rst_files_close_ours(struct rst_files *f);
 void rst_files_free(struct rst_files *f);
 
+/* fd moved to min_fd or above, close-on-exec (the original closed); label names it. */
+int rst_fd_move_up(struct rst_ctx *c, int fd, const char *label);
+
+/* anon.c: eventfd, timerfd, signalfd, epoll, inotify. */
+bool rst_anon_type(int type);
+/* A new fd (min_fd or above) of the description of fe, made as it was dumped. */
+int rst_anon_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what);
+/* Once the task is rebuilt: epoll watches added and timerfds armed, with its fd numbers. */
+int rst_files_late(struct rst_ctx *c);
+
 /* pipe.c: pipes-data.img (absent: none), PIPE entries, and the pipes made for the task. */
 int rst_pipe_data_read(struct img_dir *dir, struct rst_pipe_data **ret_pd, size_t *ret_n);
 void rst_pipe_data_free(struct rst_pipe_data *pd, size_t n);

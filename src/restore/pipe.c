@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 
+#include "files/file.h"
 #include "files/pipe.h"
 #include "restore/internal.h"
 
@@ -100,20 +101,6 @@ static const struct rst_pipe_data *pipe_data_of(const struct rst_images *img, ui
 	return NULL;
 }
 
-/* fd moved to min_fd or above, close-on-exec (the original closed). */
-static int move_up(struct rst_ctx *c, int fd, const char *label)
-{
-	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, c->files.min_fd);
-	int r = negative_errno();
-
-	close(fd);
-	if (nfd < 0) {
-		pr_err("%s: cannot move an fd above %d: %s", label, c->files.min_fd, strerror(-r));
-		return r;
-	}
-	return nfd;
-}
-
 /* The pipe pipe_id, made on first use with its size and its data. */
 static int pipe_get(struct rst_ctx *c, uint32_t pipe_id, const char *label, struct rst_pipe **ret_p)
 {
@@ -139,9 +126,9 @@ static int pipe_get(struct rst_ctx *c, uint32_t pipe_id, const char *label, stru
 		return r;
 	p = &s->pipes[s->npipes++];
 	*p = (struct rst_pipe){.pipe_id = pipe_id, .ends = {-1, -1}};
-	/* Listed first: rst_pipes_close() closes whatever move_up() leaves. */
-	p->ends[0] = move_up(c, ends[0], label);
-	p->ends[1] = move_up(c, ends[1], label);
+	/* Listed first: rst_pipes_close() closes whatever rst_fd_move_up() leaves. */
+	p->ends[0] = rst_fd_move_up(c, ends[0], label);
+	p->ends[1] = rst_fd_move_up(c, ends[1], label);
 	if (p->ends[0] < 0 || p->ends[1] < 0)
 		return p->ends[0] < 0 ? p->ends[0] : p->ends[1];
 	rst_info(c, "pipe %u: made with %zu bytes in a buffer of %d", pipe_id, pd ? pd->len : 0,
@@ -170,7 +157,7 @@ int rst_pipe_open(struct rst_ctx *c, uint32_t id, const char *what)
 	end = acc == O_WRONLY ? 1 : 0;
 	if (acc == O_RDWR || p->given[end]) {
 		fd = pipe_reopen(p->ends[end], pe->flags, label);
-		return fd < 0 ? fd : move_up(c, fd, label);
+		return fd < 0 ? fd : rst_fd_move_up(c, fd, label);
 	}
 	fd = fcntl(p->ends[end], F_DUPFD_CLOEXEC, c->files.min_fd);
 	if (fd < 0) {
@@ -180,7 +167,7 @@ int rst_pipe_open(struct rst_ctx *c, uint32_t id, const char *what)
 		return r;
 	}
 	p->given[end] = true;
-	r = pipe_set_flags(fd, pe->flags, label);
+	r = file_set_flags(fd, pe->flags, label);
 	if (r < 0) {
 		close(fd);
 		return r;

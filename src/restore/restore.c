@@ -92,6 +92,9 @@ static int rebuild(struct rst_ctx *c)
 	/* After the threads: a POSIX timer may signal one of them (SIGEV_THREAD_ID). */
 	if (r == 0)
 		r = rst_timers(c);
+	/* What needs the task's own fd numbers (epoll watches, armed timerfds). */
+	if (r == 0)
+		r = rst_files_late(c);
 	if (r == 0)
 		r = rst_threads_each(c, per_thread);
 	if (r == 0)

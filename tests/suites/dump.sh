@@ -21,6 +21,8 @@ dt_fpu() {
 	fi
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
+# Dumped with -R and checked (images, crit), but not failed at every step.
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -156,7 +158,8 @@ dt_snapshot() { # PID PREFIX
 		"/proc/$pid/status" >"$p.sig" 2>/dev/null || return 1
 	for fd in $(ls "/proc/$pid/fd" 2>/dev/null | sort -n); do
 		printf '%s -> %s | ' "$fd" "$(readlink "/proc/$pid/fd/$fd")"
-		grep -E '^(pos|flags|mnt_id|ino):' "/proc/$pid/fdinfo/$fd" | tr '\n' ' '
+		grep -E '^(pos|flags|mnt_id|ino|eventfd-count|eventfd-semaphore|sigmask|clockid):' \
+			"/proc/$pid/fdinfo/$fd" | tr '\n' ' '
 		echo
 	done >"$p.fds"
 	cat "/proc/$pid/stat" >"$p.stat" && cat "/proc/$pid/status" >"$p.status" &&
@@ -558,7 +561,7 @@ def check_fds(d, pid, snap):
         head, _, info = line.partition(" | ")
         fd, _, target = head.partition(" -> ")
         kv = dict(zip(info.split()[0::2], info.split()[1::2]))
-        live[int(fd)] = (target, int(kv.get("pos:", 0)), int(kv.get("flags:", "0"), 8))
+        live[int(fd)] = (target, int(kv.get("pos:", 0)), int(kv.get("flags:", "0"), 8), kv)
     ids = entries(f"{d}/ids-{pid}.img")[0]
     # Plain decode: --pretty spells the open flags out (O_LARGEFILE | O_WRONLY).
     fdinfo = decode(f"{d}/fdinfo-{num(ids['files_id'])}.img", pretty=False)["entries"]
@@ -567,10 +570,13 @@ def check_fds(d, pid, snap):
     if sorted(dumped) != sorted(live):
         bad(f"fdinfo has fds {sorted(dumped)}, /proc/{pid}/fd {sorted(live)}")
     for fd, e in sorted(dumped.items()):
-        target, pos, flags = live[fd]
+        target, pos, flags, kv = live[fd]
         f = files.get(num(e["id"]))
         if f and f.get("type") == "PIPE" and "pipe" in f:
             check_pipe_fd(fd, e, f["pipe"], target, flags)
+            continue
+        if target in ANON_KINDS:
+            check_anon_fd(fd, e, f, target, flags, kv)
             continue
         if not f or f.get("type") != "REG" or "reg" not in f:
             bad(f"fd {fd}: file id {num(e['id'])} is not a REG entry of files.img")
@@ -596,6 +602,35 @@ def check_pipe_fd(fd, e, pipe, target, flags):
     want = ("PIPE", target, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
     if got != want:
         bad(f"fd {fd}: (fd type, pipe, flags, fd flags) is {got}, /proc says {want}")
+
+
+# /proc/PID/fd's name of a kind -> (its fd type, its field in a FileEntry).
+ANON_KINDS = {
+    "anon_inode:[eventfd]": ("EVENTFD", "efd"),
+    "anon_inode:[timerfd]": ("TIMERFD", "tfd"),
+    "anon_inode:[signalfd]": ("SIGNALFD", "sgfd"),
+    "anon_inode:[eventpoll]": ("EVENTPOLL", "epfd"),
+    "anon_inode:inotify": ("INOTIFY", "ify"),
+}
+
+
+def check_anon_fd(fd, e, f, target, flags, kv):
+    """The entry of its kind, its flags (EFD_SEMAPHORE in bit 0 of an eventfd's), and what
+    fdinfo says of its state: the counter, the signal mask, the clock."""
+    kind, field = ANON_KINDS[target]
+    if not f or f.get("type") != kind or field not in f or e.get("type") != kind:
+        bad(f"fd {fd} ({target}): not a {kind} entry in fdinfo and files.img")
+        return
+    x = f[field]
+    sem = 1 if kv.get("eventfd-semaphore:") == "1" else 0
+    got = (num(x.get("flags", 0)), num(e.get("flags", 0)))
+    want = (flags & ~O_CLOEXEC | sem, 1 if flags & O_CLOEXEC else 0)
+    if got != want:
+        bad(f"fd {fd} ({target}): (flags, fd flags) is {got}, /proc says {want}")
+    state = {"EVENTFD": ("counter", "eventfd-count:", 16), "SIGNALFD": ("sigmask", "sigmask:", 16),
+             "TIMERFD": ("clockid", "clockid:", 10)}.get(kind)
+    if state and num(x.get(state[0], -1)) != int(kv.get(state[1], "-1"), state[2]):
+        bad(f"fd {fd} ({target}): {state[0]} is {x.get(state[0])}, fdinfo says {kv.get(state[1])}")
 
 
 def check_pipes_data(d, files):
@@ -1167,38 +1202,69 @@ dt_regs() {
 # ---------------------------------------------------------------------------
 # Pipes (the pipe programs are in PROGRAMS: faults, -R, kill, image checks)
 
-# A pipe in packet mode (O_DIRECT) is refused: tee() would lose the
-# boundaries of its packets. A python program holds one, a packet in it.
-dt_refuse_packet_pipe() {
-	local dir why= pid i
+# dt_refuse_py LABEL FD_RE ERE CODE: a python program (CODE, ending in
+# signal.pause()) holds a file stasis refuses, one that /proc/PID/fd names
+# with FD_RE; the dump must be refused with ERE on stderr (@PID@: its pid)
+# and leave the program as it was.
+dt_refuse_py() {
+	local label=$1 fd_re=$2 re=$3 code=$4 dir why= pid i
 	dir=$(scratch_dir)
 	_zoo_dir=$dir
 	mkdir -p "$dir/images"
-	if ! dt_spawn "$PY" -c 'import os, signal
-r, w = os.pipe2(os.O_DIRECT)
-os.write(w, b"packet")
-signal.pause()'; then
-		fail dump/refuse/packet-pipe "the python program did not start"
+	if ! dt_spawn "$PY" -c "$code"; then
+		fail "dump/refuse/$label" "the python program did not start"
 		dt_spawn_stop
 		return
 	fi
 	pid=$DT_SPAWN_PID
-	# Ready once its pipe is there and it sleeps in pause().
+	# Ready once its file is there and it sleeps in pause().
 	for ((i = 0; i < 100; i++)); do
-		ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'pipe:' && [ "$(dt_state "$pid")" = S ] && break
+		ls -l "/proc/$pid/fd" 2>/dev/null | grep -qE "$fd_re" && [ "$(dt_state "$pid")" = S ] && break
 		sleep 0.05
 	done
 	dt_snapshot "$pid" "$dir/before"
 	dt_dump "" "$dir/dump" -t "$pid" -D "$dir/images" -o dump.log -v4
-	why=$(dt_refused "$dir/dump" "pid $pid fd [0-9]+ is a pipe in packet mode") &&
+	why=$(dt_refused "$dir/dump" "${re//@PID@/$pid}") &&
 		why=$(dt_left_alone "$pid" "$dir/before")
 	dt_spawn_stop
 	if [ -z "$why" ]; then
-		pass dump/refuse/packet-pipe
+		pass "dump/refuse/$label"
 	else
-		fail dump/refuse/packet-pipe "$why"
+		fail "dump/refuse/$label" "$why"
 		dt_context "$dir/dump"
 	fi
+}
+
+# What stasis cannot checkpoint, each held by a python program (ctypes for the
+# system calls python lacks).
+dt_refuse_kinds() {
+	local sys='import ctypes, os, signal, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def must(fd):
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "system call failed")
+'
+	# A pipe in packet mode (O_DIRECT): tee() would lose the boundaries of its packets.
+	dt_refuse_py packet-pipe 'pipe:' 'pid @PID@ fd [0-9]+ is a pipe in packet mode' \
+		'import os, signal
+r, w = os.pipe2(os.O_DIRECT)
+os.write(w, b"packet")
+signal.pause()'
+	dt_refuse_py io-uring 'io_uring' \
+		'pid @PID@ fd [0-9]+ is an io_uring instance .*close it in the program' \
+		"${sys}params = ctypes.create_string_buffer(120)
+must(libc.syscall(425, 4, params))
+signal.pause()"
+	dt_refuse_py userfaultfd 'userfaultfd' \
+		'pid @PID@ fd [0-9]+ is a userfaultfd .*close it in the program' \
+		"${sys}must(libc.syscall(323, os.O_CLOEXEC))
+signal.pause()"
+	# PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, on this process, any CPU.
+	dt_refuse_py perf-event 'perf_event' \
+		'pid @PID@ fd [0-9]+ is a perf event .*close it in the program' \
+		"${sys}attr = ctypes.create_string_buffer(struct.pack('IIQ', 1, 128, 0).ljust(128, b'\\0'))
+must(libc.syscall(298, attr, 0, -1, -1, 0))
+signal.pause()"
 }
 
 # ---------------------------------------------------------------------------
@@ -1229,7 +1295,7 @@ dt_main() {
 	fi
 
 	# 2. Refused for a real reason.
-	dt_refuse_packet_pipe
+	dt_refuse_kinds
 	dt_refusal zombie zoo-family zombie child 'pid @PID@ is a zombie'
 	dt_refusal traced counter "" traced 'pid @PID@ is traced by pid @TRACER@'
 	dt_refuse_no_such_pid
@@ -1240,6 +1306,9 @@ dt_main() {
 	for prog in "${PROGRAMS[@]}"; do
 		dt_leave_running "$prog"
 		dt_kill "$prog"
+	done
+	for prog in "${FD_PROGRAMS[@]}"; do
+		dt_leave_running "$prog"
 	done
 	dt_repeat anon-mem 10
 	dt_dumper_killed

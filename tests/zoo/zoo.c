@@ -385,3 +385,21 @@ bool zoo_vma_flag(const struct zoo_vma *v, const char *flag)
 			return true;
 	return false;
 }
+
+bool zoo_fdinfo(int fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return false;
+	n = read(f, buf, size - 1);
+	close(f);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}

@@ -110,6 +110,9 @@ bool zoo_vma_at(const void *addr, struct zoo_vma *ret);
 /* Does the VmFlags line of v hold the two-letter flag ("lo", "gd" ...)? */
 bool zoo_vma_flag(const struct zoo_vma *v, const char *flag);
 
+/* The text of /proc/self/fdinfo/FD into buf (NUL-terminated, cut at size - 1). */
+bool zoo_fdinfo(int fd, char *buf, size_t size);
+
 void zoo_fill(void *buf, size_t n, uint64_t seed);
 /* FNV-1a over n bytes. */
 uint64_t zoo_checksum(const void *buf, size_t n);

@@ -691,6 +691,36 @@ static struct proc_fdinfo fdinfo_sample(const char *name)
 	return fi;
 }
 
+/* The name:value fields of a kind-specific line: whole names only, blanks after the colon. */
+static void test_fdinfo_field(void **state)
+{
+	const char *tfd = "3 events: 80000019 data:     deadbeefcafe  pos:0 ino:40e sdev:10";
+	const char *wd = "wd:2 ino:35d sdev:fe00000 mask:2 ignored_mask:1 fhandle-bytes:8";
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(proc_fdinfo_field(tfd, "events", 16, &v), 0);
+	assert_int_equal(v, 0x80000019);
+	assert_int_equal(proc_fdinfo_field(tfd, "data", 16, &v), 0);
+	assert_int_equal(v, 0xdeadbeefcafe);
+	assert_int_equal(proc_fdinfo_field(tfd, "pos", 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(proc_fdinfo_field(tfd, "sdev", 16, &v), 0);
+	assert_int_equal(v, 0x10);
+	assert_int_equal(proc_fdinfo_field(wd, "wd", 16, &v), 0);
+	assert_int_equal(v, 2);
+	/* "mask" is not the end of "ignored_mask" */
+	assert_int_equal(proc_fdinfo_field(wd, "mask", 16, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(proc_fdinfo_field(wd, "ignored_mask", 16, &v), 0);
+	assert_int_equal(v, 1);
+	v = 7;
+	assert_int_equal(proc_fdinfo_field(wd, "bytes", 16, &v), -ENOENT);
+	assert_int_equal(proc_fdinfo_field(tfd, "nope", 16, &v), -ENOENT);
+	assert_int_equal(proc_fdinfo_field("ino: x", "ino", 16, &v), -EINVAL);
+	assert_int_equal(v, 7);
+}
+
 static void test_fdinfo_samples(void **state)
 {
 	struct proc_fdinfo fi;
@@ -1653,6 +1683,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pid_list),
 		cmocka_unit_test(test_small_values),
 		cmocka_unit_test(test_fdinfo_samples),
+		cmocka_unit_test(test_fdinfo_field),
 		cmocka_unit_test(test_mountinfo_samples),
 		cmocka_unit_test(test_timers_sample),
 		cmocka_unit_test(test_error_messages),

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "compat/syscalls.h"
+#include "files/file.h"
 #include "files/pipe.h"
 
 #define DATA_SIZE 20000
@@ -190,7 +191,7 @@ static void test_reopen(void **state)
 	assert_int_equal(fcntl(p[0], F_GETFL) & O_NONBLOCK, 0);
 	assert_int_equal(fcntl(r, F_GETFD), FD_CLOEXEC);
 	close(r);
-	assert_int_equal(pipe_set_flags(p[1], O_WRONLY | O_NONBLOCK, "test pipe"), 0);
+	assert_int_equal(file_set_flags(p[1], O_WRONLY | O_NONBLOCK, "test pipe"), 0);
 	assert_int_equal(fcntl(p[1], F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_WRONLY | O_NONBLOCK);
 	close_pair(p);
 }
