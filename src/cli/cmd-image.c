@@ -21,6 +21,7 @@ static void image_usage(FILE *out)
 	      "  anonymize IN_DIR OUT_DIR            a copy of an image directory without\n"
 	      "                                      secrets, for bug reports\n"
 	      "  core -D DIR [-p PID] -o OUT_DIR     ELF core files (core.PID) for gdb\n"
+	      "  stats DIR [--json]                  the statistics of the last dump and restore\n"
 	      "\n"
 	      "IN and OUT default to stdin and stdout, and '-' names them too.\n"
 	      "Try: stasis image COMMAND --help\n",
@@ -63,6 +64,11 @@ static const struct {
 		 "  -D, --images-dir DIR  the image directory\n"
 		 "  -p, --pid PID         only this process\n"
 		 "  -o, --out OUT_DIR     where to write (created if absent)\n"},
+	{"stats", "Usage: stasis image stats DIR [--json]\n"
+		  "Show the statistics a dump and a restore left in DIR (stats-dump,\n"
+		  "stats-restore): freezing, frozen, memory dump and write times (us), pages\n"
+		  "scanned, skipped (in the parent), written, lazy ...\n"
+		  "  --json         as a JSON object {\"dump\": {...}, \"restore\": {...}}\n"},
 };
 
 static void command_help(const char *cmd, FILE *out)
@@ -72,12 +78,12 @@ static void command_help(const char *cmd, FILE *out)
 			fputs(command_usage[i].usage, out);
 }
 
-enum { OPT_PRETTY = 0x100, OPT_NOPL };
+enum { OPT_PRETTY = 0x100, OPT_NOPL, OPT_JSON };
 
 struct image_args {
 	const char *in, *out, *dir;
 	unsigned pid;
-	bool pretty, nopl;
+	bool pretty, nopl, json;
 	const char *pos[2]; /* positional arguments */
 	int n_pos;
 };
@@ -93,6 +99,7 @@ static int parse_args(int argc, char **argv, struct image_args *a)
 		{"help", no_argument, NULL, 'h'},
 		{"images-dir", required_argument, NULL, 'D'},
 		{"pid", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, OPT_JSON},
 		{},
 	};
 	const char *cmd = argv[0];
@@ -135,6 +142,11 @@ static int parse_args(int argc, char **argv, struct image_args *a)
 			if (!streq(cmd, "decode"))
 				goto bad;
 			a->pretty = true;
+			break;
+		case OPT_JSON:
+			if (!streq(cmd, "stats"))
+				goto bad;
+			a->json = true;
 			break;
 		case OPT_NOPL:
 			if (!streq(cmd, "show"))
@@ -179,9 +191,9 @@ static int run(const char *cmd, const struct image_args *a, bool *ret_usage_erro
 {
 	const struct crit_decode_opts pretty = {.pretty = true, .nopl = a->nopl};
 	const struct crit_decode_opts decode = {.pretty = a->pretty};
-	const int n_pos = streq(cmd, "x") || streq(cmd, "anonymize") ? 2
-			  : streq(cmd, "show") || streq(cmd, "info") ? 1
-								     : 0;
+	const int n_pos = streq(cmd, "x") || streq(cmd, "anonymize")                        ? 2
+			  : streq(cmd, "show") || streq(cmd, "info") || streq(cmd, "stats") ? 1
+											    : 0;
 
 	*ret_usage_error = !positional_ok(cmd, a, n_pos);
 	if (*ret_usage_error)
@@ -196,6 +208,8 @@ static int run(const char *cmd, const struct image_args *a, bool *ret_usage_erro
 		return crit_anonymize(a->pos[0], a->pos[1]);
 	if (streq(cmd, "core"))
 		return crit_core(a->dir, a->pid, a->out);
+	if (streq(cmd, "stats"))
+		return crit_stats(a->pos[0], a->json, stdout);
 	if (streq(cmd, "decode"))
 		return crit_decode(a->in, a->out, &decode);
 	if (streq(cmd, "encode"))

@@ -51,3 +51,6 @@ int crit_anonymize(const char *in_dir, const char *out_dir);
  * of the image set (0: for each process), for gdb (see docs/crit.md).
  */
 int crit_core(const char *dir, unsigned pid, const char *out_dir);
+
+/* stasis image stats: what stats-dump and stats-restore hold, as text or JSON. */
+int crit_stats(const char *dir, bool json, FILE *out);
