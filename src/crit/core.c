@@ -17,6 +17,7 @@
 #include "base/macro.h"
 #include "crit/core-notes.h"
 #include "crit/crit.h"
+#include "crit/msgs.h"
 #include "crit/output.h"
 #include "fdinfo.pb-c.h"
 #include "image/image.h"
@@ -32,65 +33,36 @@
 
 /* The names of the regular files of an image set, by file id. */
 struct reg_names {
-	ProtobufCMessage **msgs;
-	size_t n;
-	bool file_entries; /* msgs are FileEntry (files.img), else RegFileEntry (reg-files.img) */
+	struct msgs msgs;
+	bool file_entries; /* FileEntry (files.img), else RegFileEntry (reg-files.img) */
 };
-
-static void reg_names_done(struct reg_names *rn)
-{
-	for (size_t i = 0; i < rn->n; i++)
-		img_msg_free(rn->msgs[i]);
-	free(rn->msgs);
-}
 
 static int reg_names_load(struct img_dir *dir, struct reg_names *ret)
 {
-	_cleanup_img_file_ struct img_file *f = NULL;
 	struct reg_names rn = {.file_entries = true};
 	int r;
 
-	r = img_open(dir, IMG_FILES, 0, &f);
+	r = msgs_load(dir, IMG_FILES, 0, &rn.msgs);
 	if (r == -ENOENT) {
 		rn.file_entries = false;
-		r = img_open(dir, IMG_REG_FILES, 0, &f);
+		r = msgs_load(dir, IMG_REG_FILES, 0, &rn.msgs);
 	}
-	if (r == -ENOENT) {
-		*ret = rn;
-		return 0;
-	}
-	for (; r >= 0;) {
-		_cleanup_img_entry_ struct img_entry e = {};
-		ProtobufCMessage **m;
-
-		r = img_next(f, &e);
-		if (r <= 0)
-			break;
-		m = realloc(rn.msgs, (rn.n + 1) * sizeof(*m));
-		if (!m) {
-			r = -ENOMEM;
-			break;
-		}
-		rn.msgs = m;
-		rn.msgs[rn.n++] = img_entry_take_msg(&e);
-	}
-	if (r < 0) {
-		reg_names_done(&rn);
+	if (r < 0 && r != -ENOENT)
 		return r;
-	}
 	*ret = rn;
 	return 0;
 }
 
 static const char *reg_name(const struct reg_names *rn, uint64_t id)
 {
-	for (size_t i = 0; i < rn->n; i++) {
+	for (size_t i = 0; i < rn->msgs.n; i++) {
+		const ProtobufCMessage *m = rn->msgs.m[i];
 		const RegFileEntry *rf = NULL;
 
-		if (rn->file_entries && ((const FileEntry *)rn->msgs[i])->id == id)
-			rf = ((const FileEntry *)rn->msgs[i])->reg;
-		else if (!rn->file_entries && ((const RegFileEntry *)rn->msgs[i])->id == id)
-			rf = (const RegFileEntry *)rn->msgs[i];
+		if (rn->file_entries && ((const FileEntry *)m)->id == id)
+			rf = ((const FileEntry *)m)->reg;
+		else if (!rn->file_entries && ((const RegFileEntry *)m)->id == id)
+			rf = (const RegFileEntry *)m;
 		if (rf && rf->name)
 			return rf->name;
 	}
@@ -473,7 +445,7 @@ int crit_core(const char *dir_path, unsigned pid, const char *out_dir)
 		else
 			r = core_process(dir, &rn, t, out_dir);
 	}
-	reg_names_done(&rn);
+	msgs_clear(&rn.msgs);
 	if (r == 0 && pid && !found) {
 		pr_err("%s/pstree.img: no process %u in this image set (stasis image x %s ps "
 		       "lists them)",
