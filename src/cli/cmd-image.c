@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* stasis image decode|encode|show|info|x: crit's command line (see docs/crit.md). */
+/* stasis image decode|encode|show|info|x|anonymize|core: crit's command line (see docs/crit.md). */
 #include <getopt.h>
+#include <stdlib.h>
 
 #include "cli/commands.h"
 #include "crit/crit.h"
@@ -17,6 +18,10 @@ static void image_usage(FILE *out)
 	      "  info IN                             the image type and its number of entries\n"
 	      "  x DIR ps|fds|mems|rss               the process tree, files, mappings or\n"
 	      "                                      resident pages of an image directory\n"
+	      "  anonymize IN_DIR OUT_DIR            a copy of an image directory without\n"
+	      "                                      secrets, for bug reports\n"
+	      "  core -D DIR [-p PID] -o OUT_DIR     ELF core files (core.PID) for gdb\n"
+	      "  stats DIR [--json]                  the statistics of the last dump and restore\n"
 	      "\n"
 	      "IN and OUT default to stdin and stdout, and '-' names them too.\n"
 	      "Try: stasis image COMMAND --help\n",
@@ -45,6 +50,25 @@ static const struct {
 	{"x", "Usage: stasis image x DIR ps|fds|mems|rss\n"
 	      "Explore an image directory: the process tree (ps), the open files (fds),\n"
 	      "the memory mappings (mems) or the pages saved per mapping (rss).\n"},
+	{"anonymize", "Usage: stasis image anonymize IN_DIR OUT_DIR\n"
+		      "Copy the images of IN_DIR to OUT_DIR (created, or empty) without what they\n"
+		      "reveal: memory contents, registers, pipe, socket and tty data, ghost file\n"
+		      "contents become zeros (sizes kept); paths, process names and other names\n"
+		      "become pseudonyms (the same original gives the same pseudonym everywhere);\n"
+		      "IP addresses are mapped consistently to 10.0.0.0/8 and fd00::/8.\n"
+		      "Files that are not images (logs, tmpfs archives) are left out.\n"},
+	{"core", "Usage: stasis image core -D DIR [-p PID] -o OUT_DIR\n"
+		 "Write an ELF core file OUT_DIR/core.PID for each process of the image set\n"
+		 "(or for PID only), with every thread's registers and the dumped memory:\n"
+		 "  gdb BINARY OUT_DIR/core.PID\n"
+		 "  -D, --images-dir DIR  the image directory\n"
+		 "  -p, --pid PID         only this process\n"
+		 "  -o, --out OUT_DIR     where to write (created if absent)\n"},
+	{"stats", "Usage: stasis image stats DIR [--json]\n"
+		  "Show the statistics a dump and a restore left in DIR (stats-dump,\n"
+		  "stats-restore): freezing, frozen, memory dump and write times (us), pages\n"
+		  "scanned, skipped (in the parent), written, lazy ...\n"
+		  "  --json         as a JSON object {\"dump\": {...}, \"restore\": {...}}\n"},
 };
 
 static void command_help(const char *cmd, FILE *out)
@@ -54,11 +78,12 @@ static void command_help(const char *cmd, FILE *out)
 			fputs(command_usage[i].usage, out);
 }
 
-enum { OPT_PRETTY = 0x100, OPT_NOPL };
+enum { OPT_PRETTY = 0x100, OPT_NOPL, OPT_JSON };
 
 struct image_args {
-	const char *in, *out;
-	bool pretty, nopl;
+	const char *in, *out, *dir;
+	unsigned pid;
+	bool pretty, nopl, json;
 	const char *pos[2]; /* positional arguments */
 	int n_pos;
 };
@@ -67,25 +92,49 @@ struct image_args {
 static int parse_args(int argc, char **argv, struct image_args *a)
 {
 	static const struct option opts[] = {
-		{"in", required_argument, NULL, 'i'},      {"out", required_argument, NULL, 'o'},
-		{"pretty", no_argument, NULL, OPT_PRETTY}, {"nopl", no_argument, NULL, OPT_NOPL},
-		{"help", no_argument, NULL, 'h'},          {},
+		{"in", required_argument, NULL, 'i'},
+		{"out", required_argument, NULL, 'o'},
+		{"pretty", no_argument, NULL, OPT_PRETTY},
+		{"nopl", no_argument, NULL, OPT_NOPL},
+		{"help", no_argument, NULL, 'h'},
+		{"images-dir", required_argument, NULL, 'D'},
+		{"pid", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, OPT_JSON},
+		{},
 	};
 	const char *cmd = argv[0];
-	bool io = streq(cmd, "decode") || streq(cmd, "encode");
+	bool io = streq(cmd, "decode") || streq(cmd, "encode") || streq(cmd, "core");
+	bool core = streq(cmd, "core");
+	char *end;
 	int c;
 
 	*a = (struct image_args){};
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":i:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:o:D:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			command_help(cmd, stdout);
 			return 1;
+		case 'D':
+			if (!core)
+				goto bad;
+			a->dir = optarg;
+			break;
+		case 'p':
+			if (!core)
+				goto bad;
+			errno = 0;
+			a->pid = (unsigned)strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || a->pid == 0 || a->pid > INT32_MAX) {
+				fprintf(stderr, "stasis image core: '%s' is not a process id\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case 'i':
 		case 'o':
-			if (!io)
+			if (!io || (core && c == 'i'))
 				goto bad;
 			*(c == 'i' ? &a->in : &a->out) = optarg;
 			break;
@@ -93,6 +142,11 @@ static int parse_args(int argc, char **argv, struct image_args *a)
 			if (!streq(cmd, "decode"))
 				goto bad;
 			a->pretty = true;
+			break;
+		case OPT_JSON:
+			if (!streq(cmd, "stats"))
+				goto bad;
+			a->json = true;
 			break;
 		case OPT_NOPL:
 			if (!streq(cmd, "show"))
@@ -137,11 +191,25 @@ static int run(const char *cmd, const struct image_args *a, bool *ret_usage_erro
 {
 	const struct crit_decode_opts pretty = {.pretty = true, .nopl = a->nopl};
 	const struct crit_decode_opts decode = {.pretty = a->pretty};
-	const int n_pos = streq(cmd, "x") ? 2 : streq(cmd, "show") || streq(cmd, "info") ? 1 : 0;
+	const int n_pos = streq(cmd, "x") || streq(cmd, "anonymize")                        ? 2
+			  : streq(cmd, "show") || streq(cmd, "info") || streq(cmd, "stats") ? 1
+											    : 0;
 
 	*ret_usage_error = !positional_ok(cmd, a, n_pos);
 	if (*ret_usage_error)
 		return -EINVAL;
+	if (streq(cmd, "core") && (!a->dir || !a->out)) {
+		fprintf(stderr, "stasis image core: -D DIR and -o OUT_DIR are needed\n");
+		command_help(cmd, stderr);
+		*ret_usage_error = true;
+		return -EINVAL;
+	}
+	if (streq(cmd, "anonymize"))
+		return crit_anonymize(a->pos[0], a->pos[1]);
+	if (streq(cmd, "core"))
+		return crit_core(a->dir, a->pid, a->out);
+	if (streq(cmd, "stats"))
+		return crit_stats(a->pos[0], a->json, stdout);
 	if (streq(cmd, "decode"))
 		return crit_decode(a->in, a->out, &decode);
 	if (streq(cmd, "encode"))

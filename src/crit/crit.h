@@ -38,3 +38,19 @@ int crit_info(const char *in_path, FILE *out);
 
 /* crit x DIR ps|fds|mems|rss. -EINVAL for another `what`. */
 int crit_explore(const char *dir, const char *what, FILE *out);
+
+/*
+ * stasis image anonymize IN OUT: a copy of the image directory IN in OUT
+ * (created, or empty) without memory contents, paths, names, registers,
+ * stream data and addresses (see docs/crit.md).
+ */
+int crit_anonymize(const char *in_dir, const char *out_dir);
+
+/*
+ * stasis image core: an ELF core file OUT_DIR/core.PID for the process pid
+ * of the image set (0: for each process), for gdb (see docs/crit.md).
+ */
+int crit_core(const char *dir, unsigned pid, const char *out_dir);
+
+/* stasis image stats: what stats-dump and stats-restore hold, as text or JSON. */
+int crit_stats(const char *dir, bool json, FILE *out);

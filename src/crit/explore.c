@@ -11,6 +11,7 @@
 #include "base/macro.h"
 #include "crit/bytes-conv.h"
 #include "crit/crit.h"
+#include "crit/msgs.h"
 #include "image/image.h"
 #include "proto/core.pb-c.h"
 #include "proto/fdinfo.pb-c.h"
@@ -21,55 +22,6 @@
 #include "proto/pstree.pb-c.h"
 #include "proto/regfile.pb-c.h"
 #include "proto/sk-unix.pb-c.h"
-
-/* All the messages of one image. */
-struct msgs {
-	ProtobufCMessage **m;
-	size_t n;
-	bool loaded;
-};
-
-static void msgs_clear(struct msgs *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		img_msg_free(l->m[i]);
-	free(l->m);
-	*l = (struct msgs){};
-}
-
-/* -ENOENT (not logged) if the image is absent. */
-static int msgs_load(struct img_dir *dir, enum img_type type, uint64_t id, struct msgs *ret)
-{
-	_cleanup_img_file_ struct img_file *f = NULL;
-	struct msgs l = {};
-	int r;
-
-	r = img_open(dir, type, id, &f);
-	if (r < 0)
-		return r;
-	for (;;) {
-		_cleanup_img_entry_ struct img_entry e = {};
-		ProtobufCMessage **m;
-
-		r = img_next(f, &e);
-		if (r <= 0)
-			break;
-		m = realloc(l.m, (l.n + 1) * sizeof(*m));
-		if (!m) {
-			r = -ENOMEM;
-			break;
-		}
-		l.m = m;
-		l.m[l.n++] = img_entry_take_msg(&e);
-	}
-	if (r < 0) {
-		msgs_clear(&l);
-		return r;
-	}
-	l.loaded = true;
-	*ret = l;
-	return 0;
-}
 
 /* A single-entry image, or a logged error. */
 static int read_one(struct img_dir *dir, enum img_type type, uint64_t id, ProtobufCMessage **ret)

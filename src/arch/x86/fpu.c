@@ -23,6 +23,16 @@ size_t x86_xsave_max_size(void)
 	return ecx;
 }
 
+uint64_t x86_xcr0(void)
+{
+	unsigned int eax, ebx, ecx, edx, lo, hi;
+
+	if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE))
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
+
 /* Read one regset into a fresh buffer of `size` bytes; the kernel says how much it filled. */
 static int get_regset(pid_t tid, unsigned int type, size_t size, struct x86_fpu *ret_fpu)
 {

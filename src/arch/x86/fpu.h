@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct x86_fpu {
@@ -19,6 +20,9 @@ struct x86_fpu {
 
 /* Largest XSAVE area this CPU may need (CPUID leaf 0xD, sub-leaf 0, ECX); 0 without XSAVE. */
 size_t x86_xsave_max_size(void);
+
+/* The XSAVE features the kernel enabled (XCR0, from XGETBV); 0 without XSAVE. */
+uint64_t x86_xcr0(void);
 
 /* Allocates ret_fpu->area; release it with x86_fpu_done(). */
 int x86_fpu_get(pid_t tid, struct x86_fpu *ret_fpu);
