@@ -263,7 +263,7 @@ int rst_pages_fill(struct rst_ctx *c)
 		return -ENOMEM;
 	r = fill_private(c, b);
 	for (size_t i = 0; i < c->nvmas && r == 0; i++)
-		if (c->vmas[i].e->status & VMA_ANON_SHARED)
+		if ((c->vmas[i].e->status & VMA_ANON_SHARED) && c->vmas[i].has_pages)
 			r = fill_shared(c, b, c->vmas[i].e);
 	if (r == 0)
 		rst_info(c, "%llu pages restored", (unsigned long long)c->pages_restored);

@@ -7,6 +7,7 @@
  * never writable is not charged as one, and does not merge differently with
  * its neighbours).
  */
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "compat/syscalls.h"
@@ -40,8 +41,6 @@ static const struct {
 
 static int check_kind(struct rst_ctx *c, const VmaEntry *e)
 {
-	const MmEntry *mm = c->img.mm;
-
 	for (size_t i = 0; i < ELEMENTSOF(unsupported); i++)
 		if (e->status & unsupported[i].bit) {
 			rst_err(c, "VMA %llx-%llx is %s; not supported yet",
@@ -53,26 +52,6 @@ static int check_kind(struct rst_ctx *c, const VmaEntry *e)
 							      VMA_FILE_SHARED | VMA_ANON_SHARED))) {
 		rst_err(c, "VMA %llx-%llx has status %#x, which restore does not know",
 			(unsigned long long)e->start, (unsigned long long)e->end, e->status);
-		return -EOPNOTSUPP;
-	}
-	if (!(e->status & VMA_ANON_SHARED))
-		return 0;
-	/* One shared anonymous object, mapped once and from its start: a plain MAP_SHARED|MAP_ANON.
-	 */
-	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (mm->vmas[i] != e && mm->vmas[i]->shmid == e->shmid &&
-		    (mm->vmas[i]->status & VMA_ANON_SHARED)) {
-			rst_err(c,
-				"VMA %llx-%llx: shared anonymous memory mapped more than once is "
-				"not supported yet",
-				(unsigned long long)e->start, (unsigned long long)e->end);
-			return -EOPNOTSUPP;
-		}
-	if (e->pgoff) {
-		rst_err(c,
-			"VMA %llx-%llx: shared anonymous memory mapped at an offset is not "
-			"supported yet",
-			(unsigned long long)e->start, (unsigned long long)e->end);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -148,11 +127,105 @@ int rst_vmas_plan(struct rst_ctx *c)
 	return 0;
 }
 
+/* The task (or an earlier one of the tree) that made shared anonymous object shmid. */
+static const struct rst_shmem *shmem_made(const struct rst_ctx *c, uint64_t shmid)
+{
+	for (size_t i = 0; i < c->shared->nshmems; i++)
+		if (c->shared->shmems[i].shmid == shmid)
+			return &c->shared->shmems[i];
+	return NULL;
+}
+
+static int shmem_remember(struct rst_ctx *c, const VmaEntry *e)
+{
+	struct rst_shared *s = c->shared;
+	struct rst_shmem *n = reallocarray(s->shmems, s->nshmems + 1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	s->shmems = n;
+	s->shmems[s->nshmems++] = (struct rst_shmem){e->shmid, c->pid, e->start, e->end};
+	return 0;
+}
+
+/*
+ * A shared anonymous object is made by its first mapping, a plain
+ * MAP_SHARED|MAP_ANONYMOUS, and filled once. Every later mapping of it (in
+ * this task or another: memory shared over fork) maps that same object:
+ * the task opens it through /proc/PID/map_files of the first mapping and
+ * maps the file at its offset. The object is then one, as it was.
+ */
+static int open_shmem(struct rst_ctx *c, const struct rst_shmem *made, const VmaEntry *e,
+		      long *ret_fd)
+{
+	char path[96];
+	unsigned long addr;
+	long fd;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)made->pid,
+		 (unsigned long long)made->start, (unsigned long long)made->end);
+	r = rst_scratch_put(c, 0, path, strlen(path) + 1, &addr);
+	if (r < 0)
+		return r;
+	fd = rst_sys(c, __NR_openat, AT_FDCWD, addr, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		rst_err(c, "VMA %llx-%llx: cannot open the shared memory of pid %d through %s: %s",
+			(unsigned long long)e->start, (unsigned long long)e->end, (int)made->pid,
+			path, strerror((int)-fd));
+		return (int)fd;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static int map_shmem_again(struct rst_ctx *c, struct rst_vma *v, const struct rst_shmem *made)
+{
+	const VmaEntry *e = v->e;
+	unsigned long flags = (e->flags & ~(unsigned long)MAP_ANONYMOUS) | MAP_FIXED_NOREPLACE;
+	long fd = -1, res;
+	int r;
+
+	v->has_pages = false; /* filled through its first mapping */
+	r = open_shmem(c, made, e, &fd);
+	if (r < 0)
+		return r;
+	res = rst_sys(c, __NR_mmap, e->start, e->end - e->start, e->prot, flags, (unsigned long)fd,
+		      e->pgoff);
+	(void)rst_sys(c, __NR_close, (unsigned long)fd);
+	if (res < 0 || (uint64_t)res != e->start) {
+		rst_err(c, "VMA %llx-%llx: mmap of the shared memory failed: %s",
+			(unsigned long long)e->start, (unsigned long long)e->end,
+			res < 0 ? strerror((int)-res) : "placed elsewhere");
+		return res < 0 ? (int)res : -EIO;
+	}
+	return 0;
+}
+
 static int map_one(struct rst_ctx *c, struct rst_vma *v)
 {
 	const VmaEntry *e = v->e;
 	unsigned long prot = e->prot, flags = e->flags | MAP_FIXED_NOREPLACE, off = 0;
 	long fd = -1, res;
+
+	if (e->status & VMA_ANON_SHARED) {
+		const struct rst_shmem *made = shmem_made(c, e->shmid);
+
+		if (made)
+			return map_shmem_again(c, v, made);
+		if (e->pgoff) {
+			rst_err(c,
+				"VMA %llx-%llx: the first mapping of shared anonymous memory %llu "
+				"is at "
+				"offset %llx; stasis can only make such an object from its start",
+				(unsigned long long)e->start, (unsigned long long)e->end,
+				(unsigned long long)e->shmid, (unsigned long long)e->pgoff);
+			return -EOPNOTSUPP;
+		}
+		int r = shmem_remember(c, e);
+		if (r < 0)
+			return r;
+	}
 
 	if (v->has_pages && (prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE)) {
 		prot |= PROT_READ | PROT_WRITE;
