@@ -44,6 +44,7 @@
 
 /* TaskCoreEntry.task_state of a live task (CRIU's COMPEL_TASK_ALIVE). */
 #define RST_TASK_ALIVE 1
+#define RST_TASK_STOPPED 3
 
 /* ---- images.c: what the images say about the task ----------------------- */
 

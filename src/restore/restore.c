@@ -121,6 +121,26 @@ static int write_pidfile(struct rst_ctx *c)
 	return 0;
 }
 
+/*
+ * A task dumped in a group stop (SIGSTOP, SIGTSTP ...) is stopped again by
+ * the same signal as soon as it is let go.
+ */
+static int stop_again(struct rst_ctx *c)
+{
+	const TaskCoreEntry *tc = c->img.core->tc;
+	int sig = tc->has_stop_signo && tc->stop_signo ? (int)tc->stop_signo : SIGSTOP;
+
+	if (tc->task_state != RST_TASK_STOPPED)
+		return 0;
+	if (kill(c->pid, sig) < 0) {
+		int r = negative_errno();
+		rst_err(c, "cannot stop the task again with signal %d: %s", sig, strerror(-r));
+		return r;
+	}
+	rst_info(c, "stopped again by signal %d, as it was", sig);
+	return 0;
+}
+
 static int release(struct rst_ctx *c)
 {
 	int r = rst_threads_detach(c);
@@ -131,7 +151,7 @@ static int release(struct rst_ctx *c)
 		rst_err(c, "cannot let the task go: %s", strerror(-r));
 	else
 		rst_info(c, "restored and running");
-	return r;
+	return r < 0 ? r : stop_again(c);
 }
 
 static void cleanup(struct rst_ctx *c)

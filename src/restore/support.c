@@ -46,8 +46,9 @@ static int check_task(struct rst_ctx *c)
 			return -EBADMSG;
 		}
 	}
-	if (core->tc->task_state != RST_TASK_ALIVE) {
-		rst_err(c, "the task was %s when dumped; only running tasks are supported yet",
+	if (core->tc->task_state != RST_TASK_ALIVE && core->tc->task_state != RST_TASK_STOPPED) {
+		rst_err(c, "the task was %s when dumped; only running and stopped tasks are "
+			   "supported yet",
 			task_state_name(core->tc->task_state));
 		return -EOPNOTSUPP;
 	}
