@@ -6,10 +6,12 @@
  * remote syscall touched). Only after everything is written is it killed
  * (or let go with --leave-running).
  */
+#include <linux/kcmp.h>
 #include <signal.h>
 #include <time.h>
 
 #include "base/log.h"
+#include "compat/syscalls.h"
 #include "dump/internal.h"
 #include "image/image.h"
 #include "stats.pb-c.h"
@@ -79,6 +81,14 @@ static int check_proc(struct dump_ctx *ctx)
 		pr_err("pid %d is a zombie: %s", ctx->pid,
 		       ctx->ppid ? "stasis cannot dump zombies yet; let its parent reap it first"
 				 : "there is nothing left to checkpoint");
+		return -ENOTSUP;
+	}
+	/* A vfork() child runs on its parent's memory until it execs: the parent cannot be
+	 * frozen meanwhile. */
+	if (ctx->ppid && sys_kcmp(ctx->pid, ctx->ppid, KCMP_VM, 0, 0) == 0) {
+		pr_err("pid %d shares its memory with pid %d (vfork() or CLONE_VM): stasis cannot "
+		       "checkpoint that; dump again once the child has called exec() or exited",
+		       ctx->pid, ctx->ppid);
 		return -ENOTSUP;
 	}
 	r = proc_read_status(ctx->pid, 0, &status);

@@ -232,7 +232,7 @@ dt_refused() { # OUT ERE...
 	fi
 	for re in "$@"; do
 		if ! grep -qE -- "$re" "$out.err"; then
-			echo "stderr does not match /$re/: '$(dt_last_err "$out")'"
+			echo "stderr does not match /$re/: '$(head -c 300 "$out.err" | tr '\n' ' ')'"
 			return 1
 		fi
 	done
@@ -901,12 +901,25 @@ dt_refusal() {
 		return
 	fi
 	pid=$ZOO_PID
+	local dump_pid='' root_tracer=0
 	case $target in
 	child) read -r pid _ <"/proc/$ZOO_PID/task/$ZOO_PID/children" ;;
+	tree-child) # the refusal names the child, the dump is of the whole tree
+		read -r pid _ <"/proc/$ZOO_PID/task/$ZOO_PID/children"
+		dump_pid=$ZOO_PID ;;
+	grandchild) # the refusal names it, the dump is of the whole tree
+		# (read fails at the end of a line without a newline, as these files are)
+		read -r pid _ <"/proc/$ZOO_PID/task/$ZOO_PID/children"
+		read -r pid _ <"/proc/$pid/task/$pid/children"
+		dump_pid=$ZOO_PID ;;
+	traced-child) # the whole tree is dumped; someone else traces the child
+		read -r pid _ <"/proc/$ZOO_PID/task/$ZOO_PID/children"
+		dt_start_tracer "$pid" "$dir" >"$dir/tracer.why" || why=$(<"$dir/tracer.why")
+		tracer=$DT_TRACER dump_pid=$ZOO_PID ;;
 	traced)
 		# Not in $(...): the tracer is a child of this shell, and dies with its parent.
 		dt_start_tracer "$ZOO_PID" "$dir" >"$dir/tracer.why" || why=$(<"$dir/tracer.why")
-		tracer=$DT_TRACER ;;
+		tracer=$DT_TRACER root_tracer=$DT_TRACER ;;
 	esac
 	for re in "$@"; do
 		re=${re//@PID@/$pid}
@@ -916,9 +929,9 @@ dt_refusal() {
 		# The program is what must be left alone (a zombie child cannot run).
 		dt_snapshot "$ZOO_PID" "$dir/before"
 		mkdir -p "$dir/images"
-		dt_dump "" "$dir/dump" -t "$pid" -D "$dir/images" -o dump.log -v4
+		dt_dump "" "$dir/dump" -t "${dump_pid:-$pid}" -D "$dir/images" -o dump.log -v4
 		why=$(dt_refused "$dir/dump" "${res[@]}") &&
-			why=$(dt_left_alone "$ZOO_PID" "$dir/before" "$tracer")
+			why=$(dt_left_alone "$ZOO_PID" "$dir/before" "$root_tracer")
 	fi
 	if [ -n "$DT_TRACER" ]; then
 		dt_stop_tracer
@@ -1297,6 +1310,9 @@ dt_main() {
 	# 2. Refused for a real reason.
 	dt_refuse_kinds
 	dt_refusal zombie zoo-family zombie child 'pid @PID@ is a zombie'
+	dt_refusal zombie-child zoo-family zombie tree-child 'pid @PID@ is a zombie: stasis cannot dump zombies yet'
+	dt_refusal traced-child zoo-family child traced-child 'pid @PID@ is traced by pid @TRACER@'
+	dt_refusal vfork zoo-family vfork grandchild 'pid @PID@ shares its memory with pid [0-9]+ \(vfork\(\) or CLONE_VM\)'
 	dt_refusal traced counter "" traced 'pid @PID@ is traced by pid @TRACER@'
 	dt_refuse_no_such_pid
 	dt_refuse_no_dir

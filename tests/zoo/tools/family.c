@@ -6,6 +6,8 @@
  *   child    a child process, sleeping; the check wants it still there
  *   zombie   a child that exited and was not reaped; the check reaps it
  *   thread   a second thread counting; the check wants it still counting
+ *   vfork    a child blocked in vfork(): its own child shares its memory and
+ *            sleeps; the check kills the child (its child dies with it)
  *
  * tests/suites/dump.sh uses it to see that a refused dump leaves such a
  * process as it was. Not in the zoo list: it is no state to checkpoint.
@@ -14,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -54,6 +57,48 @@ static void start_child(bool linger)
 	_exit(0);
 }
 
+/* The child vforks; the vfork child sleeps and never execs. */
+static void start_vfork_child(void)
+{
+	pid_t parent = getpid();
+
+	child = fork();
+	if (child < 0)
+		zoo_setup_failed("fork: %m");
+	if (child > 0)
+		return;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
+	if (vfork() == 0) {
+		/* Only system calls here: this runs on the parent's memory. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	_exit(0);
+}
+
+/* Wait until the vfork child is there, so that the dump sees it. */
+static void wait_vfork_child(void)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)child, (int)child);
+	for (int i = 0; i < 5000; i++) {
+		char buf[32] = "";
+		FILE *f = fopen(path, "re");
+
+		if (f && fgets(buf, sizeof(buf), f) && buf[0] >= '1' && buf[0] <= '9') {
+			fclose(f);
+			return;
+		}
+		if (f)
+			fclose(f);
+		zoo_sleep_ms(1);
+	}
+	zoo_setup_failed("the child %d did not vfork", (int)child);
+}
+
 /* Wait until the zombie is one, so that the dump sees it so. */
 static void wait_zombie(void)
 {
@@ -77,12 +122,15 @@ static void setup(const char *mode)
 	} else if (strcmp(mode, "zombie") == 0) {
 		start_child(false);
 		wait_zombie();
+	} else if (strcmp(mode, "vfork") == 0) {
+		start_vfork_child();
+		wait_vfork_child();
 	} else if (strcmp(mode, "thread") == 0) {
 		r = pthread_create(&thread, NULL, count, NULL);
 		if (r)
 			zoo_setup_failed("pthread_create: %s", strerror(r));
 	} else {
-		zoo_setup_failed("STASIS_ZOO_FAMILY must be child, zombie or thread");
+		zoo_setup_failed("STASIS_ZOO_FAMILY must be child, zombie, thread or vfork");
 	}
 }
 
@@ -117,7 +165,7 @@ static void check_thread(void)
 
 static void check(const char *mode)
 {
-	if (strcmp(mode, "child") == 0)
+	if (strcmp(mode, "child") == 0 || strcmp(mode, "vfork") == 0)
 		check_child(SIGKILL, 0);
 	else if (strcmp(mode, "zombie") == 0)
 		check_child(0, 0);
