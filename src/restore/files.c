@@ -414,7 +414,7 @@ void rst_files_free(struct rst_files *f)
 	rst_files_close_ours(f);
 	free(f->moves);
 	free(f->open);
-	*f = (struct rst_files){.cwd_fd = -1, .root_fd = -1};
+	*f = (struct rst_files){.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}};
 }
 
 int rst_files_min_fd(const struct rst_images *img)

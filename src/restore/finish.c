@@ -47,18 +47,27 @@ static int load_rseq_cs(struct rst_ctx *c)
 			      sizeof(cs));
 }
 
-static int close_lent_fds(struct rst_ctx *c)
+static int close_lent_fd(struct rst_ctx *c, int fd)
 {
-	for (size_t i = 0; i < c->files.nopen; i++) {
-		long res = rst_sys(c, __NR_close, c->files.open[i].fd);
+	long res = rst_sys(c, __NR_close, fd);
 
-		if (res < 0) {
-			rst_err(c, "cannot close fd %d in the task: %s", c->files.open[i].fd,
-				strerror((int)-res));
-			return (int)res;
-		}
+	if (res < 0) {
+		rst_err(c, "cannot close fd %d in the task: %s", fd, strerror((int)-res));
+		return (int)res;
 	}
 	return 0;
+}
+
+static int close_lent_fds(struct rst_ctx *c)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < c->files.nopen; i++)
+		r = close_lent_fd(c, c->files.open[i].fd);
+	for (size_t i = 0; r == 0 && i < ELEMENTSOF(c->files.lent_dirs); i++)
+		if (c->files.lent_dirs[i] >= 0)
+			r = close_lent_fd(c, c->files.lent_dirs[i]);
+	return r;
 }
 
 static int load_sigmask(struct rst_ctx *c)

@@ -68,7 +68,8 @@ struct child_report {
 struct child_plan {
 	pid_t pid;
 	size_t parent;    /* index of its parent in the plan; the root's is 0, itself */
-	bool new_session; /* setsid() */
+	uint64_t clone_flags; /* CLONE_FILES, CLONE_FS: what it shares with its parent */
+	bool new_session;     /* setsid() */
 	bool own_group;   /* setpgid(0, 0): it leads its group (or a shell job that did) */
 	const struct rst_fd_move *moves;
 	size_t nmoves;
@@ -113,12 +114,21 @@ static int close_others(const struct child_plan *p)
 
 static _noreturn_ void child_main(const struct fork_plan *fp, size_t i);
 
+static void report_ready(const struct fork_plan *fp, size_t i)
+{
+	struct child_report ready = {.index = (int)i, .step = STEP_READY};
+
+	if (write(fp->report_fd, &ready, sizeof(ready)) != sizeof(ready))
+		_exit(126);
+}
+
 /* Runs in task i: its children, with their old pids, before its fds are put in place. */
 static void fork_children(const struct fork_plan *fp, size_t i)
 {
 	for (size_t j = 1; j < fp->n; j++) {
 		pid_t want = fp->tasks[j].pid;
 		struct clone_args args = {
+			.flags = fp->tasks[j].clone_flags,
 			.exit_signal = SIGCHLD,
 			.set_tid = (uint64_t)(uintptr_t)&want,
 			.set_tid_size = 1,
@@ -132,6 +142,9 @@ static void fork_children(const struct fork_plan *fp, size_t i)
 			child_main(fp, j);
 		if (pid != want)
 			child_fail(fp, i, STEP_FORK, -1);
+		/* One on our fd table cannot report once we close our end: we say it for it. */
+		if (args.flags & CLONE_FILES)
+			report_ready(fp, j);
 	}
 }
 
@@ -141,7 +154,6 @@ static _noreturn_ void child_main(const struct fork_plan *fp, size_t i)
 	const struct child_plan *p = &fp->tasks[i];
 	pid_t parent = i == 0 ? fp->controller : fp->tasks[p->parent].pid;
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	struct child_report ready = {.index = (int)i, .step = STEP_READY};
 	sigset_t all;
 
 	/* Nothing may run a handler of the controller's here: its crash handler writes its log. */
@@ -159,20 +171,25 @@ static _noreturn_ void child_main(const struct fork_plan *fp, size_t i)
 	if (p->own_group && setpgid(0, 0) < 0)
 		child_fail(fp, i, STEP_SETPGID, -1);
 	fork_children(fp, i);
-	for (size_t k = 0; k < p->nmoves; k++)
-		if (dup3(p->moves[k].src, p->moves[k].dst, p->moves[k].cloexec ? O_CLOEXEC : 0) < 0)
-			child_fail(fp, i, STEP_DUP, p->moves[k].dst);
-	if (p->root_fd >= 0 && (fchdir(p->root_fd) < 0 || chroot(".") < 0))
-		child_fail(fp, i, STEP_CHROOT, -1);
-	if (fchdir(p->cwd_fd) < 0)
-		child_fail(fp, i, STEP_CHDIR, -1);
-	if (p->has_umask)
-		umask(p->umask);
-	if (close_others(p) < 0)
-		child_fail(fp, i, STEP_CLOSE, -1);
-	if (write(fp->report_fd, &ready, sizeof(ready)) != sizeof(ready))
-		_exit(126);
-	close(fp->report_fd);
+	/* A table or fs shared with the parent is the parent's to set up. */
+	if (!(p->clone_flags & CLONE_FS)) {
+		if (p->root_fd >= 0 && (fchdir(p->root_fd) < 0 || chroot(".") < 0))
+			child_fail(fp, i, STEP_CHROOT, -1);
+		if (fchdir(p->cwd_fd) < 0)
+			child_fail(fp, i, STEP_CHDIR, -1);
+		if (p->has_umask)
+			umask(p->umask);
+	}
+	if (!(p->clone_flags & CLONE_FILES)) {
+		for (size_t k = 0; k < p->nmoves; k++)
+			if (dup3(p->moves[k].src, p->moves[k].dst,
+				 p->moves[k].cloexec ? O_CLOEXEC : 0) < 0)
+				child_fail(fp, i, STEP_DUP, p->moves[k].dst);
+		if (close_others(p) < 0)
+			child_fail(fp, i, STEP_CLOSE, -1);
+		report_ready(fp, i);
+		close(fp->report_fd);
+	}
 	for (;;)
 		pause();
 }
@@ -190,6 +207,7 @@ static int make_plan(struct rst_ctx *c, int report_fd, struct child_plan *p)
 	*p = (struct child_plan){
 		.pid = c->pid,
 		.parent = c->parent,
+		.clone_flags = (c->share_files ? CLONE_FILES : 0) | (c->share_fs ? CLONE_FS : 0),
 		.new_session = item->sid == item->pid,
 		.own_group = item->sid != item->pid && item->pgid == item->pid,
 		.moves = c->files.moves,
@@ -209,6 +227,32 @@ static int make_plan(struct rst_ctx *c, int report_fd, struct child_plan *p)
 	p->keep[n++] = report_fd;
 	qsort(p->keep, n, sizeof(int), cmp_int);
 	p->nkeep = n;
+	return 0;
+}
+
+/*
+ * A child on its parent's fd table: the parent closes the fds that are not
+ * its own, so it keeps the child's too (lent fds, and cwd and root unless
+ * the fs is shared as well). The child's finish closes them.
+ */
+static int keep_for_child(struct child_plan *parent, struct rst_ctx *child)
+{
+	struct rst_files *f = &child->files;
+	int *keep = reallocarray(parent->keep, parent->nkeep + f->nopen + 2, sizeof(int));
+
+	if (!keep)
+		return -ENOMEM;
+	parent->keep = keep;
+	for (size_t i = 0; i < f->nopen; i++)
+		keep[parent->nkeep++] = f->open[i].fd;
+	if (!child->share_fs) {
+		f->lent_dirs[0] = f->cwd_fd;
+		f->lent_dirs[1] = f->root_fd;
+		for (size_t i = 0; i < 2; i++)
+			if (f->lent_dirs[i] >= 0)
+				keep[parent->nkeep++] = f->lent_dirs[i];
+	}
+	qsort(keep, parent->nkeep, sizeof(int), cmp_int);
 	return 0;
 }
 
@@ -390,6 +434,9 @@ int rst_fork_tree(struct rst_ctx *tasks, size_t n)
 	r = fp.tasks ? 0 : -ENOMEM;
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = make_plan(&tasks[i], wr, &fp.tasks[i]);
+	for (size_t i = 1; r == 0 && i < n; i++)
+		if (tasks[i].share_files)
+			r = keep_for_child(&fp.tasks[tasks[i].parent], &tasks[i]);
 	if (r == 0) {
 		tasks->t_fork_start = rst_now_us();
 		r = clone_root(tasks, &fp);

@@ -213,7 +213,7 @@ int rst_images_load(struct rst_ctx *c, const char *dir, size_t index, size_t *re
 	/* fdinfo is per files_struct id since CRIU 3.x (inventory says so), per pid before. */
 	fdinfo_id = c->pid;
 	if (img->inv->has_fdinfo_per_id && img->inv->fdinfo_per_id)
-		fdinfo_id = img->ids ? img->ids->files_id : img->core->ids->files_id;
+		fdinfo_id = rst_ids(img)->files_id;
 	r = read_all(img, IMG_FDINFO, fdinfo_id, (void ***)&img->fds, &img->nfds);
 	if (r < 0)
 		return r;
@@ -265,4 +265,9 @@ const RegFileEntry *rst_reg_file(const struct rst_images *img, uint32_t id)
 		if (img->regs[i]->id == id)
 			return img->regs[i];
 	return NULL;
+}
+
+const TaskKobjIdsEntry *rst_ids(const struct rst_images *img)
+{
+	return img->ids ? img->ids : img->core->ids;
 }

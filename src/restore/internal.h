@@ -116,6 +116,9 @@ int rst_find_gap(struct rst_range *busy, size_t n, uint64_t len, uint64_t lo, ui
 
 /* ---- the context of one restore --------------------------------------------- */
 
+/* ids-PID.img (or, in old images, the core's): what the task shares. */
+const TaskKobjIdsEntry *rst_ids(const struct rst_images *img);
+
 /* An fd of the task, opened by the controller and inherited by the task. */
 struct rst_fd_move {
 	int src; /* the controller's fd, the same number in the task until it is moved */
@@ -172,6 +175,8 @@ struct rst_files {
 	size_t nopen;
 	int cwd_fd;
 	int root_fd;      /* the task's root when it is not "/", else -1 */
+	/* cwd and root fds left in an fd table shared with the parent; the task closes them */
+	int lent_dirs[2];
 	int min_fd;       /* above every fd number of the task: where the controller's files go */
 	bool ours_closed; /* the controller closed its copies; the numbers stay the task's */
 };
@@ -188,6 +193,8 @@ struct rst_ctx {
 	struct rst_shared *shared;
 	size_t index;  /* in pstree.img */
 	size_t parent; /* index of the parent in pstree.img; the root's is its own */
+	/* It shares its parent's fd table (CLONE_FILES) or fs (CLONE_FS): made so, set by it. */
+	bool share_files, share_fs;
 	pid_t pid;     /* the task's pid, old and new */
 	struct rst_images img;
 	struct rst_files files;

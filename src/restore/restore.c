@@ -175,9 +175,42 @@ static struct rst_ctx new_ctx(struct rst_tree *t)
 	return (struct rst_ctx){
 		.opts = t->opts,
 		.shared = &t->shared,
-		.files = {.cwd_fd = -1, .root_fd = -1},
+		.files = {.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}},
 		.t_start = rst_now_us(),
 	};
+}
+
+/*
+ * An fd table or fs shared with the parent is made by clone3(CLONE_FILES,
+ * CLONE_FS). One shared with another task only (siblings that did not
+ * share with their parent, say) cannot be made so: refused.
+ */
+static int find_sharing(struct rst_tree *t, struct rst_ctx *c)
+{
+	const TaskKobjIdsEntry *mine = rst_ids(&c->img);
+	const TaskKobjIdsEntry *parent = rst_ids(&t->tasks[c->parent].img);
+
+	c->share_files = mine->files_id == parent->files_id;
+	c->share_fs = mine->fs_id == parent->fs_id;
+	for (size_t j = 0; j < t->n; j++) {
+		const TaskKobjIdsEntry *o = rst_ids(&t->tasks[j].img);
+
+		if (&t->tasks[j] == c || j == c->parent)
+			continue;
+		if ((!c->share_files && o->files_id == mine->files_id) ||
+		    (!c->share_fs && o->fs_id == mine->fs_id)) {
+			rst_err(c,
+				"it shares its %s with pid %d, which is not its parent: stasis can "
+				"only restore a table shared with the parent",
+				o->files_id == mine->files_id ? "fd table" : "fs (cwd, root, umask)",
+				(int)t->tasks[j].pid);
+			return -EOPNOTSUPP;
+		}
+	}
+	if (c->share_files || c->share_fs)
+		rst_info(c, "shares its parent's%s%s", c->share_files ? " fd table" : "",
+			 c->share_fs ? " fs" : "");
+	return 0;
 }
 
 static int load_tree(struct rst_tree *t)
@@ -201,6 +234,8 @@ static int load_tree(struct rst_tree *t)
 	}
 	for (size_t i = 0; r == 0 && i < t->n; i++)
 		r = prepare(&t->tasks[i]);
+	for (size_t i = 1; r == 0 && i < t->n; i++)
+		r = find_sharing(t, &t->tasks[i]);
 	for (size_t i = 0; r == 0 && i < t->n; i++)
 		t->shared.min_fd = MAX(t->shared.min_fd, rst_files_min_fd(&t->tasks[i].img));
 	for (size_t i = 0; r == 0 && i < t->n; i++)
