@@ -9,7 +9,8 @@
  *   worker 3  blocks in read() on a pipe
  *
  * Each one has its thread id, a TLS value (fs base differs per thread), a
- * name (PR_SET_NAME), a blocked mask and, for workers 1 and 3, an
+ * name (PR_SET_NAME), a blocked mask, a nice value and scheduling policy of
+ * its own (SCHED_BATCH for worker 2) and, for workers 1 and 3, an
  * alternate signal stack. After SIGTERM the main thread wakes the waiting
  * ones (futex wake, a byte into the pipe) and every worker checks its own
  * state; the main thread checks that the counters still advance and that
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +73,26 @@ static void set_mask(struct worker *w)
 	for (int sig = 1; sig <= 64; sig++)
 		if (sigismember(&s, sig) == 1)
 			w->mask |= 1ull << (sig - 1);
+}
+
+static int nice_of(const struct worker *w)
+{
+	return w->index + 1;
+}
+
+static int policy_of(const struct worker *w)
+{
+	return w->index == 2 ? SCHED_BATCH : SCHED_OTHER;
+}
+
+/* Per thread: setpriority() with a thread id, sched_setscheduler(0) for the caller. */
+static void set_sched(struct worker *w)
+{
+	struct sched_param sp = {0};
+
+	if (setpriority(PRIO_PROCESS, (id_t)w->tid, nice_of(w)) < 0 ||
+	    sched_setscheduler(0, policy_of(w), &sp) < 0)
+		snprintf(w->why, sizeof(w->why), "setup: scheduling: %m");
 }
 
 static void set_altstack(struct worker *w)
@@ -120,6 +143,13 @@ static void check_self(struct worker *w)
 	if (mask != w->mask)
 		why(w, "worker %d: blocks %#llx, not %#llx", w->index, (unsigned long long)mask,
 		    (unsigned long long)w->mask);
+	errno = 0;
+	if (getpriority(PRIO_PROCESS, (id_t)w->tid) != nice_of(w) || errno)
+		why(w, "worker %d: its nice value is %d, not %d", w->index,
+		    getpriority(PRIO_PROCESS, (id_t)w->tid), nice_of(w));
+	if (sched_getscheduler(0) != policy_of(w))
+		why(w, "worker %d: its policy is %d, not %d", w->index, sched_getscheduler(0),
+		    policy_of(w));
 	sigaltstack(NULL, &ss);
 	if (w->altstack && (ss.ss_sp != w->altstack || ss.ss_size != ALTSTACK_SIZE))
 		why(w, "worker %d: its altstack is %p, not %p", w->index, ss.ss_sp, w->altstack);
@@ -160,6 +190,7 @@ static void *worker_main(void *arg)
 	snprintf(w->name, sizeof(w->name), "zoo-w%d", w->index);
 	prctl(PR_SET_NAME, w->name);
 	set_mask(w);
+	set_sched(w);
 	set_altstack(w);
 	atomic_store(&w->ready, 1);
 	switch (w->index) {
