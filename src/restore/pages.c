@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Filling the task's memory from the images. The pages file is mapped in
- * windows of WINDOW_SIZE, one at a time, so that the controller's memory
+ * windows of RST_WINDOW_SIZE, one at a time, so that the controller's memory
  * does not grow with the task's. Private anonymous VMAs are filled with
  * UFFDIO_COPY (pages-uffd.c), which does not zero the pages first; the
  * others, and all of them where userfaultfd is not available, with
@@ -17,12 +17,10 @@
 #include <sys/uio.h>
 
 #include "restore/internal.h"
-#include "restore/pages-uffd.h"
+#include "restore/pages.h"
 
 #define BATCH_IOVS 512
 #define PARENT_CHUNK (1UL << 20)
-/* Mapped at once: large enough that mmap costs nothing, small beside any target. */
-#define WINDOW_SIZE (32UL << 20)
 
 struct batch {
 	struct iovec local[BATCH_IOVS], remote[BATCH_IOVS];
@@ -80,29 +78,21 @@ static int add(struct rst_ctx *c, struct batch *b, const void *src, uint64_t dst
 
 /*
  * What a fill works with: the batch of process_vm_writev(), the task's
- * userfaultfd (-1 if none) and which VMAs are registered with it.
+ * userfaultfd (NULL if none) and which VMAs are registered with it.
  */
 struct filler {
 	struct rst_ctx *c;
 	struct batch b;
-	int uffd;
+	struct rst_uffd *u;
 	bool *by_uffd; /* c->nvmas of them */
 };
 
-/* A window of a pages file: [off, off + len) of it mapped at base. */
-struct window {
-	struct img_pagemap *pm;
-	uint64_t size; /* of the file */
-	const uint8_t *base;
-	uint64_t off, len;
-};
-
-static int window_open(struct rst_ctx *c, struct img_pagemap *pm, struct window *w)
+int rst_window_open(struct rst_ctx *c, struct img_pagemap *pm, struct rst_window *w)
 {
 	int fd = img_pagemap_pages_fd(pm);
 	struct stat st = {0};
 
-	*w = (struct window){.pm = pm};
+	*w = (struct rst_window){.pm = pm};
 	if (fd >= 0 && fstat(fd, &st) < 0) {
 		int r = negative_errno();
 		rst_err(c, "cannot stat pages-%u.img: %s", img_pagemap_pages_id(pm), strerror(-r));
@@ -112,27 +102,25 @@ static int window_open(struct rst_ctx *c, struct img_pagemap *pm, struct window 
 	return 0;
 }
 
-static void window_close(struct window *w)
+void rst_window_close(struct rst_window *w)
 {
 	if (w->base)
 		munmap((void *)w->base, w->len);
 	w->base = NULL;
 }
 
-/*
- * Bytes [off, off + *len) of the file, *len cut at the window's end; the
- * window moves if off is outside it, once the batch, which points into it,
- * is written.
- */
-static int window_at(struct filler *f, struct window *w, uint64_t off, uint64_t *len,
-		     const uint8_t **ret)
+bool rst_window_has(const struct rst_window *w, uint64_t off)
 {
-	struct rst_ctx *c = f->c;
-	uint64_t start = off - off % WINDOW_SIZE;
-	void *p;
-	int r;
+	return w->base && off >= w->off && off < w->off + w->len;
+}
 
-	if (!w->base || off < w->off || off >= w->off + w->len) {
+int rst_window_at(struct rst_ctx *c, struct rst_window *w, uint64_t off, uint64_t *len,
+		  const uint8_t **ret)
+{
+	uint64_t start = off - off % RST_WINDOW_SIZE;
+	void *p;
+
+	if (!rst_window_has(w, off)) {
 		if (off >= w->size) {
 			rst_err(c,
 				"pages-%u.img: pages at offset %llu are beyond its end (%llu "
@@ -141,23 +129,20 @@ static int window_at(struct filler *f, struct window *w, uint64_t off, uint64_t 
 				(unsigned long long)w->size);
 			return -EBADMSG;
 		}
-		r = flush(c, &f->b);
-		if (r < 0)
-			return r;
-		window_close(w);
-		w->off = start;
-		w->len = MIN(WINDOW_SIZE, w->size - start);
-		/* Populated: the copies below then take no fault on this side. */
-		p = mmap(NULL, w->len, PROT_READ, MAP_SHARED | MAP_POPULATE,
-			 img_pagemap_pages_fd(w->pm), (off_t)start);
+		rst_window_close(w);
+		/* Populated: the copies from it then take no fault on this side. */
+		p = mmap(NULL, MIN(RST_WINDOW_SIZE, w->size - start), PROT_READ,
+			 MAP_SHARED | MAP_POPULATE, img_pagemap_pages_fd(w->pm), (off_t)start);
 		if (p == MAP_FAILED) {
-			r = negative_errno();
+			int r = negative_errno();
 			rst_err(c, "cannot map pages-%u.img at offset %llu: %s",
 				img_pagemap_pages_id(w->pm), (unsigned long long)start,
 				strerror(-r));
 			return r;
 		}
 		w->base = p;
+		w->off = start;
+		w->len = MIN(RST_WINDOW_SIZE, w->size - start);
 	}
 	*len = MIN(*len, w->off + w->len - off);
 	*ret = w->base + (off - w->off);
@@ -165,17 +150,21 @@ static int window_at(struct filler *f, struct window *w, uint64_t off, uint64_t 
 }
 
 /* Pages [dst, dst + len) of the task from offset off of the window's file. */
-static int put(struct filler *f, struct window *w, uint64_t off, uint64_t dst, uint64_t len,
+static int put(struct filler *f, struct rst_window *w, uint64_t off, uint64_t dst, uint64_t len,
 	       bool uffd)
 {
+	if (uffd)
+		return rst_uffd_queue(f->u, off, dst, len);
 	while (len) {
 		uint64_t n = len;
 		const uint8_t *src;
-		int r = window_at(f, w, off, &n, &src);
+		/* The batch points into the window: written before the window moves. */
+		int r = rst_window_has(w, off) ? 0 : flush(f->c, &f->b);
 
 		if (r == 0)
-			r = uffd ? rst_uffd_copy(f->c, f->uffd, src, dst, n)
-				 : add(f->c, &f->b, src, dst, n);
+			r = rst_window_at(f->c, w, off, &n, &src);
+		if (r == 0)
+			r = add(f->c, &f->b, src, dst, n);
 		if (r < 0)
 			return r;
 		off += n;
@@ -202,7 +191,7 @@ static int write_from_parent(struct filler *f, struct img_pagemap *pm, uint64_t 
 		if (r < 0)
 			return r;
 		if (uffd) {
-			r = rst_uffd_copy(c, f->uffd, buf, dst, chunk);
+			r = rst_uffd_copy(f->u, buf, dst, chunk);
 			if (r < 0)
 				return r;
 		} else {
@@ -245,7 +234,7 @@ static ssize_t private_vma(const struct rst_ctx *c, uint64_t addr)
 }
 
 /* One extent of the task's pagemap: [s, e) split at VMA boundaries. */
-static int fill_extent(struct filler *f, struct window *w, const struct img_page_extent *x)
+static int fill_extent(struct filler *f, struct rst_window *w, const struct img_page_extent *x)
 {
 	struct rst_ctx *c = f->c;
 	uint64_t s = x->vaddr, e = x->vaddr + x->nr_pages * IMG_PAGE_SIZE;
@@ -291,15 +280,17 @@ static int fill_private(struct filler *f)
 	struct rst_ctx *c = f->c;
 	const struct img_page_extent *ext;
 	size_t n = img_pagemap_extents(c->img.pm, &ext);
-	struct window w;
+	struct rst_window w;
 	int r;
 
-	r = window_open(c, c->img.pm, &w);
+	r = rst_window_open(c, c->img.pm, &w);
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = fill_extent(f, &w, &ext[i]);
+	if (r == 0 && f->u)
+		r = rst_uffd_run(f->u);
 	if (r == 0)
 		r = flush(c, &f->b);
-	window_close(&w);
+	rst_window_close(&w);
 	return r;
 }
 
@@ -309,7 +300,7 @@ static int fill_shared(struct filler *f, const VmaEntry *e)
 	struct rst_ctx *c = f->c;
 	_cleanup_img_pagemap_ struct img_pagemap *pm = NULL;
 	const struct img_page_extent *ext;
-	struct window w;
+	struct rst_window w;
 	size_t n;
 	int r;
 
@@ -318,7 +309,7 @@ static int fill_shared(struct filler *f, const VmaEntry *e)
 		return 0;
 	if (r < 0)
 		return r;
-	r = window_open(c, pm, &w);
+	r = rst_window_open(c, pm, &w);
 	n = img_pagemap_extents(pm, &ext);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		uint64_t size = ext[i].nr_pages * IMG_PAGE_SIZE;
@@ -339,7 +330,7 @@ static int fill_shared(struct filler *f, const VmaEntry *e)
 	}
 	if (r == 0)
 		r = flush(c, &f->b);
-	window_close(&w);
+	rst_window_close(&w);
 	return r;
 }
 
@@ -347,12 +338,12 @@ static int fill_shared(struct filler *f, const VmaEntry *e)
 static int register_uffd(struct filler *f)
 {
 	struct rst_ctx *c = f->c;
-	int r = rst_uffd_open(c, &f->uffd);
+	int r = rst_uffd_open(c, c->img.pm, &f->u);
 
-	for (size_t i = 0; i < c->nvmas && r == 0 && f->uffd >= 0; i++) {
+	for (size_t i = 0; i < c->nvmas && r == 0 && f->u; i++) {
 		if (!c->vmas[i].has_pages || !rst_uffd_fits(&c->vmas[i]))
 			continue;
-		r = rst_uffd_register(c, f->uffd, &c->vmas[i]);
+		r = rst_uffd_register(f->u, &c->vmas[i]);
 		f->by_uffd[i] = r == 0;
 	}
 	return r;
@@ -366,13 +357,11 @@ int rst_pages_fill(struct rst_ctx *c)
 
 	if (!f || !by_uffd)
 		return -ENOMEM;
-	*f = (struct filler){.c = c, .uffd = -1, .by_uffd = by_uffd};
+	*f = (struct filler){.c = c, .by_uffd = by_uffd};
 	r = register_uffd(f);
 	if (r == 0)
 		r = fill_private(f);
-	/* The last reference: the kernel unregisters every range of the task's mm. */
-	if (f->uffd >= 0)
-		close(f->uffd);
+	rst_uffd_close(f->u);
 	for (size_t i = 0; i < c->nvmas && r == 0; i++)
 		if (c->vmas[i].e->status & VMA_ANON_SHARED)
 			r = fill_shared(f, c->vmas[i].e);
