@@ -26,11 +26,13 @@
 #include "restore/internal.h"
 #include "restore/pages.h"
 
-/* Queued copies, run in parallel: a job is at most JOB_SIZE and within one window. */
+/*
+ * Queued copies, run in parallel. Copies from one window of the pages file
+ * make a group that one thread takes whole: two threads sharing a window
+ * would each map and populate all of it.
+ */
 #define MAX_JOBS 1024
-#define JOB_SIZE (8UL << 20)
 #define MAX_THREADS 2
-_Static_assert(RST_WINDOW_SIZE % JOB_SIZE == 0, "a job must not cross a window");
 
 struct job {
 	uint64_t off, dst, len;
@@ -42,7 +44,9 @@ struct rst_uffd {
 	struct img_pagemap *pm;
 	struct job jobs[MAX_JOBS];
 	size_t njobs;
-	atomic_size_t next;   /* the next job to take */
+	size_t groups[MAX_JOBS]; /* the first job of each group */
+	size_t ngroups;
+	atomic_size_t next;   /* the next group to take */
 	atomic_int err;       /* the first error of any thread */
 	atomic_ullong copied; /* bytes */
 };
@@ -213,8 +217,8 @@ int rst_uffd_copy(struct rst_uffd *u, const void *src, uint64_t dst, size_t len)
 int rst_uffd_queue(struct rst_uffd *u, uint64_t off, uint64_t dst, uint64_t len)
 {
 	while (len) {
-		/* Cut at JOB_SIZE boundaries of the file, which windows are aligned to. */
-		uint64_t n = MIN(len, JOB_SIZE - off % JOB_SIZE);
+		/* Cut at window boundaries: a job is within one window. */
+		uint64_t n = MIN(len, RST_WINDOW_SIZE - off % RST_WINDOW_SIZE);
 		int r;
 
 		if (u->njobs == MAX_JOBS) {
@@ -222,6 +226,9 @@ int rst_uffd_queue(struct rst_uffd *u, uint64_t off, uint64_t dst, uint64_t len)
 			if (r < 0)
 				return r;
 		}
+		if (u->njobs == 0 ||
+		    u->jobs[u->njobs - 1].off / RST_WINDOW_SIZE != off / RST_WINDOW_SIZE)
+			u->groups[u->ngroups++] = u->njobs;
 		u->jobs[u->njobs++] = (struct job){off, dst, n};
 		off += n;
 		dst += n;
@@ -249,7 +256,7 @@ static int do_job(struct rst_uffd *u, struct rst_window *w, struct job j)
 	return 0;
 }
 
-/* One thread: takes jobs until there are none left or some thread failed. */
+/* One thread: takes groups of jobs until there are none left or some thread failed. */
 static void *worker(void *arg)
 {
 	struct rst_uffd *u = arg;
@@ -257,11 +264,13 @@ static void *worker(void *arg)
 	int r = rst_window_open(u->c, u->pm, &w);
 
 	while (r == 0 && atomic_load(&u->err) == 0) {
-		size_t i = atomic_fetch_add(&u->next, 1);
+		size_t g = atomic_fetch_add(&u->next, 1);
+		size_t end = g + 1 < u->ngroups ? u->groups[g + 1] : u->njobs;
 
-		if (i >= u->njobs)
+		if (g >= u->ngroups)
 			break;
-		r = do_job(u, &w, u->jobs[i]);
+		for (size_t i = u->groups[g]; i < end && r == 0; i++)
+			r = do_job(u, &w, u->jobs[i]);
 	}
 	rst_window_close(&w);
 	if (r < 0) {
@@ -283,12 +292,13 @@ int rst_uffd_run(struct rst_uffd *u)
 	atomic_store(&u->next, 0);
 	atomic_store(&u->copied, 0);
 	/* A helper thread only if there is a CPU for it; without one, jobs stay with us. */
-	if (cpus >= MAX_THREADS && u->njobs > 1)
+	if (cpus >= MAX_THREADS && u->ngroups > 1)
 		helper = pthread_create(&th, NULL, worker, u) == 0;
 	worker(u);
 	if (helper)
 		pthread_join(th, NULL);
 	c->pages_restored += atomic_load(&u->copied) / RST_PAGE_SIZE;
 	u->njobs = 0;
+	u->ngroups = 0;
 	return atomic_load(&u->err);
 }
