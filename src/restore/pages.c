@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Filling the task's memory from the images. The pages file is mapped in
- * windows of RST_WINDOW_SIZE, one at a time, so that the controller's memory
- * does not grow with the task's. Private anonymous VMAs are filled with
+ * windows of RST_WINDOW_SIZE, one at a time per copying thread, so that the
+ * controller's memory does not grow with the task's. Private anonymous VMAs are filled with
  * UFFDIO_COPY (pages-uffd.c), which does not zero the pages first; the
  * others, and all of them where userfaultfd is not available, with
  * process_vm_writev() in batches of many extents. Either way each byte is
@@ -114,35 +114,43 @@ bool rst_window_has(const struct rst_window *w, uint64_t off)
 	return w->base && off >= w->off && off < w->off + w->len;
 }
 
+/* Map the window of the file that holds offset off, in place of the current one. */
+static int window_move(struct rst_ctx *c, struct rst_window *w, uint64_t off)
+{
+	uint64_t start = off - off % RST_WINDOW_SIZE, len;
+	void *p;
+
+	if (off >= w->size) {
+		rst_err(c, "pages-%u.img: pages at offset %llu are beyond its end (%llu bytes)",
+			img_pagemap_pages_id(w->pm), (unsigned long long)off,
+			(unsigned long long)w->size);
+		return -EBADMSG;
+	}
+	rst_window_close(w);
+	len = MIN(RST_WINDOW_SIZE, w->size - start);
+	/* Populated: the copies from it then take no fault on this side. */
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, img_pagemap_pages_fd(w->pm),
+		 (off_t)start);
+	if (p == MAP_FAILED) {
+		int r = negative_errno();
+		rst_err(c, "cannot map pages-%u.img at offset %llu: %s",
+			img_pagemap_pages_id(w->pm), (unsigned long long)start, strerror(-r));
+		return r;
+	}
+	w->base = p;
+	w->off = start;
+	w->len = len;
+	return 0;
+}
+
 int rst_window_at(struct rst_ctx *c, struct rst_window *w, uint64_t off, uint64_t *len,
 		  const uint8_t **ret)
 {
-	uint64_t start = off - off % RST_WINDOW_SIZE;
-	void *p;
-
 	if (!rst_window_has(w, off)) {
-		if (off >= w->size) {
-			rst_err(c,
-				"pages-%u.img: pages at offset %llu are beyond its end (%llu "
-				"bytes)",
-				img_pagemap_pages_id(w->pm), (unsigned long long)off,
-				(unsigned long long)w->size);
-			return -EBADMSG;
-		}
-		rst_window_close(w);
-		/* Populated: the copies from it then take no fault on this side. */
-		p = mmap(NULL, MIN(RST_WINDOW_SIZE, w->size - start), PROT_READ,
-			 MAP_SHARED | MAP_POPULATE, img_pagemap_pages_fd(w->pm), (off_t)start);
-		if (p == MAP_FAILED) {
-			int r = negative_errno();
-			rst_err(c, "cannot map pages-%u.img at offset %llu: %s",
-				img_pagemap_pages_id(w->pm), (unsigned long long)start,
-				strerror(-r));
+		int r = window_move(c, w, off);
+
+		if (r < 0)
 			return r;
-		}
-		w->base = p;
-		w->off = start;
-		w->len = MIN(RST_WINDOW_SIZE, w->size - start);
 	}
 	*len = MIN(*len, w->off + w->len - off);
 	*ret = w->base + (off - w->off);
