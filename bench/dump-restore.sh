@@ -4,8 +4,8 @@
 # the same run and with CRIU 4.2's figures quoted by issue "Core engine I".
 #
 # For each size: the machine's limits (bench/machine-limits: tmpfs write,
-# process_vm_readv, fault-and-copy fill, UFFDIO_COPY; LIMIT_MIB each, best
-# of LIMIT_ROUNDS), then ROUNDS times: bench/workload-mem is started, dumped
+# process_vm_readv, fault-and-copy fill, UFFDIO_COPY by one and two threads;
+# LIMIT_MIB each, best of LIMIT_ROUNDS), then ROUNDS times: bench/workload-mem is started, dumped
 # (`stasis dump`, killed), restored (`stasis restore -d`) and sent SIGTERM:
 # it checks every word of its memory and writes its verdict, which must be
 # "ok". stasis runs under bench/rusage for its wall time and peak memory.
@@ -182,7 +182,7 @@ get() { field "$1" <(echo "$2"); } # KEY LINE
 
 # run_size GIB: the machine's limits, ROUNDS rounds, and the table.
 run_size() {
-	local size=$(($1 << 30)) need avail shm limits w rv f u i d r
+	local size=$(($1 << 30)) need avail shm limits w rv f u u2 i d r
 	local s="%.2f s" gb="%.2f GB/s" mb="%.1f MiB" ms="%.3f s"
 	local d_gbs r_gbs d_rss d_anon r_rss r_anon
 
@@ -200,7 +200,7 @@ run_size() {
 
 	limits=$("$LIMITS" measure "$dir" "$LIMIT_MIB" "$LIMIT_ROUNDS") || fail "machine-limits"
 	w=$(get tmpfs_write "$limits") rv=$(get readv "$limits")
-	f=$(get fill "$limits") u=$(get uffd_copy "$limits")
+	f=$(get fill "$limits") u=$(get uffd_copy "$limits") u2=$(get uffd_copy2 "$limits")
 	rm -f "$dir/rounds"
 	for ((i = 1; i <= ROUNDS; i++)); do
 		one_round "$1" "$i"
@@ -228,6 +228,7 @@ run_size() {
 		"$CRIU_RESTORE_GBS GB/s" \
 		"$(met "$r_gbs" "$RESTORE_TARGET_GBS") (1.5x CRIU: $RESTORE_TARGET_GBS GB/s)"
 	row "" "" "$u GB/s UFFDIO_COPY" "$(ratio "$r_gbs" "$u")" "" ""
+	row "" "" "$u2 GB/s UFFDIO_COPY x2" "$(ratio "$r_gbs" "$u2")" "" ""
 	row "restore_time (stats)" "$(fmt "$ms" "$(get r_time_us "$r")e-6")" "" "" "" ""
 	row "restore peak RSS" "$(fmt "$mb" "$r_rss/1024")" "" "" "" \
 		"$(met $((RSS_BOUND_MIB << 10)) "$r_rss") (under $RSS_BOUND_MIB MiB)"

@@ -14,6 +14,9 @@
  *                     zeroed by the kernel, then copied (a restore's path)
  *       uffd_copy     UFFDIO_COPY of the same file into fresh anonymous
  *                     memory registered with userfaultfd: no zeroing
+ *       uffd_copy2    the same with two threads taking 8 MiB chunks in
+ *                     turn (what stasis restore does on two CPUs; chunks
+ *                     of 1 MiB share page tables and run slower)
  *
  * This VM backs memory lazily (the first touch of a page costs several
  * times its copy): each measurement is preceded by touching and freeing as
@@ -22,6 +25,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,43 +138,67 @@ static double bench_readv(const uint8_t *mem, size_t size)
 	return gbs(size, t);
 }
 
-/* 0 when userfaultfd is not available to this process. */
-static double bench_uffd_copy(const uint8_t *src, size_t size)
-{
-	struct uffdio_api api = {.api = UFFD_API};
-	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
-	uint8_t *dst;
-	double t;
-	int uffd;
+/* The chunk each of two threads takes in turn: 4 page tables' worth, as stasis's jobs. */
+#define UFFD_CHUNK (8 * MIB)
 
-	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api) < 0) {
-		fprintf(stderr, "machine-limits: no userfaultfd: %s\n", strerror(errno));
-		if (uffd >= 0)
-			close(uffd);
-		return 0;
-	}
-	warm(size + WARM_EXTRA);
-	dst = map_anon(size);
-	reg.range.start = (uintptr_t)dst;
-	reg.range.len = size;
-	if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0)
-		die("UFFDIO_REGISTER");
-	t = now();
-	for (size_t off = 0; off < size; off += CHUNK) {
+struct uffd_job {
+	int uffd;
+	const uint8_t *src;
+	uint8_t *dst;
+	size_t size;
+	atomic_size_t next; /* the next chunk's offset */
+};
+
+static void *uffd_copy_chunks(void *arg)
+{
+	struct uffd_job *j = arg;
+
+	for (size_t off; (off = atomic_fetch_add(&j->next, UFFD_CHUNK)) < j->size;) {
+		size_t len = j->size - off < UFFD_CHUNK ? j->size - off : UFFD_CHUNK;
 		struct uffdio_copy c = {
-			.dst = (uintptr_t)(dst + off),
-			.src = (uintptr_t)(src + off),
-			.len = CHUNK,
+			.dst = (uintptr_t)(j->dst + off),
+			.src = (uintptr_t)(j->src + off),
+			.len = len,
 			.mode = UFFDIO_COPY_MODE_DONTWAKE, /* nobody waits on these pages */
 		};
 
-		if (ioctl(uffd, UFFDIO_COPY, &c) < 0 || c.copy != (int64_t)CHUNK)
+		if (ioctl(j->uffd, UFFDIO_COPY, &c) < 0 || c.copy != (int64_t)len)
 			die("UFFDIO_COPY");
 	}
+	return NULL;
+}
+
+/* 0 when userfaultfd is not available to this process. */
+static double bench_uffd_copy(const uint8_t *src, size_t size, bool two_threads)
+{
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg = {.mode = UFFDIO_REGISTER_MODE_MISSING};
+	struct uffd_job j = {.src = src, .size = size};
+	pthread_t helper;
+	double t;
+
+	j.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (j.uffd < 0 || ioctl(j.uffd, UFFDIO_API, &api) < 0) {
+		fprintf(stderr, "machine-limits: no userfaultfd: %s\n", strerror(errno));
+		if (j.uffd >= 0)
+			close(j.uffd);
+		return 0;
+	}
+	warm(size + WARM_EXTRA);
+	j.dst = map_anon(size);
+	reg.range.start = (uintptr_t)j.dst;
+	reg.range.len = size;
+	if (ioctl(j.uffd, UFFDIO_REGISTER, &reg) < 0)
+		die("UFFDIO_REGISTER");
+	t = now();
+	if (two_threads && pthread_create(&helper, NULL, uffd_copy_chunks, &j) != 0)
+		die("pthread_create");
+	uffd_copy_chunks(&j);
+	if (two_threads)
+		pthread_join(helper, NULL);
 	t = now() - t;
-	close(uffd);
-	munmap(dst, size);
+	close(j.uffd);
+	munmap(j.dst, size);
 	return gbs(size, t);
 }
 
@@ -179,7 +209,7 @@ static double max(double a, double b)
 
 static int measure(const char *dir, size_t size, int rounds)
 {
-	double w = 0, f = 0, r = 0, u = 0;
+	double w = 0, f = 0, r = 0, u = 0, u2 = 0;
 	char path[4096];
 
 	if (snprintf(path, sizeof(path), "%s/machine-limits.tmp", dir) >= (int)sizeof(path))
@@ -200,11 +230,13 @@ static int measure(const char *dir, size_t size, int rounds)
 		f = max(f, bench_fill(src, size, &mem));
 		r = max(r, bench_readv(mem, size));
 		munmap(mem, size);
-		u = max(u, bench_uffd_copy(src, size));
+		u = max(u, bench_uffd_copy(src, size, false));
+		u2 = max(u2, bench_uffd_copy(src, size, true));
 		munmap(src, size);
 	}
 	unlink(path);
-	printf("tmpfs_write=%.2f readv=%.2f fill=%.2f uffd_copy=%.2f\n", w, r, f, u);
+	printf("tmpfs_write=%.2f readv=%.2f fill=%.2f uffd_copy=%.2f uffd_copy2=%.2f\n", w, r, f, u,
+	       u2);
 	return 0;
 }
 

@@ -160,6 +160,15 @@ PY
 		pass "$T/counter/files"
 	fi
 
+	# The userfaultfd that filled its anonymous memory is gone: no VMA is still registered
+	# (VmFlags um/uw/ui: missing, write-protect, minor); its fd was checked just above.
+	uffd=$(grep -E '^VmFlags:.* (um|uw|ui)( |$)' /proc/$PID/smaps)
+	if [ -n "$uffd" ]; then
+		fail "$T/counter/no-userfaultfd" "VMAs still registered: $uffd"
+	else
+		pass "$T/counter/no-userfaultfd"
+	fi
+
 	# The program's own check of its 4 MiB buffer, twice, while it counts on.
 	kill -USR1 $PID
 	l1=$(wait_report "$before")
