@@ -16,8 +16,9 @@ static void image_usage(FILE *out)
 	      "image\n"
 	      "  show IN [--nopl]                    decode --pretty to stdout\n"
 	      "  info IN                             the image type and its number of entries\n"
-	      "  x DIR ps|fds|mems|rss               the process tree, files, mappings or\n"
-	      "                                      resident pages of an image directory\n"
+	      "  x DIR ps|fds|mems|rss|sk [--json]   the process tree, files, mappings,\n"
+	      "                                      resident pages or sockets of an image\n"
+	      "                                      directory\n"
 	      "  anonymize IN_DIR OUT_DIR            a copy of an image directory without\n"
 	      "                                      secrets, for bug reports\n"
 	      "  core -D DIR [-p PID] -o OUT_DIR     ELF core files (core.PID) for gdb\n"
@@ -47,9 +48,11 @@ static const struct {
 		 "  --nopl         do not show entry payloads (only their size)\n"},
 	{"info", "Usage: stasis image info IN\n"
 		 "Show the type of an image and its number of entries.\n"},
-	{"x", "Usage: stasis image x DIR ps|fds|mems|rss\n"
+	{"x", "Usage: stasis image x DIR ps|fds|mems|rss|sk [--json]\n"
 	      "Explore an image directory: the process tree (ps), the open files (fds),\n"
-	      "the memory mappings (mems) or the pages saved per mapping (rss).\n"},
+	      "the memory mappings (mems), the pages saved per mapping (rss) or the\n"
+	      "sockets (sk: family, type, state, addresses, names, peers).\n"
+	      "  --json         a JSON array with an object per process, for scripts\n"},
 	{"anonymize", "Usage: stasis image anonymize IN_DIR OUT_DIR\n"
 		      "Copy the images of IN_DIR to OUT_DIR (created, or empty) without what they\n"
 		      "reveal: memory contents, registers, pipe, socket and tty data, ghost file\n"
@@ -144,7 +147,7 @@ static int parse_args(int argc, char **argv, struct image_args *a)
 			a->pretty = true;
 			break;
 		case OPT_JSON:
-			if (!streq(cmd, "stats"))
+			if (!streq(cmd, "stats") && !streq(cmd, "x"))
 				goto bad;
 			a->json = true;
 			break;
@@ -218,14 +221,13 @@ static int run(const char *cmd, const struct image_args *a, bool *ret_usage_erro
 		return crit_decode(a->pos[0], NULL, &pretty);
 	if (streq(cmd, "info"))
 		return crit_info(a->pos[0], stdout);
-	if (!streq(a->pos[1], "ps") && !streq(a->pos[1], "fds") && !streq(a->pos[1], "mems") &&
-	    !streq(a->pos[1], "rss")) {
-		fprintf(stderr, "stasis image x: '%s' is not one of ps, fds, mems, rss\n",
+	if (!crit_explorer_known(a->pos[1])) {
+		fprintf(stderr, "stasis image x: '%s' is not one of ps, fds, mems, rss, sk\n",
 			a->pos[1]);
 		*ret_usage_error = true;
 		return -EINVAL;
 	}
-	return crit_explore(a->pos[0], a->pos[1], stdout);
+	return crit_explore(a->pos[0], a->pos[1], a->json, stdout);
 }
 
 int cmd_image(int argc, char **argv)

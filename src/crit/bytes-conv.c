@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "base/macro.h"
@@ -235,5 +238,44 @@ int qp_decode(const char *t, size_t len, uint8_t **ret_data, size_t *ret_len)
 	}
 	*ret_data = out;
 	*ret_len = n;
+	return 0;
+}
+
+int ipadd_format(const uint32_t *words, size_t n, char *buf, size_t size)
+{
+	uint8_t addr[16];
+	size_t best = 0, best_len = 0, len = 0;
+	uint16_t g[8];
+	char *t = buf;
+
+	if ((n != 1 && n != 4) || size < INET6_ADDRSTRLEN)
+		return -EINVAL;
+	/* the words hold the address in network byte order */
+	memcpy(addr, words, 4 * n);
+	if (n == 1) {
+		inet_ntop(AF_INET, addr, buf, size);
+		return 0;
+	}
+	/* Python's IPv6Address.compressed: the first longest run (>= 2) of zero
+	 * groups becomes "::", and no dotted IPv4 tail */
+	for (size_t i = 0; i < 8; i++) {
+		g[i] = (uint16_t)(addr[2 * i] << 8 | addr[2 * i + 1]);
+		len = g[i] ? 0 : len + 1;
+		if (len > best_len) {
+			best_len = len;
+			best = i + 1 - len;
+		}
+	}
+	if (best_len < 2)
+		best_len = 0;
+	*t = '\0';
+	for (size_t i = 0; i < 8; i++) {
+		if (best_len && i == best) {
+			t = stpcpy(t, i == 0 ? "::" : ":");
+			i += best_len - 1;
+			continue;
+		}
+		t += sprintf(t, "%x%s", g[i], i < 7 ? ":" : "");
+	}
 	return 0;
 }

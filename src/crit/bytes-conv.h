@@ -23,3 +23,11 @@ int b64_decode(const char *text, size_t len, uint8_t **ret_data, size_t *ret_len
 int qp_encode(const uint8_t *data, size_t len, char **ret_text, size_t *ret_len);
 /* As binascii.a2b_qp: never fails on syntax, "=" not followed by two hex digits stays as is. */
 int qp_decode(const char *text, size_t len, uint8_t **ret_data, size_t *ret_len);
+
+/*
+ * An address of a (criu).ipadd list as pb2dict shows it: one word is IPv4,
+ * four are IPv6 (Python's compressed form). The words hold the address in
+ * network byte order. -EINVAL for another count or a buffer smaller than
+ * INET6_ADDRSTRLEN.
+ */
+int ipadd_format(const uint32_t *words, size_t n, char *buf, size_t size);

@@ -11,9 +11,7 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "crit/core-notes.h"
-
-/* Where the kernel puts XCR0 in the saved FXSAVE area (sw_reserved, see asm/user.h). */
-#define XSAVE_XCR0_OFFSET 464
+#include "crit/core-xsave.h"
 
 void core_notes_done(struct core_notes *n)
 {
@@ -143,20 +141,16 @@ static int add_files(struct core_notes *n, const struct core_process *p)
 /* NT_FPREGSET (the FXSAVE image) and, with XSAVE, NT_X86_XSTATE (the whole area). */
 static int add_fpu(struct core_notes *n, const struct core_process *p, size_t i)
 {
-	const UserX86FpregsEntry *fp = p->threads[i]->thread_info->fpregs;
-	struct x86_fpu fpu;
+	struct core_xstate xs;
 	int r;
 
-	r = x86_core_to_fpu(fp, &fpu);
+	r = core_xstate_build(p->threads[i]->thread_info->fpregs, p->tids[i], &xs);
 	if (r < 0)
 		return r;
-	if (fpu.xsave)
-		memcpy((uint8_t *)fpu.area + XSAVE_XCR0_OFFSET, &p->xcr0, sizeof(p->xcr0));
-	r = core_note_add(n, "CORE", NT_FPREGSET, fpu.area, 512);
-	if (r == 0 && fpu.xsave)
-		r = core_note_add(n, "LINUX", NT_X86_XSTATE, fpu.area,
-				  MIN(fpu.size, p->xsave_size));
-	x86_fpu_done(&fpu);
+	r = core_note_add(n, "CORE", NT_FPREGSET, xs.area, 512);
+	if (r == 0 && xs.xsave)
+		r = core_note_add(n, "LINUX", NT_X86_XSTATE, xs.area, xs.size);
+	core_xstate_done(&xs);
 	return r;
 }
 

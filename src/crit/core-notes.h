@@ -39,8 +39,6 @@ struct core_process {
 	const struct core_file_map *files;
 	size_t n_files;
 	const char *psargs; /* the command line, NULs turned into spaces */
-	uint64_t xcr0;      /* the XSAVE features of the saved areas, for NT_X86_XSTATE */
-	size_t xsave_size;  /* the size of the area those features need (standard format) */
 };
 
 /*

@@ -6,13 +6,14 @@
  * the dumped pages into it, extent by extent (holes stay holes).
  */
 #include <elf.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arch/x86/core.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "crit/core-notes.h"
@@ -53,20 +54,25 @@ static int reg_names_load(struct img_dir *dir, struct reg_names *ret)
 	return 0;
 }
 
-static const char *reg_name(const struct reg_names *rn, uint64_t id)
+/* The reg-file entry of a file id, NULL if the images lack it. */
+static const RegFileEntry *reg_file(const struct reg_names *rn, uint64_t id)
 {
 	for (size_t i = 0; i < rn->msgs.n; i++) {
 		const ProtobufCMessage *m = rn->msgs.m[i];
-		const RegFileEntry *rf = NULL;
 
 		if (rn->file_entries && ((const FileEntry *)m)->id == id)
-			rf = ((const FileEntry *)m)->reg;
-		else if (!rn->file_entries && ((const RegFileEntry *)m)->id == id)
-			rf = (const RegFileEntry *)m;
-		if (rf && rf->name)
-			return rf->name;
+			return ((const FileEntry *)m)->reg;
+		if (!rn->file_entries && ((const RegFileEntry *)m)->id == id)
+			return (const RegFileEntry *)m;
 	}
-	return "(unknown)";
+	return NULL;
+}
+
+static const char *reg_name(const struct reg_names *rn, uint64_t id)
+{
+	const RegFileEntry *rf = reg_file(rn, id);
+
+	return rf && rf->name ? rf->name : "(unknown)";
 }
 
 /* What one process's core file is made of. */
@@ -244,12 +250,89 @@ static int copy_pages(struct img_pagemap *pm, uint64_t base, uint64_t len, int f
 	return 0;
 }
 
-static int copy_vma(struct img_dir *dir, struct proc_images *pi, const VmaEntry *v, int fd,
-		    uint64_t off, const char *path, uint8_t *buf)
+/*
+ * The mapped file, if it can stand for the pages the images lack: a
+ * regular file at the dumped path with the dumped size. -1 (warned once per
+ * mapping) otherwise: those pages stay zeros.
+ */
+static int open_mapped_file(const RegFileEntry *rf, const VmaEntry *v)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (!rf || !rf->name)
+		return -1;
+	fd = open(rf->name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (rf->has_size && (uint64_t)st.st_size != rf->size)) {
+		pr_warn("mapping %#" PRIx64 "-%#" PRIx64 " of %s: the pages not in the images are "
+			"zeros in the core file (the file is %s)",
+			v->start, v->end, rf->name,
+			fd < 0 ? "not readable" : "not the dumped one: other type or size");
+		return -1;
+	}
+	return TAKE_FD(fd);
+}
+
+/* Copy [start, end) of a file mapping from the file (up to its end: beyond it, holes). */
+static int copy_from_file(int in, const VmaEntry *v, uint64_t start, uint64_t end, int fd,
+			  uint64_t off, const char *path, uint8_t *buf)
+{
+	for (uint64_t s = start; s < end; s += COPY_CHUNK) {
+		size_t chunk = MIN(COPY_CHUNK, end - s);
+		ssize_t n = pread(in, buf, chunk, (off_t)(v->pgoff + (s - v->start)));
+		int r;
+
+		if (n <= 0)
+			return 0; /* the end of the file, or it went away: zeros */
+		r = write_at(fd, buf, (size_t)n, off + (s - v->start), path);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * A file mapping with some dumped pages is written whole, as the kernel's
+ * cores hold it: the dumped pages (written private ones) and the file's
+ * contents for the others.
+ */
+static int fill_file_gaps(struct proc_images *pi, const RegFileEntry *rf, const VmaEntry *v, int fd,
+			  uint64_t off, const char *path, uint8_t *buf)
+{
+	_cleanup_close_ int in = open_mapped_file(rf, v);
+	const struct img_page_extent *x;
+	size_t n = img_pagemap_extents(pi->pm, &x);
+	uint64_t cur = v->start;
+	int r = 0;
+
+	if (in < 0)
+		return 0;
+	for (size_t i = 0; i < n && cur < v->end && r == 0; i++) {
+		uint64_t xe = x[i].vaddr + x[i].nr_pages * IMG_PAGE_SIZE;
+
+		if (xe <= cur)
+			continue;
+		if (x[i].vaddr > cur)
+			r = copy_from_file(in, v, cur, MIN(x[i].vaddr, v->end), fd, off, path, buf);
+		cur = MAX(cur, xe);
+	}
+	if (r == 0 && cur < v->end)
+		r = copy_from_file(in, v, cur, v->end, fd, off, path, buf);
+	return r;
+}
+
+static int copy_vma(struct img_dir *dir, struct proc_images *pi, const struct reg_names *rn,
+		    const VmaEntry *v, int fd, uint64_t off, const char *path, uint8_t *buf)
 {
 	_cleanup_img_pagemap_ struct img_pagemap *shm = NULL;
 	int r;
 
+	if (v->status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)) {
+		r = fill_file_gaps(pi, reg_file(rn, v->shmid), v, fd, off, path, buf);
+		if (r < 0)
+			return r;
+	}
 	if (!(v->status & VMA_ANON_SHARED))
 		return pi->pm ? copy_pages(pi->pm, v->start, v->end - v->start, fd, off, path, buf)
 			      : 0;
@@ -279,8 +362,8 @@ static uint64_t vma_file_size(const struct proc_images *pi, const VmaEntry *v)
 	return v->end - v->start;
 }
 
-static int write_core(struct img_dir *dir, struct proc_images *pi, const struct core_notes *notes,
-		      struct crit_out *o)
+static int write_core(struct img_dir *dir, struct proc_images *pi, const struct reg_names *rn,
+		      const struct core_notes *notes, struct crit_out *o)
 {
 	size_t nph = 1 + pi->mm->n_vmas;
 	_cleanup_free_ Elf64_Phdr *ph = calloc(nph, sizeof(*ph));
@@ -330,27 +413,13 @@ static int write_core(struct img_dir *dir, struct proc_images *pi, const struct 
 		r = write_at(o->fd, notes->data, notes->len, ph[0].p_offset, o->path);
 	for (size_t i = 0; i < pi->mm->n_vmas && r == 0; i++)
 		if (ph[i + 1].p_filesz)
-			r = copy_vma(dir, pi, pi->mm->vmas[i], o->fd, ph[i + 1].p_offset, o->path,
-				     buf);
+			r = copy_vma(dir, pi, rn, pi->mm->vmas[i], o->fd, ph[i + 1].p_offset,
+				     o->path, buf);
 	if (r == 0 && ftruncate(o->fd, (off_t)off) < 0) {
 		r = negative_errno();
 		pr_perror("cannot size %s", o->path);
 	}
 	return r;
-}
-
-/* The XSAVE area size that the features of xcr0 need, in the standard format. */
-static size_t xsave_size_of(uint64_t xcr0)
-{
-	size_t size = 512 + 64;
-
-	for (unsigned f = 2; f < 64; f++) {
-		unsigned off, csize;
-
-		if ((xcr0 & (1ull << f)) && x86_xfeature_layout(f, &off, &csize) == 0)
-			size = MAX(size, (size_t)off + csize);
-	}
-	return size;
 }
 
 static int core_process(struct img_dir *dir, const struct reg_names *rn, const PstreeEntry *t,
@@ -373,8 +442,6 @@ static int core_process(struct img_dir *dir, const struct reg_names *rn, const P
 			.files = pi.files,
 			.n_files = pi.n_files,
 			.psargs = pi.psargs,
-			.xcr0 = x86_xcr0(),
-			.xsave_size = xsave_size_of(x86_xcr0()),
 		};
 
 		r = core_notes_build(&cp, &notes);
@@ -384,7 +451,7 @@ static int core_process(struct img_dir *dir, const struct reg_names *rn, const P
 	if (r == 0)
 		r = crit_out_open(path, &o);
 	if (r == 0)
-		r = write_core(dir, &pi, &notes, &o);
+		r = write_core(dir, &pi, rn, &notes, &o);
 	if (r == 0)
 		r = crit_out_commit(&o);
 	else if (o.fd >= 0)

@@ -36,8 +36,14 @@ int crit_encode_mem(const char *json, size_t len, const char *label, const char 
 /* crit info: {"magic": ..., "count": N} with indent=4. */
 int crit_info(const char *in_path, FILE *out);
 
-/* crit x DIR ps|fds|mems|rss. -EINVAL for another `what`. */
-int crit_explore(const char *dir, const char *what, FILE *out);
+/*
+ * crit x DIR ps|fds|mems|rss, and sk (sockets, which crit lacks): crit's
+ * text, or with json a JSON array (see docs/crit.md). -EINVAL for another
+ * `what`.
+ */
+int crit_explore(const char *dir, const char *what, bool json, FILE *out);
+/* Is what one of the explorers of crit_explore()? */
+bool crit_explorer_known(const char *what);
 
 /*
  * stasis image anonymize IN OUT: a copy of the image directory IN in OUT

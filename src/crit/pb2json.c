@@ -142,40 +142,9 @@ static int emit_value(struct pb2json *c, const ProtobufCFieldDescriptor *f,
 static bool emit_ipadd(struct json_out *o, const uint32_t *words, size_t n)
 {
 	char text[INET6_ADDRSTRLEN];
-	uint8_t addr[16];
 
-	if (n != 1 && n != 4)
+	if (ipadd_format(words, n, text, sizeof(text)) < 0)
 		return false;
-	/* the words hold the address in network byte order */
-	memcpy(addr, words, 4 * n);
-	if (n == 1) {
-		inet_ntop(AF_INET, addr, text, sizeof(text));
-	} else {
-		/* Python's IPv6Address.compressed: the first longest run (>= 2) of zero
-		 * groups becomes "::", and no dotted IPv4 tail */
-		size_t best = 0, best_len = 0, len = 0;
-		uint16_t g[8];
-		char *t = text;
-
-		for (size_t i = 0; i < 8; i++) {
-			g[i] = (uint16_t)(addr[2 * i] << 8 | addr[2 * i + 1]);
-			len = g[i] ? 0 : len + 1;
-			if (len > best_len) {
-				best_len = len;
-				best = i + 1 - len;
-			}
-		}
-		if (best_len < 2)
-			best_len = 0;
-		for (size_t i = 0; i < 8; i++) {
-			if (best_len && i == best) {
-				t = stpcpy(t, i == 0 ? "::" : ":");
-				i += best_len - 1;
-				continue;
-			}
-			t += sprintf(t, "%x%s", g[i], i < 7 ? ":" : "");
-		}
-	}
 	json_arr_begin(o);
 	json_cstr(o, text);
 	json_arr_end(o);

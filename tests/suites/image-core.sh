@@ -93,6 +93,100 @@ run_zoo() {
 }
 run_zoo
 
+# ---- a private file mapping with one page written (tests/zoo/mem-filepriv) ----
+# The core holds the whole mapping as the kernel's would: the written page from
+# the images, the others from the file; with the file changed, zeros and a warning.
+# vma_bytes CORE VADDR LEN: the bytes of the core at a virtual address, from its PT_LOADs
+vma_bytes() {
+	/usr/bin/python3 - "$@" <<'EOF'
+import struct, sys
+core, vaddr, length = sys.argv[1], int(sys.argv[2], 0), int(sys.argv[3])
+f = open(core, "rb")
+h = f.read(64)
+phoff, phnum = struct.unpack_from("<Q", h, 32)[0], struct.unpack_from("<H", h, 56)[0]
+f.seek(phoff)
+for _ in range(phnum):
+    t, fl, off, va, pa, fsz, msz, al = struct.unpack("<IIQQQQQQ", f.read(56))
+    if t == 1 and va <= vaddr < va + msz:
+        f.seek(off + vaddr - va)
+        data = f.read(min(length, max(0, fsz - (vaddr - va))))
+        sys.stdout.buffer.write(data + bytes(length - len(data)))
+EOF
+}
+run_filepriv() {
+	local d=$T/filepriv img start file
+	mkdir -p "$d/images"
+	img=$d/images
+	setsid "$ZOO/mem-filepriv" --pidfile "$d/pid" --verdict "$d/verdict" \
+		</dev/null >>"$d/program.log" 2>&1 3>&- 4>&- 5>&- 251>&- &
+	for _ in $(seq 100); do [ -s "$d/pid" ] && break; sleep 0.05; done
+	pid=$(cat "$d/pid" 2>/dev/null)
+	[ -n "$pid" ] || { fail image-core/filepriv-start "no pid file"; return; }
+	if ! "$STASIS" dump -t "$pid" -D "$img" -R -o dump.log 2>"$T/err"; then
+		fail image-core/filepriv-dump "$(head -1 "$T/err")"
+		return
+	fi
+	kill -TERM "$pid"
+	file=$d/filepriv.data
+	start=$("$STASIS" image x "$img" mems --json | /usr/bin/python3 -c '
+import json, sys
+print([v["start"] for v in json.load(sys.stdin)[0]["vmas"] if v.get("file", "").endswith("/filepriv.data")][0])')
+	cp "$file" "$d/file.copy"
+	"$STASIS" image core -D "$img" -o "$d/cores" 2>"$T/err"
+	vma_bytes "$d/cores/core.$pid" "$start" 16384 >"$d/mapping"
+	if cmp -s <(head -c 4096 "$d/mapping") <(head -c 4096 "$d/file.copy") &&
+		cmp -s <(tail -c 8192 "$d/mapping") <(tail -c 8192 "$d/file.copy") &&
+		! cmp -s <(head -c 8192 "$d/mapping" | tail -c 4096) <(head -c 8192 "$d/file.copy" | tail -c 4096) &&
+		[ -n "$(head -c 8192 "$d/mapping" | tail -c 4096 | tr -d '\0' | head -c1)" ]; then
+		pass image-core/filepriv-pages-from-file
+	else
+		fail image-core/filepriv-pages-from-file "the mapping in the core is not the file with the written page"
+	fi
+	# a file of another size does not stand for the dumped one
+	truncate -s 20000 "$file"
+	"$STASIS" image core -D "$img" -o "$d/cores2" 2>"$T/err"
+	vma_bytes "$d/cores2/core.$pid" "$start" 4096 >"$d/page0"
+	if [ -z "$(tr -d '\0' <"$d/page0" | head -c1)" ] && grep -q "not the dumped one" "$T/err"; then
+		pass image-core/filepriv-changed-file-zeros
+	else
+		fail image-core/filepriv-changed-file-zeros "page 0 not zeros, or no warning: $(head -1 "$T/err")"
+	fi
+}
+run_filepriv
+
+# ---- an image from another CPU: its own XSAVE features, not this machine's ----
+# The fixture's thread gets AVX and PKRU but no AVX-512 (an AMD Zen 3, say):
+# the note has XCR0 0x207 and the standard size 2696; gdb reads pkru and ymm0
+# from it and has no zmm0.
+run_foreign_xsave() {
+	local d=$T/xsave
+	mkdir -p "$d/images"
+	cp "$FIXTURES"/images/counter/* "$d/images/" 2>/dev/null
+	"$STASIS" image decode -i "$FIXTURES/images/counter/core-21002.img" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+x = d["entries"][0]["thread_info"]["fpregs"]["xsave"]
+for k in ("opmask_reg", "zmm_upper", "hi16_zmm"):
+    x.pop(k, None)
+x["pkru"], x["xstate_bv"] = [0x55555554, 0], 0x206
+x["ymmh_space"][0:4] = [0x11111111, 0x22222222, 0x33333333, 0x44444444]
+json.dump(d, sys.stdout)' | "$STASIS" image encode -o "$d/images/core-21002.img"
+	if ! "$STASIS" image core -D "$d/images" -o "$d/cores" 2>"$T/err"; then
+		fail image-core/foreign-xsave "$(head -1 "$T/err")"
+		return
+	fi
+	gdb -batch -ex 'info registers pkru' -ex 'p/x $ymm0.v4_int64[3]' -ex 'p $zmm0' \
+		"$FIXTURES/bin/counter" "$d/cores/core.21002" >"$T/gdb" 2>&1
+	if readelf -n "$d/cores/core.21002" | grep -q '0x00000a88.*NT_X86_XSTATE' &&
+		grep -qE '^pkru +0x55555554' "$T/gdb" && grep -q '= 0x4444444433333333' "$T/gdb" &&
+		grep -q '= void' "$T/gdb"; then
+		pass image-core/foreign-xsave
+	else
+		fail image-core/foreign-xsave "$(readelf -n "$d/cores/core.21002" | grep XSTATE | head -1) gdb: $(tail -3 "$T/gdb" | tr '\n' ' ')"
+	fi
+}
+run_foreign_xsave
+
 # ---- the CRIU fixtures ----
 for dir in "$FIXTURES"/images/*/; do
 	set_name=$(basename "$dir")
