@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 #include "base/log.h"
 #include "compat/syscalls.h"
@@ -101,16 +102,21 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
 	int r;
 
-	r = img_create(dir, IMG_FILES, 0, &w);
+	r = dump_unix_finish(f);
+	if (r >= 0)
+		r = img_create(dir, IMG_FILES, 0, &w);
 	for (size_t i = 0; r >= 0 && i < f->n; i++)
 		r = img_write_entry(w, &f->entries[i]->base, NULL, 0);
 	if (r >= 0)
 		r = img_writer_commit(TAKE_PTR(w));
+	if (r >= 0)
+		r = dump_unix_commit(f);
 	return r;
 }
 
 void dump_files_release(struct dump_files *f)
 {
+	dump_unix_free(f);
 	arena_free(&f->arena);
 	free(f->entries);
 	*f = (struct dump_files){};
@@ -154,7 +160,6 @@ static int refuse_fd(pid_t pid, int fd, const char *target, const struct refusal
 static const struct refusal *unsupported_kind(const char *target, const struct stat *st)
 {
 	static const struct refusal not_yet[] = {
-		{"a socket", "sockets are not supported yet; " CLOSE_IT},
 		{"a special file", "not supported yet; " CLOSE_IT},
 		{"a file deleted while open", "not supported yet; " CLOSE_IT " or keep the file"},
 		{"a terminal", "terminals are not supported yet; run the program with its "
@@ -165,17 +170,15 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 	for (size_t i = 0; startswith(target, "anon_inode:") && i < ELEMENTSOF(anon_refusals); i++)
 		if (startswith(target, anon_refusals[i].prefix))
 			return &anon_refusals[i].refusal;
-	if (startswith(target, "socket:") || S_ISSOCK(st->st_mode))
-		return &not_yet[0];
 	if (target[0] != '/')
-		return &not_yet[1];
+		return &not_yet[0];
 	if (strstr(target, " (deleted)"))
-		return &not_yet[2];
+		return &not_yet[1];
 	if (S_ISCHR(st->st_mode) &&
 	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
-		return &not_yet[3];
+		return &not_yet[2];
 	if (S_ISFIFO(st->st_mode))
-		return &not_yet[4];
+		return &not_yet[3];
 	return NULL;
 }
 
@@ -213,6 +216,37 @@ static int remember_description(struct dump_shared *sh, const struct dump_desc *
 	return 0;
 }
 
+/*
+ * The kind of socket the fd is, from its protocol's name (the sockfs
+ * attribute system.sockprotoname: "UNIX", "TCP", "UDPv6" ...); a protocol
+ * stasis does not dump is refused here.
+ */
+static int socket_type(pid_t pid, int fd, const char *link, const char *target, FdTypes *ret_type)
+{
+	static const struct {
+		const char *proto;
+		FdTypes type;
+	} protos[] = {
+		{"UNIX", FD_TYPES__UNIXSK}, /* UNIX-STREAM, UNIX-DGRAM ... since Linux 6.6 */
+	};
+	char proto[32] = "";
+	ssize_t n = getxattr(link, "system.sockprotoname", proto, sizeof(proto) - 1);
+	char kind[64];
+
+	if (n < 0)
+		return negative_errno();
+	proto[n] = '\0';
+	for (size_t i = 0; i < ELEMENTSOF(protos); i++)
+		if (streq(proto, protos[i].proto) ||
+		    (startswith(proto, protos[i].proto) && proto[strlen(protos[i].proto)] == '-')) {
+			*ret_type = protos[i].type;
+			return 0;
+		}
+	snprintf(kind, sizeof(kind), "a socket of protocol %s", proto);
+	return refuse_fd(pid, fd, target,
+			 &(struct refusal){kind, "stasis dumps unix sockets only; " CLOSE_IT});
+}
+
 /* The kind of the fd (FD_TYPES__UND: one stasis refuses, *ret_why says why). */
 static FdTypes fd_type(const char *target, const struct stat *st, const struct refusal **ret_why)
 {
@@ -233,6 +267,8 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 	switch (type) {
 	case FD_TYPES__PIPE:
 		return dump_pipe_fd(ctx, pfd->fd, st, fi->flags, ret_id);
+	case FD_TYPES__UNIXSK:
+		return dump_unix_fd(ctx, pfd->fd, st, fi, ret_id);
 	case FD_TYPES__REG:
 		return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
 					  (uint64_t)fi->pos, ret_id);
@@ -254,7 +290,13 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
 	if (stat(link, &st) < 0)
 		return negative_errno();
-	type = fd_type(pfd->target, &st, &why);
+	if (S_ISSOCK(st.st_mode)) {
+		r = socket_type(ctx->pid, pfd->fd, link, pfd->target, &type);
+		if (r < 0)
+			return r;
+	} else {
+		type = fd_type(pfd->target, &st, &why);
+	}
 	if (type == FD_TYPES__UND)
 		return refuse_fd(ctx->pid, pfd->fd, pfd->target, why);
 	r = proc_read_fdinfo(ctx->pid, pfd->fd, &fi);
@@ -264,8 +306,8 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	e->fd = (uint32_t)pfd->fd;
 	e->type = type;
 	e->flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
-	d = (struct dump_desc){st.st_dev, st.st_ino, fi.pos, fi.flags & ~O_CLOEXEC, ctx->pid,
-			       pfd->fd, 0};
+	d = (struct dump_desc){st.st_dev, st.st_ino, fi.pos, fi.flags & ~O_CLOEXEC,
+			       ctx->pid,  pfd->fd,   0};
 	e->id = shared_description(ctx, &d);
 	if (e->id)
 		return 0;

@@ -189,6 +189,8 @@ static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *wh
 		return open_task_reg(c, fe->id, what);
 	if (fe->type == FD_TYPES__PIPE)
 		return rst_pipe_open(c, fe->id, what);
+	if (fe->type == FD_TYPES__UNIXSK)
+		return rst_unix_open(c, fe->id, what);
 	if (rst_anon_type(fe->type))
 		return rst_anon_open(c, fe, what);
 	rst_err(c, "%s is of kind %s, which stasis does not restore yet", what,
@@ -429,6 +431,7 @@ int rst_files_min_fd(const struct rst_images *img)
 void rst_shared_free(struct rst_shared *s)
 {
 	rst_pipes_close(s);
+	rst_unix_free(s);
 	free(s->pipes);
 	free(s->descs);
 	free(s->shmems);
