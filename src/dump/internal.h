@@ -23,14 +23,24 @@ struct dump_files {
 	FileEntry **entries;
 	size_t n, cap;
 	struct dump_unix *usk; /* unix.c: the unix sockets met, NULL until one is */
+	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
+	uint32_t *desc_heads; /* per bucket: 1 + index of its first desc, 0 if none */
+	uint32_t *desc_next;  /* per desc: 1 + index of the next in its chain */
+	size_t desc_buckets;
 };
 
-/* An open file description dumped, and the cheap key to find it again from another fd. */
+/*
+ * An open file description dumped, and the cheap key to find it again from
+ * another fd: only fds with the same key are asked to kcmp(). Every file on
+ * an anonymous inode has the same inode, so kind_id tells them apart where
+ * the kernel gives an id (eventfd-id), else 0.
+ */
 struct dump_desc {
 	dev_t dev;
 	ino_t ino;
 	int64_t pos;
 	uint32_t flags;
+	uint64_t kind_id;
 	pid_t pid;
 	int fd;
 	uint32_t id; /* in files.img */

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "restore/internal.h"
@@ -331,11 +332,36 @@ static int open_cwd(struct rst_ctx *c)
 	return r;
 }
 
+/*
+ * The controller holds every description of the task at once, above the
+ * task's own numbers: its soft limit of open files is raised to fit them
+ * (up to the hard limit; the task gets its own limits back later).
+ */
+static void raise_nofile(struct rst_ctx *c)
+{
+	rlim_t want = (rlim_t)c->files.min_fd + 2 * c->img.nfds + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit hard = {want, want};
+
+		if (setrlimit(RLIMIT_NOFILE, &hard) == 0)
+			return;
+	}
+	rl.rlim_cur = MIN(want, rl.rlim_max);
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rst_warn(c, "cannot raise the limit of open files to %llu: %s",
+			 (unsigned long long)want, strerror(errno));
+}
+
 int rst_files_open(struct rst_ctx *c)
 {
 	int r;
 
 	c->files.min_fd = c->shared->min_fd;
+	raise_nofile(c);
 	r = open_task_fds(c);
 	if (r == 0)
 		r = open_mapped_files(c);
