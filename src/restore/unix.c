@@ -262,10 +262,11 @@ static int make_pair(struct rst_ctx *c, const UnixSkEntry *e, const UnixSkEntry 
 		return sv[0];
 	}
 	sv[1] = rst_fd_move_up(c, sv[1], label);
-	if (sv[1] < 0 || (r = pending_add(c->shared, p->id, sv[1])) < 0) {
+	r = sv[1] < 0 ? sv[1] : pending_add(c->shared, p->id, sv[1]);
+	if (r < 0) {
 		close(sv[0]);
 		safe_close(sv[1]);
-		return sv[1] < 0 ? sv[1] : r;
+		return r;
 	}
 	r = setup(c, sv[0], e, label);
 	if (r == 0)
