@@ -19,6 +19,7 @@ int cmd_dump(const struct cli_opts *o)
 		.images_dir = o->images_dir,
 		.leave_running = o->leave_running,
 		.shell_job = o->shell_job,
+		.ext_unix_sk = o->ext_unix_sk,
 		.fail_step = fail_step_from_env(),
 	};
 

@@ -25,6 +25,7 @@ enum {
 	OPT_LEAVE_RUNNING = 'R',
 	OPT_SHELL_JOB = 'j',
 	OPT_RESTORE_DETACHED = 'd',
+	OPT_EXT_UNIX_SK,
 	OPT_UNSUPPORTED, /* known to criu, not implemented by stasis yet */
 };
 
@@ -57,7 +58,7 @@ static const struct cli_option cli_options[] = {
 	{ "display-stats", no_argument, OPT_DISPLAY_STATS, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_RESTORE) },
 	{ "tcp-established", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "tcp-close", no_argument, OPT_UNSUPPORTED, 0 },
-	{ "ext-unix-sk", optional_argument, OPT_UNSUPPORTED, 0 },
+	{ "ext-unix-sk", optional_argument, OPT_EXT_UNIX_SK, CMD_BIT(CMD_DUMP) },
 	{ "file-locks", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "ghost-limit", required_argument, OPT_UNSUPPORTED, 0 },
 	{ "prev-images-dir", required_argument, OPT_UNSUPPORTED, 0 },
@@ -142,6 +143,8 @@ static const char *const command_help[_CMD_MAX] = {
 		     "  -D, --images-dir DIR    where the images go\n"
 		     "  -R, --leave-running     let it go on after the dump\n"
 		     "  -j, --shell-job         it may hold a terminal (accepted; ttys come later)\n"
+		     "      --ext-unix-sk       allow unix sockets connected to a named socket outside\n"
+		     "                          the tree; the restore connects to that name again\n"
 		     "      --display-stats     print the dump statistics (stats-dump)\n"
 		     "  A dump that fails leaves the process running as it was.\n",
 	[CMD_RESTORE] = "Usage: stasis restore -D DIR [-d] [--pidfile FILE] [-o LOG] [-v4]\n"
@@ -280,6 +283,16 @@ static int apply_option(int id, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_RESTORE_DETACHED:
 		o->restore_detached = true;
+		return 0;
+	case OPT_EXT_UNIX_SK:
+		if (arg) {
+			fprintf(stderr,
+				"stasis: --ext-unix-sk=%s: a list of sockets is not supported; "
+				"--ext-unix-sk alone allows every named external peer\n",
+				arg);
+			return -EINVAL;
+		}
+		o->ext_unix_sk = true;
 		return 0;
 	case OPT_DISPLAY_STATS:
 		o->display_stats = true;

@@ -43,6 +43,7 @@ struct cli_opts {
 	pid_t pid;                    /* dump -t */
 	bool leave_running;           /* dump -R */
 	bool shell_job;               /* -j */
+	bool ext_unix_sk;             /* dump --ext-unix-sk */
 	bool display_stats;           /* --display-stats */
 	bool restore_detached;        /* restore -d */
 	const char *pidfile;          /* restore --pidfile */

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 #include "base/log.h"
 #include "compat/syscalls.h"
@@ -101,16 +102,23 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
 	int r;
 
-	r = img_create(dir, IMG_FILES, 0, &w);
+	r = dump_unix_finish(f);
+	if (r >= 0)
+		r = img_create(dir, IMG_FILES, 0, &w);
 	for (size_t i = 0; r >= 0 && i < f->n; i++)
 		r = img_write_entry(w, &f->entries[i]->base, NULL, 0);
 	if (r >= 0)
 		r = img_writer_commit(TAKE_PTR(w));
+	if (r >= 0)
+		r = dump_unix_commit(f);
 	return r;
 }
 
 void dump_files_release(struct dump_files *f)
 {
+	dump_unix_free(f);
+	free(f->desc_heads);
+	free(f->desc_next);
 	arena_free(&f->arena);
 	free(f->entries);
 	*f = (struct dump_files){};
@@ -154,7 +162,6 @@ static int refuse_fd(pid_t pid, int fd, const char *target, const struct refusal
 static const struct refusal *unsupported_kind(const char *target, const struct stat *st)
 {
 	static const struct refusal not_yet[] = {
-		{"a socket", "sockets are not supported yet; " CLOSE_IT},
 		{"a special file", "not supported yet; " CLOSE_IT},
 		{"a file deleted while open", "not supported yet; " CLOSE_IT " or keep the file"},
 		{"a terminal", "terminals are not supported yet; run the program with its "
@@ -165,34 +172,52 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 	for (size_t i = 0; startswith(target, "anon_inode:") && i < ELEMENTSOF(anon_refusals); i++)
 		if (startswith(target, anon_refusals[i].prefix))
 			return &anon_refusals[i].refusal;
-	if (startswith(target, "socket:") || S_ISSOCK(st->st_mode))
-		return &not_yet[0];
 	if (target[0] != '/')
-		return &not_yet[1];
+		return &not_yet[0];
 	if (strstr(target, " (deleted)"))
-		return &not_yet[2];
+		return &not_yet[1];
 	if (S_ISCHR(st->st_mode) &&
 	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
-		return &not_yet[3];
+		return &not_yet[2];
 	if (S_ISFIFO(st->st_mode))
-		return &not_yet[4];
+		return &not_yet[3];
 	return NULL;
+}
+
+static uint64_t desc_hash(const struct dump_desc *d)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const uint64_t parts[] = {(uint64_t)d->dev, (uint64_t)d->ino, (uint64_t)d->pos, d->flags,
+				  d->kind_id};
+
+	for (size_t i = 0; i < ELEMENTSOF(parts); i++)
+		h = (h ^ parts[i]) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static bool same_key(const struct dump_desc *a, const struct dump_desc *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->pos == b->pos && a->flags == b->flags &&
+	       a->kind_id == b->kind_id;
 }
 
 /*
  * The description an fd shares with an fd dumped before (of this process or
- * another: a file opened before a fork), or 0. Only fds with the same inode,
- * offset and flags can share one: kcmp() is asked about those alone.
+ * another: a file opened before a fork), or 0. Only fds with the same key
+ * can share one: kcmp() is asked about those alone, found in the index.
  */
 static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc *d)
 {
 	struct dump_shared *sh = ctx->sh;
+	struct dump_files *f = ctx->files;
 
-	for (size_t i = 0; i < sh->ndescs; i++) {
-		const struct dump_desc *o = &sh->descs[i];
+	if (!f->desc_buckets)
+		return 0;
+	for (uint32_t i = f->desc_heads[desc_hash(d) % f->desc_buckets]; i;
+	     i = f->desc_next[i - 1]) {
+		const struct dump_desc *o = &sh->descs[i - 1];
 
-		if (o->dev != d->dev || o->ino != d->ino || o->pos != d->pos ||
-		    o->flags != d->flags)
+		if (!same_key(o, d))
 			continue;
 		sh->kcmp_calls++;
 		if (sys_kcmp(o->pid, d->pid, KCMP_FILE, (unsigned long)o->fd,
@@ -202,15 +227,80 @@ static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc 
 	return 0;
 }
 
-static int remember_description(struct dump_shared *sh, const struct dump_desc *d)
+static void index_desc(struct dump_files *f, const struct dump_desc *descs, size_t i)
 {
+	uint32_t *head = &f->desc_heads[desc_hash(&descs[i]) % f->desc_buckets];
+
+	f->desc_next[i] = *head;
+	*head = (uint32_t)i + 1;
+}
+
+/* The index grown to twice the descriptions it holds, rebuilt. */
+static int grow_index(struct dump_files *f, const struct dump_desc *descs, size_t n)
+{
+	size_t buckets = f->desc_buckets ? f->desc_buckets * 2 : 1024;
+	uint32_t *heads = calloc(buckets, sizeof(*heads));
+	uint32_t *next = reallocarray(f->desc_next, buckets, sizeof(*next));
+
+	if (!heads || !next) {
+		free(heads);
+		if (next)
+			f->desc_next = next;
+		return -ENOMEM;
+	}
+	free(f->desc_heads);
+	f->desc_heads = heads;
+	f->desc_next = next;
+	f->desc_buckets = buckets;
+	for (size_t i = 0; i < n; i++)
+		index_desc(f, descs, i);
+	return 0;
+}
+
+static int remember_description(struct dump_ctx *ctx, const struct dump_desc *d)
+{
+	struct dump_shared *sh = ctx->sh;
 	struct dump_desc *n = reallocarray(sh->descs, sh->ndescs + 1, sizeof(*n));
 
 	if (!n)
 		return -ENOMEM;
 	sh->descs = n;
 	sh->descs[sh->ndescs++] = *d;
+	if (sh->ndescs > ctx->files->desc_buckets)
+		return grow_index(ctx->files, sh->descs, sh->ndescs);
+	index_desc(ctx->files, sh->descs, sh->ndescs - 1);
 	return 0;
+}
+
+/*
+ * The kind of socket the fd is, from its protocol's name (the sockfs
+ * attribute system.sockprotoname: "UNIX", "TCP", "UDPv6" ...); a protocol
+ * stasis does not dump is refused here.
+ */
+static int socket_type(pid_t pid, int fd, const char *link, const char *target, FdTypes *ret_type)
+{
+	static const struct {
+		const char *proto;
+		FdTypes type;
+	} protos[] = {
+		{"UNIX", FD_TYPES__UNIXSK}, /* UNIX-STREAM, UNIX-DGRAM ... since Linux 6.6 */
+	};
+	char proto[32] = "";
+	ssize_t n = getxattr(link, "system.sockprotoname", proto, sizeof(proto) - 1);
+	char kind[64];
+
+	if (n < 0)
+		return negative_errno();
+	proto[n] = '\0';
+	for (size_t i = 0; i < ELEMENTSOF(protos); i++)
+		if (streq(proto, protos[i].proto) ||
+		    (startswith(proto, protos[i].proto) && proto[strlen(protos[i].proto)] == '-')) {
+			*ret_type = protos[i].type;
+			return 0;
+		}
+	snprintf(kind, sizeof(kind), "a socket of protocol %s", proto);
+	return refuse_fd(pid, fd, target,
+			 &(struct refusal){kind, "stasis dumps unix sockets only; " CLOSE_IT});
 }
 
 /* The kind of the fd (FD_TYPES__UND: one stasis refuses, *ret_why says why). */
@@ -233,12 +323,26 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 	switch (type) {
 	case FD_TYPES__PIPE:
 		return dump_pipe_fd(ctx, pfd->fd, st, fi->flags, ret_id);
+	case FD_TYPES__UNIXSK:
+		return dump_unix_fd(ctx, pfd->fd, st, fi, ret_id);
 	case FD_TYPES__REG:
 		return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
 					  (uint64_t)fi->pos, ret_id);
 	default:
 		return dump_anon_fd(ctx, pfd->fd, type, fi, ret_id);
 	}
+}
+
+/* What tells apart two files of one kind on the same (anonymous) inode, where the kernel says. */
+static uint64_t kind_id(FdTypes type, const struct proc_fdinfo *fi)
+{
+	const char *id = type == FD_TYPES__EVENTFD ? proc_fdinfo_get(fi, "eventfd-id") : NULL;
+	uint64_t v = 0;
+
+	/* Without one (an older kernel), kcmp() tells them apart, only slower. */
+	if (id && proc_parse_u64(id, 10, "eventfd-id", &v) < 0)
+		v = 0;
+	return v;
 }
 
 static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEntry *e)
@@ -254,7 +358,13 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
 	if (stat(link, &st) < 0)
 		return negative_errno();
-	type = fd_type(pfd->target, &st, &why);
+	if (S_ISSOCK(st.st_mode)) {
+		r = socket_type(ctx->pid, pfd->fd, link, pfd->target, &type);
+		if (r < 0)
+			return r;
+	} else {
+		type = fd_type(pfd->target, &st, &why);
+	}
 	if (type == FD_TYPES__UND)
 		return refuse_fd(ctx->pid, pfd->fd, pfd->target, why);
 	r = proc_read_fdinfo(ctx->pid, pfd->fd, &fi);
@@ -264,14 +374,19 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	e->fd = (uint32_t)pfd->fd;
 	e->type = type;
 	e->flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
-	d = (struct dump_desc){st.st_dev, st.st_ino, fi.pos, fi.flags & ~O_CLOEXEC, ctx->pid,
-			       pfd->fd, 0};
+	d = (struct dump_desc){.dev = st.st_dev,
+			       .ino = st.st_ino,
+			       .pos = fi.pos,
+			       .flags = fi.flags & ~O_CLOEXEC,
+			       .kind_id = kind_id(type, &fi),
+			       .pid = ctx->pid,
+			       .fd = pfd->fd};
 	e->id = shared_description(ctx, &d);
 	if (e->id)
 		return 0;
 	r = dump_description(ctx, pfd, type, &st, &fi, &e->id);
 	d.id = e->id;
-	return r < 0 ? r : remember_description(ctx->sh, &d);
+	return r < 0 ? r : remember_description(ctx, &d);
 }
 
 /* Was the fd table files_id written for an earlier process (CLONE_FILES)? */

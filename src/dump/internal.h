@@ -15,20 +15,32 @@
 #include "rsys/rsys.h"
 
 struct img_dir;
+struct dump_unix;
 
 /* The files of a dump: FileEntry records for files.img, ids from 1. */
 struct dump_files {
 	struct arena arena;
 	FileEntry **entries;
 	size_t n, cap;
+	struct dump_unix *usk; /* unix.c: the unix sockets met, NULL until one is */
+	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
+	uint32_t *desc_heads; /* per bucket: 1 + index of its first desc, 0 if none */
+	uint32_t *desc_next;  /* per desc: 1 + index of the next in its chain */
+	size_t desc_buckets;
 };
 
-/* An open file description dumped, and the cheap key to find it again from another fd. */
+/*
+ * An open file description dumped, and the cheap key to find it again from
+ * another fd: only fds with the same key are asked to kcmp(). Every file on
+ * an anonymous inode has the same inode, so kind_id tells them apart where
+ * the kernel gives an id (eventfd-id), else 0.
+ */
 struct dump_desc {
 	dev_t dev;
 	ino_t ino;
 	int64_t pos;
 	uint32_t flags;
+	uint64_t kind_id;
 	pid_t pid;
 	int fd;
 	uint32_t id; /* in files.img */
@@ -122,6 +134,17 @@ void dump_threads_free(struct dump_ctx *ctx);
 FdTypes dump_anon_type(const char *target);
 int dump_anon_fd(struct dump_ctx *ctx, int fd, FdTypes type, const struct proc_fdinfo *fi,
 		 uint32_t *ret_id);
+
+/*
+ * unix.c: the UNIXSK entry of a unix socket and its queue (sk-queues.img);
+ * once every process is dumped, the peers checked (dump_unix_finish) and
+ * sk-queues.img committed with files.img.
+ */
+int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
+		 const struct proc_fdinfo *fi, uint32_t *ret_id);
+int dump_unix_finish(struct dump_files *f);
+int dump_unix_commit(struct dump_files *f);
+void dump_unix_free(struct dump_files *f);
 
 /* core.c: core-TID.img of every thread */
 int dump_core(struct dump_ctx *ctx);

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "restore/internal.h"
@@ -189,6 +190,8 @@ static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *wh
 		return open_task_reg(c, fe->id, what);
 	if (fe->type == FD_TYPES__PIPE)
 		return rst_pipe_open(c, fe->id, what);
+	if (fe->type == FD_TYPES__UNIXSK)
+		return rst_unix_open(c, fe->id, what);
 	if (rst_anon_type(fe->type))
 		return rst_anon_open(c, fe, what);
 	rst_err(c, "%s is of kind %s, which stasis does not restore yet", what,
@@ -329,11 +332,36 @@ static int open_cwd(struct rst_ctx *c)
 	return r;
 }
 
+/*
+ * The controller holds every description of the task at once, above the
+ * task's own numbers: its soft limit of open files is raised to fit them
+ * (up to the hard limit; the task gets its own limits back later).
+ */
+static void raise_nofile(struct rst_ctx *c)
+{
+	rlim_t want = (rlim_t)c->files.min_fd + 2 * c->img.nfds + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit hard = {want, want};
+
+		if (setrlimit(RLIMIT_NOFILE, &hard) == 0)
+			return;
+	}
+	rl.rlim_cur = MIN(want, rl.rlim_max);
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rst_warn(c, "cannot raise the limit of open files to %llu: %s",
+			 (unsigned long long)want, strerror(errno));
+}
+
 int rst_files_open(struct rst_ctx *c)
 {
 	int r;
 
 	c->files.min_fd = c->shared->min_fd;
+	raise_nofile(c);
 	r = open_task_fds(c);
 	if (r == 0)
 		r = open_mapped_files(c);
@@ -429,6 +457,7 @@ int rst_files_min_fd(const struct rst_images *img)
 void rst_shared_free(struct rst_shared *s)
 {
 	rst_pipes_close(s);
+	rst_unix_free(s);
 	free(s->pipes);
 	free(s->descs);
 	free(s->shmems);

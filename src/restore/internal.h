@@ -148,6 +148,19 @@ struct rst_desc {
 	int src;     /* the controller's fd */
 };
 
+/* A unix socket made by the controller (unix.c); fd -1 once an fd of a task has it. */
+struct rst_usk {
+	uint32_t id; /* in files.img */
+	int fd;
+};
+
+/* A packet of sk-queues.img: bytes to queue again in socket id_for. */
+struct rst_sk_packet {
+	uint32_t id_for;
+	uint8_t *bytes;
+	size_t len;
+};
+
 /* A shared anonymous memory object, mapped first by one task, then by others from it. */
 struct rst_shmem {
 	uint64_t shmid;
@@ -164,6 +177,11 @@ struct rst_shared {
 	size_t npipes;
 	struct rst_shmem *shmems;
 	size_t nshmems;
+	struct rst_usk *usks; /* unix sockets made (unix.c) */
+	size_t nusks;
+	struct rst_sk_packet *skq; /* sk-queues.img, read on the first unix socket */
+	size_t nskq;
+	bool skq_loaded;
 };
 
 void rst_shared_free(struct rst_shared *s);
@@ -253,6 +271,10 @@ bool rst_anon_type(int type);
 int rst_anon_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what);
 /* Once the task is rebuilt: epoll watches added and timerfds armed, with its fd numbers. */
 int rst_files_late(struct rst_ctx *c);
+
+/* unix.c: a new fd (min_fd or above) of unix socket file id, made with its peer, name, queue. */
+int rst_unix_open(struct rst_ctx *c, uint32_t id, const char *what);
+void rst_unix_free(struct rst_shared *s);
 
 /* pipe.c: pipes-data.img (absent: none), PIPE entries, and the pipes made for the task. */
 int rst_pipe_data_read(struct img_dir *dir, struct rst_pipe_data **ret_pd, size_t *ret_n);

@@ -22,7 +22,7 @@ dt_fpu() {
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
 # Dumped with -R and checked (images, crit), but not failed at every step.
-FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify)
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -578,6 +578,9 @@ def check_fds(d, pid, snap):
         if target in ANON_KINDS:
             check_anon_fd(fd, e, f, target, flags, kv)
             continue
+        if target.startswith("socket:"):
+            check_unix_fd(fd, e, f, target, flags, files)
+            continue
         if not f or f.get("type") != "REG" or "reg" not in f:
             bad(f"fd {fd}: file id {num(e['id'])} is not a REG entry of files.img")
         reg = f["reg"]
@@ -594,6 +597,21 @@ def check_fds(d, pid, snap):
     if (cwd, root, num(fs.get("umask", -1))) != (snap_text(snap, "cwd"), snap_text(snap, "root"), umask):
         bad(f"fs (cwd, root, umask) is {(cwd, root, num(fs.get('umask', -1)))}, /proc says "
             f"{(snap_text(snap, 'cwd'), snap_text(snap, 'root'), umask)}")
+
+
+def check_unix_fd(fd, e, f, target, flags, files):
+    """A unix socket: its inode, flags, and a peer that files.img holds too."""
+    usk = (f or {}).get("usk")
+    if not usk or f.get("type") != "UNIXSK" or e.get("type") != "UNIXSK":
+        bad(f"fd {fd} ({target}): file id {num(e['id'])} is not a UNIXSK entry")
+        return
+    got = (f"socket:[{num(usk['ino'])}]", num(usk.get("flags", 0)), num(e.get("flags", 0)))
+    want = (target, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
+    if got != want:
+        bad(f"fd {fd}: (socket, flags, fd flags) is {got}, /proc says {want}")
+    peer = num(usk.get("peer", 0))
+    if peer and not any(num(o.get("usk", {}).get("ino", -1)) == peer for o in files.values()):
+        bad(f"fd {fd} ({target}): its peer socket:[{peer}] is not in files.img")
 
 
 def check_pipe_fd(fd, e, pipe, target, flags):
@@ -1262,6 +1280,27 @@ def must(fd):
 		'import os, signal
 r, w = os.pipe2(os.O_DIRECT)
 os.write(w, b"packet")
+signal.pause()'
+	# File descriptors in flight in a unix socket's queue (SCM_RIGHTS).
+	dt_refuse_py unix-scm-rights 'socket:' \
+		'pid @PID@ fd [0-9]+ .*file descriptors are in flight in its queue \(SCM_RIGHTS\)' \
+		'import os, signal, socket
+a, b = socket.socketpair()
+socket.send_fds(a, [b"fd"], [0])
+signal.pause()'
+	# A unix socket whose peer is held by a process outside the tree (a grandchild
+	# that left it, and ends when its end reads end of file).
+	dt_refuse_py unix-external-peer 'socket:' \
+		'pid @PID@ fd [0-9]+: its unix socket is connected to socket:\[[0-9]+\], which no process of the dumped tree holds.*--ext-unix-sk' \
+		'import os, signal, socket
+a, b = socket.socketpair()
+if os.fork() == 0:
+    if os.fork() == 0:
+        a.close()
+        b.recv(1)
+    os._exit(0)
+b.close()
+os.wait()
 signal.pause()'
 	dt_refuse_py io-uring 'io_uring' \
 		'pid @PID@ fd [0-9]+ is an io_uring instance .*close it in the program' \
