@@ -77,11 +77,15 @@ static int check_proc(struct dump_ctx *ctx)
 	r = proc_read_stat(ctx->pid, 0, &stat);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
-	if (stat.state == 'Z') {
-		pr_err("pid %d is a zombie: %s", ctx->pid,
-		       ctx->ppid ? "stasis cannot dump zombies yet; let its parent reap it first"
-				 : "there is nothing left to checkpoint");
+	if (stat.state == 'Z' && !ctx->ppid) {
+		pr_err("pid %d is a zombie: there is nothing left to checkpoint", ctx->pid);
 		return -ENOTSUP;
+	}
+	if (stat.state == 'Z') {
+		/* Its parent has not reaped it yet: it comes back as a zombie (tree.c). */
+		ctx->zombie = true;
+		ctx->stat = stat;
+		return 0;
 	}
 	/* A vfork() child runs on its parent's memory until it execs: the parent cannot be
 	 * frozen meanwhile. */
@@ -162,6 +166,8 @@ static int freeze(struct dump_tree *t)
 		for (; done < t->n; done++) {
 			struct dump_ctx *ctx = &t->procs[done];
 
+			if (ctx->zombie)
+				continue;
 			r = dump_freeze(ctx);
 			if (r == 0)
 				r = proc_read_stat(ctx->pid, 0, &ctx->stat);
@@ -263,7 +269,7 @@ static int run_step(struct dump_tree *t, const struct dump_step *s)
 	if (s->tree)
 		return s->tree(t);
 	for (size_t i = 0; i < t->n; i++) {
-		int r = s->each(&t->procs[i]);
+		int r = t->procs[i].zombie ? 0 : s->each(&t->procs[i]);
 
 		if (r < 0) {
 			if (t->n > 1)

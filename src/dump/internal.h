@@ -85,6 +85,7 @@ struct dump_ctx {
 	struct dump_files *files; /* &sh->files */
 	pid_t pid;
 	pid_t ppid;                  /* 0 for the root of the tree */
+	bool zombie; /* dead, not reaped: only its pstree entry and exit status are dumped */
 	uint32_t ids[4];             /* vm, files, fs, sighand: equal ids, one object (kcmp) */
 	struct dump_thread *threads; /* the leader first; its task does the process-wide calls */
 	size_t nthreads;
@@ -157,7 +158,7 @@ int dump_seccomp(struct dump_ctx *ctx, const struct dump_thread *t, struct arena
 		 ThreadCoreEntry *th);
 int dump_seccomp_write(struct dump_shared *sh, struct img_dir *dir);
 
-/* tree.c: pstree, ids-PID.img of every process, inventory */
+/* tree.c: pstree, ids-PID.img of every process, inventory; a zombie's core-PID.img */
 int dump_tree(struct dump_ctx *procs, size_t n);
 /* The ids of what the processes share (fd tables, fs, sighand, mm), found with kcmp. */
 int dump_tree_ids(struct dump_ctx *procs, size_t n);

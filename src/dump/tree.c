@@ -13,6 +13,9 @@
 #include "inventory.pb-c.h"
 #include "pstree.pb-c.h"
 
+/* CRIU's task_state of a zombie (TaskCoreEntry.task_state). */
+#define TASK_DEAD 0x2
+
 /* CRIU's image version (inventory.img_version). */
 #define CRIU_IMG_VERSION 2
 
@@ -82,28 +85,49 @@ static int write_inventory(struct img_dir *dir)
 	return img_write_one(dir, IMG_INVENTORY, 0, &inv.base);
 }
 
+/*
+ * A zombie, as CRIU writes one: its core holds only the task part, dead
+ * (TASK_DEAD), with the wait status its parent will collect.
+ */
+static int write_zombie_core(const struct dump_ctx *ctx)
+{
+	CoreEntry core = CORE_ENTRY__INIT;
+	TaskCoreEntry tc = TASK_CORE_ENTRY__INIT;
+
+	core.mtype = CORE_ENTRY__MARCH__X86_64;
+	tc.task_state = TASK_DEAD;
+	tc.exit_code = (uint32_t)ctx->stat.exit_code;
+	tc.comm = (char *)ctx->stat.comm;
+	core.tc = &tc;
+	pr_info("pid %d: a zombie, exit status %#x", ctx->pid, ctx->stat.exit_code);
+	return img_write_one(ctx->dir, IMG_CORE, (uint64_t)ctx->pid, &core.base);
+}
+
 static int write_one(const struct dump_ctx *ctx)
 {
 	PstreeEntry pe = PSTREE_ENTRY__INIT;
 	TaskKobjIdsEntry ids = TASK_KOBJ_IDS_ENTRY__INIT;
-	_cleanup_free_ uint32_t *threads = calloc(ctx->nthreads, sizeof(uint32_t));
+	_cleanup_free_ uint32_t *threads = calloc(MAX(ctx->nthreads, 1), sizeof(uint32_t));
 	int r;
 
 	if (!threads)
 		return -ENOMEM;
+	threads[0] = (uint32_t)ctx->pid; /* a zombie's only thread */
 	for (size_t i = 0; i < ctx->nthreads; i++)
 		threads[i] = (uint32_t)ctx->threads[i].tid;
-	r = check_namespaces(ctx->pid);
+	r = ctx->zombie ? 0 : check_namespaces(ctx->pid);
 	if (r < 0)
 		return r;
 	pe.pid = (uint32_t)ctx->pid;
 	pe.ppid = (uint32_t)ctx->ppid;
 	pe.pgid = (uint32_t)ctx->stat.pgrp;
 	pe.sid = (uint32_t)ctx->stat.session;
-	pe.n_threads = ctx->nthreads;
+	pe.n_threads = MAX(ctx->nthreads, 1);
 	pe.threads = threads;
 	fill_ids(ctx, &ids);
 	r = img_write_entry(ctx->sh->pstree, &pe.base, NULL, 0);
+	if (r == 0 && ctx->zombie)
+		return write_zombie_core(ctx);
 	if (r == 0)
 		r = img_write_one(ctx->dir, IMG_IDS, (uint64_t)ctx->pid, &ids.base);
 	return r;
@@ -202,7 +226,7 @@ int dump_tree_ids(struct dump_ctx *procs, size_t n)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < n; i++)
-		for (size_t k = 0; r == 0 && k < ELEMENTSOF(sets); k++)
+		for (size_t k = 0; r == 0 && !procs[i].zombie && k < ELEMENTSOF(sets); k++)
 			r = kcmp_id(sh, &sets[k], procs[i].pid, &procs[i].ids[k]);
 	for (size_t k = 0; k < ELEMENTSOF(sets); k++) {
 		free(sets[k].reps);
@@ -215,7 +239,8 @@ int dump_tree_ids(struct dump_ctx *procs, size_t n)
 	}
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = 0; j < i; j++)
-			if (procs[i].ids[0] == procs[j].ids[0]) {
+			if (!procs[i].zombie && !procs[j].zombie &&
+			    procs[i].ids[0] == procs[j].ids[0]) {
 				pr_err("pid %d shares its memory with pid %d (vfork() or "
 				       "CLONE_VM): "
 				       "stasis cannot checkpoint that; dump again once the child "

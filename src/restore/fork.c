@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,10 +68,12 @@ struct child_report {
 /* What one task does before it is taken over. */
 struct child_plan {
 	pid_t pid;
-	size_t parent;    /* index of its parent in the plan; the root's is 0, itself */
+	size_t parent;        /* index of its parent in the plan; the root's is 0, itself */
 	uint64_t clone_flags; /* CLONE_FILES, CLONE_FS: what it shares with its parent */
+	bool zombie;          /* it dies at once, as exit_status says */
+	int exit_status;      /* a wait status */
 	bool new_session;     /* setsid() */
-	bool own_group;   /* setpgid(0, 0): it leads its group (or a shell job that did) */
+	bool own_group;       /* setpgid(0, 0): it leads its group (or a shell job that did) */
 	const struct rst_fd_move *moves;
 	size_t nmoves;
 	int cwd_fd;
@@ -148,6 +151,28 @@ static void fork_children(const struct fork_plan *fp, size_t i)
 	}
 }
 
+/*
+ * A zombie dies as it had died: exit() with its status, or killed by its
+ * signal (no core file: RLIMIT_CORE 0, so WCOREDUMP is lost).
+ */
+static _noreturn_ void die_as(int status)
+{
+	int sig = status & 0x7f;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	struct rlimit none = {0, 0};
+	sigset_t set;
+
+	if (sig == 0)
+		_exit((status >> 8) & 0xff);
+	setrlimit(RLIMIT_CORE, &none);
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	kill(getpid(), sig);
+	_exit(128 + sig); /* a signal whose default is not to kill: as close as it gets */
+}
+
 static _noreturn_ void child_main(const struct fork_plan *fp, size_t i)
 {
 	static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT};
@@ -171,6 +196,10 @@ static _noreturn_ void child_main(const struct fork_plan *fp, size_t i)
 	if (p->own_group && setpgid(0, 0) < 0)
 		child_fail(fp, i, STEP_SETPGID, -1);
 	fork_children(fp, i);
+	if (p->zombie) {
+		report_ready(fp, i);
+		die_as(p->exit_status);
+	}
 	/* A table or fs shared with the parent is the parent's to set up. */
 	if (!(p->clone_flags & CLONE_FS)) {
 		if (p->root_fd >= 0 && (fchdir(p->root_fd) < 0 || chroot(".") < 0))
@@ -204,6 +233,17 @@ static int make_plan(struct rst_ctx *c, int report_fd, struct child_plan *p)
 	const PstreeEntry *item = c->img.item;
 	size_t n = 0;
 
+	if (c->zombie) {
+		*p = (struct child_plan){
+			.pid = c->pid,
+			.parent = c->parent,
+			.zombie = true,
+			.exit_status = (int)c->img.core->tc->exit_code,
+			.new_session = item->sid == item->pid,
+			.own_group = item->sid != item->pid && item->pgid == item->pid,
+		};
+		return 0;
+	}
 	*p = (struct child_plan){
 		.pid = c->pid,
 		.parent = c->parent,

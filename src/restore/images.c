@@ -181,6 +181,11 @@ int rst_images_load(struct rst_ctx *c, const char *dir, size_t index, size_t *re
 	r = read_thread_cores(c);
 	if (r < 0)
 		return r;
+	/* A zombie has its core only: its task part says how it died. */
+	if (img->core->tc && img->core->tc->task_state == RST_TASK_DEAD) {
+		c->zombie = true;
+		return 0;
+	}
 	/* Images before CRIU 2.x kept the ids inside core. */
 	r = img_read_one(img->dir, IMG_IDS, c->pid, (struct ProtobufCMessage **)&img->ids);
 	if (r == -ENOENT && img->core->ids)

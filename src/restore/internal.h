@@ -45,6 +45,7 @@
 /* TaskCoreEntry.task_state of a live task (CRIU's COMPEL_TASK_ALIVE). */
 #define RST_TASK_ALIVE 1
 #define RST_TASK_STOPPED 3
+#define RST_TASK_DEAD 2 /* a zombie: dead, not reaped by its parent yet */
 
 /* ---- images.c: what the images say about the task ----------------------- */
 
@@ -213,6 +214,9 @@ struct rst_ctx {
 	size_t parent; /* index of the parent in pstree.img; the root's is its own */
 	/* It shares its parent's fd table (CLONE_FILES) or fs (CLONE_FS): made so, set by it. */
 	bool share_files, share_fs;
+	/* A zombie: it is made, dies as it had died, and waits for its parent to reap it. */
+	bool zombie;
+	bool has_zombies; /* some child of it is a zombie */
 	pid_t pid;     /* the task's pid, old and new */
 	struct rst_images img;
 	struct rst_files files;

@@ -28,6 +28,8 @@ static int prepare(struct rst_ctx *c)
 {
 	int r;
 
+	if (c->zombie)
+		return 0;
 	r = rst_check_supported(c);
 	if (r == 0)
 		r = rst_vmas_plan(c);
@@ -48,6 +50,36 @@ static int set_pgid(struct rst_ctx *c)
 	res = rst_sys(c, __NR_setpgid, 0, item->pgid);
 	if (res < 0) {
 		rst_err(c, "cannot join process group %u: %s", item->pgid, strerror((int)-res));
+		return (int)res;
+	}
+	return 0;
+}
+
+/*
+ * The zombies among its children died while it waited to be taken over:
+ * their SIGCHLD is not the program's (it had it before the dump, and its
+ * pending signals are queued again from the images). Take it out of the
+ * queue.
+ */
+static int forget_sigchld(struct rst_ctx *c)
+{
+	struct timespec zero = {0};
+	uint64_t set = 1ull << (SIGCHLD - 1);
+	unsigned long set_addr, ts_addr;
+	long res;
+	int r;
+
+	if (!c->has_zombies)
+		return 0;
+	r = rst_scratch_put(c, 0, &set, sizeof(set), &set_addr);
+	if (r == 0)
+		r = rst_scratch_put(c, sizeof(set), &zero, sizeof(zero), &ts_addr);
+	if (r < 0)
+		return r;
+	res = rst_sys(c, __NR_rt_sigtimedwait, set_addr, 0, ts_addr, sizeof(set));
+	if (res < 0 && res != -EAGAIN) {
+		rst_err(c, "cannot take the SIGCHLD of its zombies out of its queue: %s",
+			strerror((int)-res));
 		return (int)res;
 	}
 	return 0;
@@ -75,6 +107,8 @@ static int rebuild(struct rst_ctx *c)
 	r = rst_takeover(c);
 	if (r == 0)
 		r = set_pgid(c);
+	if (r == 0)
+		r = forget_sigchld(c);
 	if (r == 0)
 		r = rst_vmas_map(c);
 	if (r == 0)
@@ -187,22 +221,29 @@ static struct rst_ctx new_ctx(struct rst_tree *t)
  */
 static int find_sharing(struct rst_tree *t, struct rst_ctx *c)
 {
-	const TaskKobjIdsEntry *mine = rst_ids(&c->img);
-	const TaskKobjIdsEntry *parent = rst_ids(&t->tasks[c->parent].img);
+	const TaskKobjIdsEntry *mine, *parent;
 
+	if (c->zombie) {
+		t->tasks[c->parent].has_zombies = true;
+		return 0;
+	}
+	mine = rst_ids(&c->img);
+	parent = rst_ids(&t->tasks[c->parent].img);
 	c->share_files = mine->files_id == parent->files_id;
 	c->share_fs = mine->fs_id == parent->fs_id;
 	for (size_t j = 0; j < t->n; j++) {
-		const TaskKobjIdsEntry *o = rst_ids(&t->tasks[j].img);
+		const TaskKobjIdsEntry *o;
 
-		if (&t->tasks[j] == c || j == c->parent)
+		if (&t->tasks[j] == c || j == c->parent || t->tasks[j].zombie)
 			continue;
+		o = rst_ids(&t->tasks[j].img);
 		if ((!c->share_files && o->files_id == mine->files_id) ||
 		    (!c->share_fs && o->fs_id == mine->fs_id)) {
 			rst_err(c,
 				"it shares its %s with pid %d, which is not its parent: stasis can "
 				"only restore a table shared with the parent",
-				o->files_id == mine->files_id ? "fd table" : "fs (cwd, root, umask)",
+				o->files_id == mine->files_id ? "fd table"
+							      : "fs (cwd, root, umask)",
 				(int)t->tasks[j].pid);
 			return -EOPNOTSUPP;
 		}
@@ -239,7 +280,7 @@ static int load_tree(struct rst_tree *t)
 	for (size_t i = 0; r == 0 && i < t->n; i++)
 		t->shared.min_fd = MAX(t->shared.min_fd, rst_files_min_fd(&t->tasks[i].img));
 	for (size_t i = 0; r == 0 && i < t->n; i++)
-		r = rst_files_open(&t->tasks[i]);
+		r = t->tasks[i].zombie ? 0 : rst_files_open(&t->tasks[i]);
 	return r;
 }
 
@@ -265,12 +306,12 @@ static int finish_tree(struct rst_tree *t)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < t->n; i++)
-		r = rebuild(&t->tasks[i]);
+		r = t->tasks[i].zombie ? 0 : rebuild(&t->tasks[i]);
 	if (r == 0)
 		r = write_pidfile(&t->tasks[0]);
 	/* The children first: a parent that runs may wait for them. */
 	for (size_t i = t->n; r == 0 && i-- > 0;)
-		r = release(&t->tasks[i]);
+		r = t->tasks[i].zombie ? 0 : release(&t->tasks[i]);
 	return r;
 }
 
@@ -312,6 +353,8 @@ static void write_stats(struct rst_tree *t)
 {
 	for (size_t i = 1; i < t->n; i++)
 		t->tasks[0].pages_restored += t->tasks[i].pages_restored;
+	if (t->tasks[0].zombie)
+		return;
 	(void)rst_write_stats(&t->tasks[0]);
 }
 

@@ -1349,7 +1349,6 @@ dt_main() {
 	# 2. Refused for a real reason.
 	dt_refuse_kinds
 	dt_refusal zombie zoo-family zombie child 'pid @PID@ is a zombie'
-	dt_refusal zombie-child zoo-family zombie tree-child 'pid @PID@ is a zombie: stasis cannot dump zombies yet'
 	dt_refusal traced-child zoo-family child traced-child 'pid @PID@ is traced by pid @TRACER@'
 	dt_refusal vfork zoo-family vfork grandchild 'pid @PID@ shares its memory with pid [0-9]+ \(vfork\(\) or CLONE_VM\)'
 	dt_refusal traced counter "" traced 'pid @PID@ is traced by pid @TRACER@'

@@ -268,11 +268,28 @@ _zoo_restore() { # BIN DIR
 	fi
 }
 
+# The tree below PID, one line per process: pid ppid pgid sid, T if it is
+# stopped (- if not: running and sleeping are the same here), then its
+# thread ids (the root's ppid is left out: it is the harness's before,
+# init's after a detached restore).
+_zoo_tree() { # PID [PPID]
+	local pid=$1 s c
+	s=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+	s=${s##*) }
+	set -- $s
+	echo "$pid ${2:+$([ -n "${ZOO_TREE_ROOT:-}" ] && [ "$pid" = "$ZOO_TREE_ROOT" ] && echo - || echo "$2")} $3 $4 $(case $1 in T | t) echo T ;; *) echo - ;; esac) threads $(ls "/proc/$pid/task" 2>/dev/null | sort -n | tr '\n' ' ')"
+	for c in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+		_zoo_tree "$c"
+	done
+}
+
 # What the program looks like from outside: its mappings, its signal masks,
-# creds and umask. A restore must give back the same (checked in checkpoint
-# mode, next to the program's own check from inside).
+# creds and umask, and its tree of processes and threads. A restore must
+# give back the same (checked in checkpoint mode, next to the program's own
+# check from inside).
 _zoo_outside() { # DIR NAME
 	local pid=$ZOO_PID
+	ZOO_TREE_ROOT=$pid _zoo_tree "$pid" | sort -n >"$1/$2.tree" || return 1
 	# A shared anonymous mapping is a new shmem object after a restore (as
 	# with criu): its inode number is the one field that may differ.
 	sed -E 's|^([^ ]+ [^ ]+ [^ ]+ [^ ]+) [0-9]+( +/dev/zero \(deleted\))$|\1 SHMEM\2|' \
@@ -284,7 +301,7 @@ _zoo_outside() { # DIR NAME
 _zoo_compare_outside() { # DIR
 	local what first
 	_zoo_outside "$1" after || { _zoo_set FAIL outside "cannot read /proc/$ZOO_PID after the restore"; return 1; }
-	for what in maps status; do
+	for what in maps status tree; do
 		if ! first=$(diff "$1/before.$what" "$1/after.$what" | grep '^[<>]' | head -2 | tr '\n' ' '); then
 			:
 		fi
