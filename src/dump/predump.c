@@ -129,6 +129,24 @@ static int arm(struct dump_ctx *ctx, int *ret_uffd)
 	return 0;
 }
 
+/* A task with a userfaultfd of its own: its memory cannot be tracked with ours. */
+static int refuse_own_uffd(struct dump_ctx *ctx)
+{
+	struct proc_fd_table fds = {};
+	int r = proc_read_fds(ctx->pid, &fds);
+
+	for (size_t i = 0; r >= 0 && i < fds.n; i++)
+		if (streq(fds.fds[i].target, "anon_inode:[userfaultfd]")) {
+			pr_err("pid %d fd %d is a userfaultfd: stasis tracks memory with "
+			       "userfaultfd and cannot share it with the program; close it in "
+			       "the program, or dump without pre-dump",
+			       ctx->pid, fds.fds[i].fd);
+			r = -EBUSY;
+		}
+	proc_fd_table_free(&fds);
+	return r;
+}
+
 int dump_track_proc(struct dump_ctx *ctx)
 {
 	struct dump_tracking *trk = ctx->sh->tracking;
@@ -149,7 +167,9 @@ int dump_track_proc(struct dump_ctx *ctx)
 	/* New since the last round (or the first round): only a pre-dump arms it. */
 	if (!ctx->opts->pre_dump)
 		return 0;
-	r = arm(ctx, &uffd);
+	r = refuse_own_uffd(ctx);
+	if (r >= 0)
+		r = arm(ctx, &uffd);
 	if (r < 0 || uffd < 0)
 		return r;
 	r = dump_tracking_add(trk, ctx->pid, ctx->stat.starttime, uffd, &pt->entry);

@@ -266,7 +266,7 @@ static int scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_sc
 				continue;
 			zero = (pme & PME_PRESENT) && s->zero_pfn &&
 			       (pme & PME_PFRAME_MASK) == s->zero_pfn;
-			r = push(s, addr, addr + MEM_PAGE_SIZE, zero, true, fn, arg);
+			r = push(s, addr, addr + MEM_PAGE_SIZE, zero, false, fn, arg);
 			if (r < 0)
 				return r;
 		}
