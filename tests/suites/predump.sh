@@ -34,12 +34,22 @@ if ! "$STASIS" check --feature uffd_wp_async >/dev/null 2>&1 ||
 	exit 0
 fi
 
-# pd_start NAME DIR: a zoo program in its own session, fds 0-2 only.
+# pd_start LABEL NAME DIR: a zoo program in its own session, fds 0-2 only,
+# and its first pre-dump into DIR/i1 (FAIL LABEL if either fails).
 pd_start() {
 	ZOO_RESULT='' ZOO_STEP='' ZOO_WHY='' ZOO_STATUS='' ZOO_PID=''
-	_zoo_wrapper='' _zoo_restored='' _zoo_restored_start='' _zoo_dir=$2
-	mkdir -p "$2"
-	_zoo_start "$ZOO_BIN/$1" "$2"
+	_zoo_wrapper='' _zoo_restored='' _zoo_restored_start='' _zoo_dir=$3
+	mkdir -p "$3/i1"
+	if ! _zoo_start "$ZOO_BIN/$2" "$3"; then
+		fail "$1" "start: $ZOO_WHY"
+		return 1
+	fi
+}
+
+pd_start_predump() { # LABEL NAME DIR
+	pd_start "$@" || return 1
+	pd_run "$1" "$3/pd1" pre-dump -t "$ZOO_PID" -D "$3/i1" -o pd.log -v4 || return 1
+	pd_record_holder "$3/i1"
 }
 
 # pd_run LABEL OUT ARGS...: stasis ARGS, under a time limit; 0 if it worked.
@@ -135,13 +145,10 @@ pd_restore_verdict() { # LABEL DIR IMAGES
 test_chain() { # PROG
 	local prog=$1 d
 	d=$(scratch_dir)
-	if ! pd_start "$prog" "$d"; then
-		fail "$T/chain/$prog" "start: $ZOO_WHY"
-		return
-	fi
+	pd_start "$T/chain/$prog" "$prog" "$d" || return
 	local pid=$ZOO_PID fds_before
 	fds_before=$(pd_fds "$pid")
-	mkdir -p "$d/i1" "$d/i2" "$d/i3"
+	mkdir -p "$d/i2" "$d/i3"
 	pd_run "$T/chain/$prog/pre-dump" "$d/pd1" pre-dump -t "$pid" -D "$d/i1" -o pd.log -v4 || return
 	pd_record_holder "$d/i1"
 	if [ "$(pd_fds "$pid")" != "$fds_before" ]; then
@@ -188,13 +195,9 @@ test_chain() { # PROG
 test_cancel() {
 	local d pid fds_before
 	d=$(scratch_dir)
-	if ! pd_start mem-dirty-random "$d"; then
-		fail "$T/cancel" "start: $ZOO_WHY"
-		return
-	fi
+	pd_start "$T/cancel" mem-dirty-random "$d" || return
 	pid=$ZOO_PID
 	fds_before=$(pd_fds "$pid")
-	mkdir -p "$d/i1"
 	pd_run "$T/cancel" "$d/pd1" pre-dump -t "$pid" -D "$d/i1" -o pd.log -v4 || return
 	pd_record_holder "$d/i1"
 	pd_run "$T/cancel" "$d/c" pre-dump --cancel -D "$d/i1" || return
@@ -217,16 +220,9 @@ test_cancel() {
 
 # --- the holder goes when the tracked process does ---------------------------
 test_holder_exit() {
-	local d pid i
+	local d i
 	d=$(scratch_dir)
-	if ! pd_start mem-dirty-random "$d"; then
-		fail "$T/holder-exit" "start: $ZOO_WHY"
-		return
-	fi
-	pid=$ZOO_PID
-	mkdir -p "$d/i1"
-	pd_run "$T/holder-exit" "$d/pd1" pre-dump -t "$pid" -D "$d/i1" -o pd.log -v4 || return
-	pd_record_holder "$d/i1"
+	pd_start_predump "$T/holder-exit" mem-dirty-random "$d" || return
 	_zoo_cleanup
 	for ((i = 0; i < 50; i++)); do
 		pd_holder_alive "$d/i1" || break
@@ -243,10 +239,7 @@ test_holder_exit() {
 test_iterative() {
 	local d pid n
 	d=$(scratch_dir)
-	if ! pd_start mem-dirty-random "$d"; then
-		fail "$T/iterative" "start: $ZOO_WHY"
-		return
-	fi
+	pd_start "$T/iterative" mem-dirty-random "$d" || return
 	pid=$ZOO_PID
 	mkdir -p "$d/img"
 	pd_run "$T/iterative" "$d/it" dump -t "$pid" -D "$d/img" --iterative --max-iterations 3 \

@@ -56,12 +56,7 @@ static const struct zoo_desc desc = {
 
 static uint64_t next(void)
 {
-	uint64_t x = m->rng;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return m->rng = x;
+	return zoo_xorshift(&m->rng);
 }
 
 static uint64_t seed(unsigned slot, unsigned long page, uint32_t ver)
