@@ -230,14 +230,15 @@ static void close_others(const int *keep, size_t n)
 	}
 }
 
-static void holder_main(int lsk, const struct dump_tracking *trk)
+/* pfd: the socket, then a pidfd per process of trk (-1: gone already), opened before fork. */
+static void holder_main(struct pollfd *pfd, const struct dump_tracking *trk)
 {
-	_cleanup_free_ struct pollfd *pfd = calloc(trk->n + 1, sizeof(*pfd));
 	_cleanup_free_ int *keep = calloc(2 * trk->n + 1, sizeof(int));
+	int lsk = pfd[0].fd;
 	size_t nkeep = 0;
 	int devnull;
 
-	if (!pfd || !keep)
+	if (!keep)
 		_exit(1);
 	setsid();
 	signal(SIGPIPE, SIG_IGN);
@@ -245,10 +246,7 @@ static void holder_main(int lsk, const struct dump_tracking *trk)
 	for (int fd = 0; fd < 3 && devnull >= 0; fd++)
 		dup2(devnull, fd);
 	keep[nkeep++] = lsk;
-	pfd[0] = (struct pollfd){.fd = lsk, .events = POLLIN};
 	for (size_t i = 0; i < trk->n; i++) {
-		pfd[i + 1] =
-			(struct pollfd){.fd = sys_pidfd_open(trk->v[i]->pid, 0), .events = POLLIN};
 		keep[nkeep++] = trk->v[i]->uffd;
 		keep[nkeep++] = pfd[i + 1].fd;
 	}
@@ -256,10 +254,6 @@ static void holder_main(int lsk, const struct dump_tracking *trk)
 	for (;;) {
 		size_t alive = 0;
 
-		if (poll(pfd, trk->n + 1, -1) < 0 && errno != EINTR)
-			_exit(1);
-		if (pfd[0].revents & POLLIN)
-			serve(lsk, trk);
 		/* A process gone takes its tracking with it; when none is left, so does the holder.
 		 */
 		for (size_t i = 0; i < trk->n; i++) {
@@ -271,7 +265,17 @@ static void holder_main(int lsk, const struct dump_tracking *trk)
 		}
 		if (!alive)
 			_exit(0);
+		if (poll(pfd, trk->n + 1, -1) < 0 && errno != EINTR)
+			_exit(1);
+		if (pfd[0].revents & POLLIN)
+			serve(lsk, trk);
 	}
+}
+
+static void close_pidfds(struct pollfd *pfd, size_t n)
+{
+	for (size_t i = 1; i <= n; i++)
+		safe_close(pfd[i].fd);
 }
 
 static int write_pidfile(int dirfd, pid_t pid)
@@ -289,6 +293,7 @@ static int write_pidfile(int dirfd, pid_t pid)
 
 int dump_holder_spawn(int dirfd, const char *label, const struct dump_tracking *trk)
 {
+	_cleanup_free_ struct pollfd *pfd = NULL;
 	_cleanup_close_ int lsk = -1;
 	struct sockaddr_un sa;
 	socklen_t len;
@@ -311,11 +316,20 @@ int dump_holder_spawn(int dirfd, const char *label, const struct dump_tracking *
 					: "");
 		return r;
 	}
+	pfd = calloc(trk->n + 1, sizeof(*pfd));
+	if (!pfd)
+		return -ENOMEM;
+	/* While stasis knows the processes are there: a pid reused later is not watched. */
+	pfd[0] = (struct pollfd){.fd = lsk, .events = POLLIN};
+	for (size_t i = 0; i < trk->n; i++)
+		pfd[i + 1] =
+			(struct pollfd){.fd = sys_pidfd_open(trk->v[i]->pid, 0), .events = POLLIN};
 	pid = fork();
+	if (pid == 0)
+		holder_main(pfd, trk); /* never returns */
+	close_pidfds(pfd, trk->n);
 	if (pid < 0)
 		return negative_errno();
-	if (pid == 0)
-		holder_main(lsk, trk); /* never returns */
 	r = write_pidfile(dirfd, pid);
 	if (r < 0)
 		pr_warn("%s: cannot write %s: %s", label, HOLDER_PIDFILE, strerror(-r));
