@@ -24,6 +24,20 @@
 
 #define PME_SIZE sizeof(uint64_t)
 
+/*
+ * A swap entry's frame field (shown with CAP_SYS_ADMIN) is its swap type in
+ * bits 0-4, then its offset. Type 31 is the kernel's SWP_PTE_MARKER
+ * (1 << MAX_SWAPFILES_SHIFT, minus one): no page, only a marker such as the
+ * one userfaultfd write protection leaves where a protected page was dropped.
+ */
+#define PME_SWAP_TYPE_MASK UINT64_C(0x1f)
+#define PME_SWAP_TYPE_PTE_MARKER UINT64_C(31)
+
+static inline int pme_is_marker(uint64_t pme)
+{
+	return (pme & PME_SWAP) && (pme & PME_SWAP_TYPE_MASK) == PME_SWAP_TYPE_PTE_MARKER;
+}
+
 /* Strings written to /proc/PID/clear_refs. */
 #define CLEAR_REFS_ALL "1"
 #define CLEAR_REFS_ANON "2"

@@ -20,14 +20,36 @@ int cmd_dump(const struct cli_opts *o)
 		.leave_running = o->leave_running,
 		.shell_job = o->shell_job,
 		.ext_unix_sk = o->ext_unix_sk,
+		.track_mem = o->track_mem,
+		.prev_images_dir = o->prev_images_dir,
 		.fail_step = fail_step_from_env(),
 	};
+	const struct dump_iter_opts it = {
+		.max_iterations = o->max_iterations,
+		.target_frozen_ms = (unsigned)o->target_frozen_ms,
+	};
+	int r;
 
 	if (!o->pid || !o->images_dir) {
 		fprintf(stderr, "stasis dump: -t PID and -D DIR are required\n");
 		return 1;
 	}
-	if (stasis_dump(&d) < 0) {
+	if (o->track_mem && !o->prev_images_dir) {
+		fprintf(stderr, "stasis dump: --track-mem needs --prev-images-dir (the pre-dump)\n");
+		return 1;
+	}
+	if (o->iterative && (o->track_mem || o->prev_images_dir)) {
+		fprintf(stderr, "stasis dump: --iterative makes its own pre-dumps; it takes no "
+				"--track-mem nor --prev-images-dir\n");
+		return 1;
+	}
+	if ((o->max_iterations || o->target_frozen_ms) && !o->iterative) {
+		fprintf(stderr, "stasis dump: --max-iterations and --target-frozen-ms go with "
+				"--iterative\n");
+		return 1;
+	}
+	r = o->iterative ? stasis_dump_iterative(&d, &it) : stasis_dump(&d);
+	if (r < 0) {
 		fprintf(stderr, "stasis dump: failed; the log has the details%s\n",
 			o->log_file ? "" : " (run with -v4 -o dump.log for more)");
 		return 1;

@@ -6,6 +6,7 @@
 /* Each command returns the process exit status. */
 int cmd_check(const struct cli_opts *opts);
 int cmd_dump(const struct cli_opts *opts);
+int cmd_predump(const struct cli_opts *opts);
 int cmd_restore(const struct cli_opts *opts);
 
 /* --display-stats */

@@ -61,6 +61,8 @@ static int run_command(const struct cli_opts *o)
 		return cmd_check(o);
 	case CMD_DUMP:
 		return cmd_dump(o);
+	case CMD_PRE_DUMP:
+		return cmd_predump(o);
 	case CMD_RESTORE:
 		return cmd_restore(o);
 	default:

@@ -26,6 +26,12 @@ enum {
 	OPT_SHELL_JOB = 'j',
 	OPT_RESTORE_DETACHED = 'd',
 	OPT_EXT_UNIX_SK,
+	OPT_TRACK_MEM = OPT_LONG_BASE + 100,
+	OPT_PREV_IMAGES_DIR,
+	OPT_CANCEL,
+	OPT_ITERATIVE,
+	OPT_MAX_ITERATIONS,
+	OPT_TARGET_FROZEN_MS,
 	OPT_UNSUPPORTED, /* known to criu, not implemented by stasis yet */
 };
 
@@ -48,7 +54,7 @@ static const struct cli_option cli_options[] = {
 	{ "extra", no_argument, OPT_EXTRA, CMD_BIT(CMD_CHECK) },
 	{ "all", no_argument, OPT_ALL, CMD_BIT(CMD_CHECK) },
 	/* criu's options that stasis does not implement yet: refused by name. */
-	{ "tree", required_argument, OPT_TREE, CMD_BIT(CMD_DUMP) },
+	{ "tree", required_argument, OPT_TREE, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_PRE_DUMP) },
 	{ "leave-running", no_argument, OPT_LEAVE_RUNNING, CMD_BIT(CMD_DUMP) },
 	{ "leave-stopped", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "shell-job", no_argument, OPT_SHELL_JOB, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_RESTORE) },
@@ -61,8 +67,13 @@ static const struct cli_option cli_options[] = {
 	{ "ext-unix-sk", optional_argument, OPT_EXT_UNIX_SK, CMD_BIT(CMD_DUMP) },
 	{ "file-locks", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "ghost-limit", required_argument, OPT_UNSUPPORTED, 0 },
-	{ "prev-images-dir", required_argument, OPT_UNSUPPORTED, 0 },
-	{ "track-mem", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "prev-images-dir", required_argument, OPT_PREV_IMAGES_DIR,
+	  CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_PRE_DUMP) },
+	{ "track-mem", no_argument, OPT_TRACK_MEM, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_PRE_DUMP) },
+	{ "cancel", no_argument, OPT_CANCEL, CMD_BIT(CMD_PRE_DUMP) },
+	{ "iterative", no_argument, OPT_ITERATIVE, CMD_BIT(CMD_DUMP) },
+	{ "max-iterations", required_argument, OPT_MAX_ITERATIONS, CMD_BIT(CMD_DUMP) },
+	{ "target-frozen-ms", required_argument, OPT_TARGET_FROZEN_MS, CMD_BIT(CMD_DUMP) },
 	{ "page-server", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "address", required_argument, OPT_UNSUPPORTED, 0 },
 	{ "port", required_argument, OPT_UNSUPPORTED, 0 },
@@ -116,7 +127,7 @@ static const char *const command_names[_CMD_MAX] = {
 /* Commands criu has and stasis will have, but that are not built yet. */
 static bool command_is_implemented(enum cli_command cmd)
 {
-	return cmd == CMD_CHECK || cmd == CMD_DUMP || cmd == CMD_RESTORE;
+	return cmd == CMD_CHECK || cmd == CMD_DUMP || cmd == CMD_PRE_DUMP || cmd == CMD_RESTORE;
 }
 
 const char *cli_command_name(enum cli_command cmd)
@@ -146,7 +157,26 @@ static const char *const command_help[_CMD_MAX] = {
 		     "      --ext-unix-sk       allow unix sockets connected to a named socket outside\n"
 		     "                          the tree; the restore connects to that name again\n"
 		     "      --display-stats     print the dump statistics (stats-dump)\n"
+		     "      --track-mem --prev-images-dir PREV\n"
+		     "                          save only the memory written since the pre-dump\n"
+		     "                          in PREV (relative to DIR); DIR/parent links to it\n"
+		     "      --iterative         pre-dump rounds into DIR/pre-N while it runs, then\n"
+		     "                          the final dump, all in this process\n"
+		     "      --max-iterations N  at most N rounds (default 5)\n"
+		     "      --target-frozen-ms T  stop the rounds once the rest should take T ms\n"
 		     "  A dump that fails leaves the process running as it was.\n",
+	[CMD_PRE_DUMP] = "Usage: stasis pre-dump -t PID -D DIR [--prev-images-dir PREV] [-o LOG]\n"
+			 "       stasis pre-dump --cancel -D DIR\n"
+			 "  Save the memory of PID's tree into DIR while it keeps running (frozen\n"
+			 "  only to arm dirty tracking and scan). With PREV (relative to DIR), only\n"
+			 "  what was written since the pre-dump in PREV. The tracking is held by a\n"
+			 "  small process until `stasis dump --track-mem --prev-images-dir DIR`, a\n"
+			 "  next pre-dump, or --cancel (which removes it from the tasks).\n"
+			 "  -t, --tree PID          the root of the tree\n"
+			 "  -D, --images-dir DIR    where the memory images go\n"
+			 "      --prev-images-dir PREV  the previous pre-dump\n"
+			 "      --track-mem         accepted (pre-dump always tracks)\n"
+			 "      --cancel            remove the tracking held for DIR\n",
 	[CMD_RESTORE] = "Usage: stasis restore -D DIR [-d] [--pidfile FILE] [-o LOG] [-v4]\n"
 			"  Bring back the process saved in DIR, with its old pid.\n"
 			"  -d, --restore-detached  do not wait for it\n"
@@ -167,7 +197,8 @@ void cli_usage(FILE *out)
 {
 	fputs("Usage:\n"
 	      "  stasis check [--feature NAME] [--all]   kernel features this host offers\n"
-	      "  stasis dump -t PID -D DIR              checkpoint a process tree (not built yet)\n"
+	      "  stasis dump -t PID -D DIR              checkpoint a process tree\n"
+	      "  stasis pre-dump -t PID -D DIR          save its memory while it runs\n"
 	      "  stasis restore -D DIR [-d]             restore a process (one task for now)\n"
 	      "  stasis log decode FILE                 turn a binary log into text\n"
 	      "  stasis image COMMAND ...               read and write image files\n"
@@ -211,6 +242,22 @@ static int parse_level(const char *arg, int current, int *ret)
 	v = strtol(arg, &end, 10);
 	if (errno || *end || v < 0 || v > LOGL_DEBUG)
 		return -EINVAL;
+	*ret = (int)v;
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *arg, long min, long max, int *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || v < min || v > max) {
+		fprintf(stderr, "stasis: %s takes a number from %ld to %ld, not '%s'\n", opt, min,
+			max, arg);
+		return -EINVAL;
+	}
 	*ret = (int)v;
 	return 0;
 }
@@ -300,6 +347,22 @@ static int apply_option(int id, const char *arg, struct cli_opts *o)
 	case OPT_PIDFILE:
 		o->pidfile = arg;
 		return 0;
+	case OPT_TRACK_MEM:
+		o->track_mem = true;
+		return 0;
+	case OPT_PREV_IMAGES_DIR:
+		o->prev_images_dir = arg;
+		return 0;
+	case OPT_CANCEL:
+		o->cancel = true;
+		return 0;
+	case OPT_ITERATIVE:
+		o->iterative = true;
+		return 0;
+	case OPT_MAX_ITERATIONS:
+		return parse_count("--max-iterations", arg, 1, 100, &o->max_iterations);
+	case OPT_TARGET_FROZEN_MS:
+		return parse_count("--target-frozen-ms", arg, 1, 3600000, &o->target_frozen_ms);
 	}
 	return -EINVAL;
 }

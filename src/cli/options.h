@@ -47,6 +47,12 @@ struct cli_opts {
 	bool display_stats;           /* --display-stats */
 	bool restore_detached;        /* restore -d */
 	const char *pidfile;          /* restore --pidfile */
+	bool track_mem;               /* dump --track-mem */
+	const char *prev_images_dir;  /* --prev-images-dir */
+	bool cancel;                  /* pre-dump --cancel */
+	bool iterative;               /* dump --iterative */
+	int max_iterations;           /* --max-iterations */
+	int target_frozen_ms;         /* --target-frozen-ms */
 };
 
 /* Parse argv into opts. Returns 0, 1 if --help/--version was served, -EINVAL on bad usage. */

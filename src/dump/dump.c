@@ -203,7 +203,7 @@ static int close_remote(struct dump_ctx *ctx)
 static int timed_pages(struct dump_ctx *ctx)
 {
 	uint64_t t0 = now_ns();
-	int r = dump_pages(ctx);
+	int r = ctx->opts->pre_dump ? dump_track_pages(ctx) : dump_pages(ctx);
 
 	ctx->t_memdump = now_ns() - t0;
 	return r;
@@ -237,6 +237,7 @@ static int write_stats(struct dump_tree *t)
 		d.memdump_time += (uint32_t)(t->procs[i].t_memdump / 1000);
 		d.pages_scanned += t->procs[i].mem_stats.pages_scanned;
 		d.pages_written += t->procs[i].mem_stats.pages_written;
+		d.pages_skipped_parent += t->procs[i].mem_stats.pages_parent;
 	}
 	d.memwrite_time = d.memdump_time; /* copied and written in one pass */
 	d.pages_lazy = 0; /* only a --lazy-pages dump leaves pages to be fetched later */
@@ -244,19 +245,29 @@ static int write_stats(struct dump_tree *t)
 	return img_write_one(t->dir, IMG_STATS_DUMP, 0, &s.base);
 }
 
-/* A step is done for the whole tree, or for each process in turn. */
+/* A step is done for the whole tree, or for each process in turn; pre: also in a pre-dump. */
 struct dump_step {
 	const char *name;
 	int (*tree)(struct dump_tree *t);
 	int (*each)(struct dump_ctx *ctx);
+	bool pre;
 };
 
 static const struct dump_step steps[] = {
-	{"check", check_target},          {"freeze", freeze},      {"vmas", NULL, dump_vmas},
-	{"remote", NULL, open_remote},    {"mm", NULL, dump_mm},   {"core", NULL, dump_core},
-	{"unremote", NULL, close_remote}, {"fds", NULL, dump_fds}, {"fs", NULL, dump_fs},
-	{"pages", NULL, timed_pages},     {"files", write_files},  {"tree", write_tree},
-	{"stats", write_stats},
+	{"check", check_target, .pre = true},
+	{"freeze", freeze, .pre = true},
+	{"vmas", NULL, dump_vmas, .pre = true},
+	{"remote", NULL, open_remote, .pre = true},
+	{"mm", NULL, dump_mm},
+	{"core", NULL, dump_core},
+	{"track", NULL, dump_track_proc, .pre = true},
+	{"unremote", NULL, close_remote, .pre = true},
+	{"fds", NULL, dump_fds},
+	{"fs", NULL, dump_fs},
+	{"pages", NULL, timed_pages, .pre = true},
+	{"files", write_files},
+	{"tree", write_tree},
+	{"stats", write_stats, .pre = true},
 };
 
 const char *stasis_dump_step_name(int step)
@@ -290,6 +301,8 @@ static int run_steps(struct dump_tree *t)
 			       i + 1, steps[i].name);
 			return -ECANCELED;
 		}
+		if (t->opts->pre_dump && !steps[i].pre)
+			continue;
 		pr_info("dump step %zu: %s", i + 1, steps[i].name);
 		r = run_step(t, &steps[i]);
 		if (r < 0) {
@@ -323,6 +336,7 @@ static void free_tree(struct dump_tree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		dump_threads_free(&t->procs[i]);
+		dump_track_free_proc(&t->procs[i]);
 		mem_vmas_release(&t->procs[i].vmas);
 		proc_status_done(&t->procs[i].status);
 	}
@@ -340,7 +354,7 @@ int stasis_dump(const struct dump_opts *opts)
 {
 	_cleanup_img_dir_ struct img_dir *dir = NULL;
 	struct dump_tree t = {.opts = opts, .t_start = now_ns()};
-	int r;
+	int r, k;
 
 	r = img_dir_open(opts->images_dir, &dir);
 	if (r < 0) {
@@ -348,18 +362,25 @@ int stasis_dump(const struct dump_opts *opts)
 		return r;
 	}
 	t.dir = dir;
-	r = run_steps(&t);
+	r = dump_track_begin(&t.sh, opts, dir);
 	if (r >= 0)
-		r = release(&t, !opts->leave_running);
+		r = run_steps(&t);
+	if (r >= 0)
+		r = release(&t, !opts->leave_running && !opts->pre_dump);
+	if (r >= 0 && opts->pre_dump)
+		r = dump_predump_copy(t.procs, t.n);
 	if (r < 0) {
 		/* A failed dump: the tree goes on as if nothing happened. */
-		int k = release(&t, false);
+		k = release(&t, false);
 
 		if (k < 0)
 			pr_err("pid %d: could not be let go cleanly: %s", opts->pid, strerror(-k));
 		else if (t.n)
 			pr_msg("pid %d was left running as it was", opts->pid);
 	}
+	k = dump_track_end(&t.sh, opts, dir, r >= 0);
+	if (r >= 0)
+		r = k;
 	free_tree(&t);
 	if (r >= 0)
 		pr_info("dump of pid %d done", opts->pid);

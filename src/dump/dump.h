@@ -20,6 +20,13 @@ struct dump_opts {
 	bool leave_running;     /* -R */
 	bool shell_job;         /* -j: the task may keep a terminal on its stdio */
 	bool ext_unix_sk;       /* --ext-unix-sk: unix peers outside the tree, named, allowed */
+	/* docs/predump.md */
+	bool pre_dump;               /* memory only, the tree runs on; tracking armed */
+	bool track_mem;              /* --track-mem: save what changed since prev_images_dir */
+	const char *prev_images_dir; /* --prev-images-dir, relative to images_dir */
+	/* Rounds in one process (stasis_dump_iterative): the tracking goes from round to
+	 * round here, owned by the caller; NULL: from and to a holder process. */
+	struct dump_tracking *tracking;
 	/*
 	 * Fault injection for tests: fail at step N (1-based) as if it had
 	 * failed for real; 0 for none. Set from STASIS_FAIL_STEP by the CLI.
@@ -29,6 +36,21 @@ struct dump_opts {
 
 /* 0, or a negative errno after saying what failed on the log. */
 int stasis_dump(const struct dump_opts *opts);
+
+/* `stasis dump --iterative`: pre-dump rounds, then the final dump (docs/predump.md). */
+struct dump_iter_opts {
+	int max_iterations;        /* rounds of pre-dump at most; 0: DUMP_ITER_DEFAULT_ROUNDS */
+	unsigned target_frozen_ms; /* stop once the final dump should copy within this; 0: off */
+};
+#define DUMP_ITER_DEFAULT_ROUNDS 5
+int stasis_dump_iterative(const struct dump_opts *final, const struct dump_iter_opts *it);
+
+/* The tracking of the pre-dumps in images_dir removed (`stasis pre-dump --cancel`). */
+int stasis_predump_cancel(const char *images_dir);
+
+/* A tracking set (struct dump_opts.tracking) and its release, which removes the tracking. */
+struct dump_tracking;
+void dump_tracking_free(struct dump_tracking *trk);
 
 /* The names of the steps, for fault injection tests (NULL past the last). */
 const char *stasis_dump_step_name(int step);

@@ -63,7 +63,9 @@ struct dump_shared {
 	uint32_t *fdtables_done; /* files_ids whose fdinfo-ID.img is written */
 	size_t nfdtables_done;
 	uint32_t next_pages_id;
-	uint64_t kcmp_calls; /* how many kcmp() calls found what is shared */
+	uint64_t kcmp_calls;                  /* how many kcmp() calls found what is shared */
+	struct dump_tracking *tracking;       /* pre-dump, --track-mem: predump.c */
+	struct dump_tracking *tracking_owned; /* the same when this dump owns it */
 };
 
 /* The next free pages-N.img id. */
@@ -95,7 +97,8 @@ struct dump_ctx {
 	uint32_t exe_file_id;
 	int64_t seccomp_filter; /* the leader's newest filter in seccomp.img, -1 if none */
 	struct mem_dump_stats mem_stats;
-	uint64_t t_memdump; /* ns */
+	uint64_t t_memdump;            /* ns */
+	struct dump_proc_track *track; /* pre-dump, --track-mem: predump.c */
 };
 
 /* files.c */
@@ -167,3 +170,35 @@ int dump_tree_ids(struct dump_ctx *procs, size_t n);
 int dump_vmas(struct dump_ctx *ctx);
 int dump_mm(struct dump_ctx *ctx);
 int dump_pages(struct dump_ctx *ctx);
+
+/* predump.c: pre-dumps and incremental dumps (docs/predump.md) */
+int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir);
+int dump_track_proc(struct dump_ctx *ctx);
+int dump_track_pages(struct dump_ctx *ctx);
+int dump_predump_copy(struct dump_ctx *procs, size_t n);
+void dump_track_free_proc(struct dump_ctx *ctx);
+int dump_track_end(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir, bool ok);
+
+/* track-holder.c: the userfaultfds of tracked processes, and their holder between commands */
+struct dump_track_entry {
+	pid_t pid;
+	uint64_t starttime; /* with pid, names the process */
+	int uffd;
+};
+struct dump_tracking {
+	struct dump_track_entry **v;
+	size_t n, cap;
+};
+int dump_tracking_new(struct dump_tracking **ret);
+int dump_tracking_add(struct dump_tracking *trk, pid_t pid, uint64_t starttime, int uffd,
+		      struct dump_track_entry **ret);
+struct dump_track_entry *dump_tracking_find(struct dump_tracking *trk, pid_t pid,
+					    uint64_t starttime);
+static inline void dump_tracking_freep(struct dump_tracking **t)
+{
+	dump_tracking_free(*t);
+}
+/* Take every userfaultfd from the holder of the images directory dirfd: -ENOENT if none. */
+int dump_holder_take(int dirfd, const char *label, struct dump_tracking **ret_trk);
+/* Fork a holder of trk's userfaultfds for the images directory dirfd. */
+int dump_holder_spawn(int dirfd, const char *label, const struct dump_tracking *trk);

@@ -146,8 +146,11 @@ int dump_pages(struct dump_ctx *ctx)
 	for (size_t i = 0; i < ctx->nthreads; i++)
 		sp[i] = rsys_task_regs(ctx->threads[i].task)->gpr.rsp;
 
-	r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid,
-			   dump_pages_id(ctx->sh), &opts, &ctx->mem_stats);
+	if (ctx->track) /* --track-mem: what changed since the parent image set */
+		r = dump_track_pages(ctx);
+	else
+		r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid,
+				   dump_pages_id(ctx->sh), &opts, &ctx->mem_stats);
 	return r < 0 ? r : dump_shmem(ctx);
 }
 

@@ -66,6 +66,7 @@ struct mem_copier {
 	int out_fd;
 	size_t half_size;
 	bool one_thread;
+	bool zero_unreadable; /* pages gone since they were found read as zeros */
 	struct half h[2];
 	int cur;
 	struct iovec remote[IOV_MAX];
@@ -207,7 +208,11 @@ static int read_via_fd(struct mem_copier *c, uint8_t *dst, uint64_t addr, uint64
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
+		if (n <= 0 && c->zero_unreadable) {
+			/* Unmapped by the running task since the scan: a next round saves it. */
+			n = (ssize_t)(MEM_PAGE_SIZE - addr % MEM_PAGE_SIZE);
+			memset(dst, 0, (size_t)n);
+		} else if (n <= 0) {
 			int r = n < 0 ? negative_errno() : -EIO;
 
 			errno = -r;
@@ -375,6 +380,17 @@ static int submit(struct mem_copier *c)
 	return reclaim(c, c->cur);
 }
 
+/* An entry whose pages are not in this image set (IMG_PE_PARENT): nothing to read. */
+static void append_entry(struct half *h, uint64_t addr, uint64_t len, uint32_t flags)
+{
+	struct piece *p = h->nr_pieces ? &h->pieces[h->nr_pieces - 1] : NULL;
+
+	if (p && p->vaddr + p->len == addr && p->flags == flags)
+		p->len += len;
+	else
+		h->pieces[h->nr_pieces++] = (struct piece){addr, len, flags};
+}
+
 static void append(struct half *h, uint64_t addr, uint64_t len, uint32_t flags, bool via_fd)
 {
 	struct run *run = h->nr_runs ? &h->runs[h->nr_runs - 1] : NULL;
@@ -397,11 +413,24 @@ int mem_copier_add(struct mem_copier *c, uint64_t addr, uint64_t len, uint32_t f
 		return c->err;
 	if (addr % MEM_PAGE_SIZE || len % MEM_PAGE_SIZE)
 		return -EINVAL;
+	if (!(flags & IMG_PE_PRESENT)) {
+		struct half *h = &c->h[c->cur];
+
+		if (h->nr_pieces == c->half_size / MEM_PAGE_SIZE) {
+			int r = submit(c);
+
+			if (r < 0)
+				return c->err = r;
+			h = &c->h[c->cur];
+		}
+		append_entry(h, addr, len, flags);
+		return 0;
+	}
 	while (len) {
 		struct half *h = &c->h[c->cur];
 		uint64_t take;
 
-		if (h->used == c->half_size) {
+		if (h->used == c->half_size || h->nr_pieces == c->half_size / MEM_PAGE_SIZE) {
 			int r = submit(c);
 
 			if (r < 0)
@@ -423,7 +452,7 @@ int mem_copier_finish(struct mem_copier *c)
 
 	if (c->err)
 		return c->err;
-	if (h->used) {
+	if (h->used || h->nr_pieces) {
 		r = c->thread_started ? submit(c) : fill_half(c, h);
 		if (r >= 0 && !c->thread_started)
 			r = write_inline(c, h);
@@ -443,4 +472,9 @@ int mem_copier_finish(struct mem_copier *c)
 		c->have_held = false;
 	}
 	return 0;
+}
+
+void mem_copier_zero_unreadable(struct mem_copier *c)
+{
+	c->zero_unreadable = true;
 }

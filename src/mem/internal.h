@@ -37,6 +37,7 @@ struct smaps_vmflags {
 	bool io_pfnmap;     /* VM_IO or VM_PFNMAP: a device mapping (or vvar) */
 	bool shadow_stack;  /* VM_SHADOW_STACK */
 	bool lock_onfault;  /* VM_LOCKONFAULT ("lf", with "lo"): locked as pages fault in */
+	bool uffd;          /* registered with a userfaultfd ("um", "uw" or "ui") */
 };
 
 /* Parse the flags after "VmFlags:" (unknown ones are ignored, as CRIU does). */
@@ -63,6 +64,8 @@ int mem_copier_open(const char *label, pid_t pid, int src_fd, struct img_pagemap
  * src_fd. Calls must come in increasing address order.
  */
 int mem_copier_add(struct mem_copier *c, uint64_t addr, uint64_t len, uint32_t flags, bool via_fd);
+/* Read pages that are gone (the task runs and unmapped them) as zeros, not as an error. */
+void mem_copier_zero_unreadable(struct mem_copier *c);
 /* Copy what is queued, wait until it is written and every entry added. */
 int mem_copier_finish(struct mem_copier *c);
 /* Stop the writer thread and free; what was not finished is dropped. */

@@ -69,6 +69,7 @@ struct mem_vma {
 	bool same_file; /* same file as the VMA before (CRIU's "borrows vfi") */
 	/* Rss + Swap of smaps, in KiB: 0 means no page of it holds anything of the task's */
 	uint64_t rss_swap_kib;
+	bool uffd; /* registered with a userfaultfd (VmFlags um, uw or ui) */
 };
 
 struct mem_vmas {
@@ -104,11 +105,15 @@ enum {
 	MEM_SCAN_NO_IOCTL = 1u << 0,
 };
 
-/* One run of pages [start, end); zero: they map the zero page. */
+/*
+ * One run of pages [start, end); zero: they map the zero page; written: not
+ * write-protected by userfaultfd (only meaningful for mem_scan_tracked).
+ */
 struct mem_run {
 	uint64_t start;
 	uint64_t end;
 	bool zero;
+	bool written;
 };
 
 /* Called for each run, in address order; a negative return stops the scan and is returned. */
@@ -133,6 +138,17 @@ bool mem_scan_uses_ioctl(const struct mem_scan *s);
  */
 int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg);
 
+/*
+ * The same pages, with `written` telling those written since they were last
+ * write-protected (userfaultfd WP_ASYNC). protect: [start, end) is one VMA
+ * registered in write-protect mode with a WP_ASYNC userfaultfd, and every
+ * page reported is write-protected again in the same call. uffd-wp markers
+ * (a protected page dropped) are not reported: they hold nothing.
+ * -ENOTTY without PAGEMAP_SCAN.
+ */
+int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool protect, mem_scan_fn fn,
+		     void *arg);
+
 /* ---- Dumping pages ------------------------------------------------------- */
 
 struct mem_dump_opts {
@@ -154,6 +170,7 @@ struct mem_dump_stats {
 	uint64_t pages_written; /* pages copied into pages-N.img */
 	uint64_t pages_lazy;    /* of them, marked PE_LAZY */
 	uint64_t pages_zero;    /* present but mapping the zero page: not written */
+	uint64_t pages_parent;  /* unchanged since the parent image set: IMG_PE_PARENT */
 };
 
 /*
@@ -182,6 +199,52 @@ int mem_dump_pages(pid_t pid, const struct mem_vmas *vmas, struct img_dir *dir, 
  */
 int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir *dir,
 		   uint32_t pages_id, struct mem_dump_stats *stats);
+
+/* ---- Dirty tracking (track.c, docs/predump.md) ---------------------------- */
+
+/*
+ * Ask uffd (a userfaultfd of pid's, held by the caller) for asynchronous
+ * write protection (UFFD_FEATURE_WP_ASYNC, and WP_UNPOPULATED). Warns and
+ * fails if the kernel cannot.
+ */
+int mem_track_api(pid_t pid, int uffd);
+
+/* Pages [start, end) recorded with pagemap flags `flags`; via_fd: read through /proc/PID/mem. */
+struct mem_extent {
+	uint64_t start;
+	uint64_t end;
+	uint32_t flags; /* IMG_PE_PRESENT (copied into this set) or IMG_PE_PARENT */
+	bool via_fd;
+};
+
+struct mem_extents {
+	struct mem_extent *v;
+	size_t n, cap;
+};
+
+int mem_extents_add(struct mem_extents *x, uint64_t start, uint64_t end, uint32_t flags,
+		    bool via_fd);
+void mem_extents_release(struct mem_extents *x);
+
+/*
+ * The private pages of frozen pid, in address order, into out: with uffd
+ * (>= 0, through mem_track_api), every trackable private VMA is registered
+ * in write-protect mode and its pages protected again as they are scanned;
+ * a page of a VMA watched since the parent's scan (has_parent) that was not
+ * written since is IMG_PE_PARENT, the others IMG_PE_PRESENT. Without uffd,
+ * every page is IMG_PE_PRESENT. -EBUSY (logged) if the task has registered
+ * memory with a userfaultfd of its own. Counts go to st.
+ */
+int mem_track_collect(pid_t pid, int uffd, bool has_parent, const struct mem_vmas *vmas,
+		      struct mem_extents *out, struct mem_dump_stats *st);
+
+/*
+ * Write pagemap-ID.img and pages-PAGES_ID.img from the extents, copying
+ * the present ones with process_vm_readv in bounded chunks. running: the
+ * task is not frozen; a page it unmapped since the scan is saved as zeros.
+ */
+int mem_dump_extents(pid_t pid, const struct mem_extents *x, struct img_dir *dir, uint64_t id,
+		     uint32_t pages_id, bool running);
 
 /* ---- The mm entry -------------------------------------------------------- */
 

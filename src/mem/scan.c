@@ -28,6 +28,9 @@ struct mem_scan {
 	int fd; /* /proc/PID/pagemap */
 	bool ioctl;
 	bool guard_category; /* PAGE_IS_GUARD is known (6.15+) */
+	/* The question of the scan running: PM_SCAN_* flags, categories reported */
+	uint64_t scan_flags;
+	uint64_t return_mask;
 	struct page_region vec[SCAN_VEC_LEN];
 	uint64_t *pme;     /* fallback: SCAN_PME_LEN entries */
 	uint64_t zero_pfn; /* fallback: the zero page's frame, 0 if unknown */
@@ -109,18 +112,19 @@ int mem_scan_open(pid_t pid, unsigned flags, struct mem_scan **ret_scan)
 }
 
 /* Hand a piece of run to fn, joining it to the run before when they touch. */
-static int push(struct mem_scan *s, uint64_t start, uint64_t end, bool zero, mem_scan_fn fn,
-		void *arg)
+static int push(struct mem_scan *s, uint64_t start, uint64_t end, bool zero, bool written,
+		mem_scan_fn fn, void *arg)
 {
 	int r;
 
-	if (s->have_run && s->run.end == start && s->run.zero == zero) {
+	if (s->have_run && s->run.end == start && s->run.zero == zero &&
+	    s->run.written == written) {
 		s->run.end = end;
 		return 0;
 	}
 	if (s->have_run && (r = fn(arg, &s->run)) < 0)
 		return r;
-	s->run = (struct mem_run){.start = start, .end = end, .zero = zero};
+	s->run = (struct mem_run){.start = start, .end = end, .zero = zero, .written = written};
 	s->have_run = true;
 	return 0;
 }
@@ -144,12 +148,13 @@ static int scan_ioctl_once(struct mem_scan *s, struct pm_scan_arg *a)
 	int n;
 
 	a->size = sizeof(*a);
+	a->flags = s->scan_flags;
 	a->vec = (uintptr_t)s->vec;
 	a->vec_len = SCAN_VEC_LEN;
 	a->category_inverted = exclude;
 	a->category_mask = exclude;
 	a->category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-	a->return_mask = PAGE_IS_PFNZERO;
+	a->return_mask = s->return_mask;
 	n = ioctl(s->fd, PAGEMAP_SCAN, a);
 	if (n >= 0)
 		return n;
@@ -162,6 +167,48 @@ static int scan_ioctl_once(struct mem_scan *s, struct pm_scan_arg *a)
 	if (n == -ENOTTY || n == -EINVAL)
 		return -ENOTTY;
 	return n;
+}
+
+static int read_pme(struct mem_scan *s, uint64_t addr, size_t n)
+{
+	off_t off = (off_t)(addr / MEM_PAGE_SIZE * PME_SIZE);
+	ssize_t got = pread(s->fd, s->pme, n * PME_SIZE, off);
+
+	if (got < 0 || (size_t)got != n * PME_SIZE) {
+		int r = got < 0 ? negative_errno() : -EIO;
+
+		errno = -r;
+		pr_perror("%d: cannot read pagemap at %llx", s->pid, (unsigned long long)addr);
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * "Swapped" and not written since the last scan: either a page really in
+ * swap (or being migrated), whose content the parent image set holds, or a
+ * uffd-wp marker left where a protected page was dropped (MADV_DONTNEED of
+ * a private file mapping), which holds nothing. Only /proc/PID/pagemap
+ * tells them apart, by the swap type of the entry.
+ */
+static int push_unwritten_swapped(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn,
+				  void *arg)
+{
+	int r;
+
+	if (!s->pme && !(s->pme = calloc(SCAN_PME_LEN, sizeof(*s->pme))))
+		return -ENOMEM;
+	while (start < end) {
+		size_t n = MIN((end - start) / MEM_PAGE_SIZE, (uint64_t)SCAN_PME_LEN);
+
+		r = read_pme(s, start, n);
+		for (size_t i = 0; r == 0 && i < n; i++, start += MEM_PAGE_SIZE)
+			if (!pme_is_marker(s->pme[i]))
+				r = push(s, start, start + MEM_PAGE_SIZE, false, false, fn, arg);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)
@@ -180,8 +227,14 @@ static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan
 			return n;
 		}
 		for (int i = 0; i < n; i++) {
-			r = push(s, s->vec[i].start, s->vec[i].end,
-				 s->vec[i].categories & PAGE_IS_PFNZERO, fn, arg);
+			const struct page_region *v = &s->vec[i];
+
+			if ((v->categories & (PAGE_IS_SWAPPED | PAGE_IS_WRITTEN)) ==
+			    PAGE_IS_SWAPPED)
+				r = push_unwritten_swapped(s, v->start, v->end, fn, arg);
+			else
+				r = push(s, v->start, v->end, v->categories & PAGE_IS_PFNZERO,
+					 v->categories & PAGE_IS_WRITTEN, fn, arg);
 			if (r < 0)
 				return r;
 		}
@@ -201,16 +254,10 @@ static int scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_sc
 
 	while (addr < end) {
 		size_t n = MIN((end - addr) / MEM_PAGE_SIZE, (uint64_t)SCAN_PME_LEN);
-		off_t off = (off_t)(addr / MEM_PAGE_SIZE * PME_SIZE);
-		ssize_t got = pread(s->fd, s->pme, n * PME_SIZE, off);
 
-		if (got < 0 || (size_t)got != n * PME_SIZE) {
-			r = got < 0 ? negative_errno() : -EIO;
-			errno = -r;
-			pr_perror("%d: cannot read pagemap at %llx", s->pid,
-				  (unsigned long long)addr);
+		r = read_pme(s, addr, n);
+		if (r < 0)
 			return r;
-		}
 		for (size_t i = 0; i < n; i++, addr += MEM_PAGE_SIZE) {
 			uint64_t pme = s->pme[i];
 			bool zero;
@@ -219,7 +266,7 @@ static int scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_sc
 				continue;
 			zero = (pme & PME_PRESENT) && s->zero_pfn &&
 			       (pme & PME_PFRAME_MASK) == s->zero_pfn;
-			r = push(s, addr, addr + MEM_PAGE_SIZE, zero, fn, arg);
+			r = push(s, addr, addr + MEM_PAGE_SIZE, zero, false, fn, arg);
 			if (r < 0)
 				return r;
 		}
@@ -234,6 +281,8 @@ int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_
 	if (start % MEM_PAGE_SIZE || end % MEM_PAGE_SIZE || end < start)
 		return -EINVAL;
 	s->have_run = false;
+	s->scan_flags = 0;
+	s->return_mask = PAGE_IS_PFNZERO;
 	if (s->ioctl) {
 		r = scan_ioctl(s, start, end, fn, arg);
 		if (r != -ENOTTY)
@@ -246,5 +295,21 @@ int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_
 			return r;
 	}
 	r = scan_pagemap(s, start, end, fn, arg);
+	return r < 0 ? r : flush(s, fn, arg);
+}
+
+int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool protect, mem_scan_fn fn,
+		     void *arg)
+{
+	int r;
+
+	if (start % MEM_PAGE_SIZE || end % MEM_PAGE_SIZE || end < start)
+		return -EINVAL;
+	if (!s->ioctl)
+		return -ENOTTY;
+	s->have_run = false;
+	s->scan_flags = protect ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0;
+	s->return_mask = PAGE_IS_PFNZERO | PAGE_IS_WRITTEN | PAGE_IS_SWAPPED;
+	r = scan_ioctl(s, start, end, fn, arg);
 	return r < 0 ? r : flush(s, fn, arg);
 }

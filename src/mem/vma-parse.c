@@ -99,6 +99,8 @@ void smaps_parse_vmflags(const char *flags, struct smaps_vmflags *ret)
 			ret->shadow_stack = true;
 		if (p[0] == 'l' && p[1] == 'f')
 			ret->lock_onfault = true;
+		if (p[0] == 'u' && (p[1] == 'm' || p[1] == 'w' || p[1] == 'i'))
+			ret->uffd = true;
 		while (*p && *p != ' ' && *p != '\n')
 			p++;
 	}

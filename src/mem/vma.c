@@ -227,6 +227,7 @@ static int classify(struct collect *c, struct mem_vma *v)
 	/* A stasis extension field: MAP_LOCKED alone would lock the whole area at restore. */
 	if (c->vmf.lock_onfault)
 		e->has_lock_onfault = e->lock_onfault = true;
+	v->uffd = c->vmf.uffd;
 	if (c->vmf.shadow_stack)
 		return refuse(c, v, "a shadow stack");
 	/* vvar is VM_IO|VM_PFNMAP; any other such mapping is a device's memory */

@@ -31,7 +31,11 @@ expect cli/unsupported-option-by-name 1 'option --lazy-pages is not supported' -
 expect cli/option-wrong-command 1 "option --feature does not apply to 'dump'|not implemented" -- "$STASIS" dump --feature x
 expect cli/bad-verbosity 1 '-v takes a level from 0 to 4' -- "$STASIS" check -v9
 expect cli/bad-log-format 1 'text or binary' -- "$STASIS" check --log-format=xml
-expect cli/pre-dump-not-built 1 "command 'pre-dump' is not implemented yet" -- "$STASIS" pre-dump
+expect cli/page-server-not-built 1 "command 'page-server' is not implemented yet" -- "$STASIS" page-server
+expect cli/pre-dump-needs-pid 1 'stasis pre-dump: -t PID and -D DIR are required' -- "$STASIS" pre-dump -D /tmp
+expect cli/track-mem-needs-prev 1 '--track-mem needs --prev-images-dir' -- "$STASIS" dump -t 1 -D /tmp --track-mem
+expect cli/iterative-bad-count 1 '--max-iterations takes a number from 1 to 100' -- "$STASIS" dump --iterative --max-iterations 0
+expect cli/cancel-takes-dir-only 1 '--cancel takes -D DIR only' -- "$STASIS" pre-dump --cancel -t 1 -D /tmp
 expect cli/dump-needs-pid 1 'stasis dump: -t PID and -D DIR are required' -- "$STASIS" dump -D /tmp
 expect cli/dump-bad-pid 1 '-t takes a process id' -- "$STASIS" dump -t abc -D /tmp
 expect cli/dump-missing-pid 1 'pid 999999999 does not exist|-t takes a process id' -- "$STASIS" dump -t 999999999 -D "$dir"

@@ -96,6 +96,15 @@ static inline uint8_t zoo_pattern(uint64_t seed, uint64_t i)
 	return (uint8_t)(x >> 29);
 }
 
+/* The next number of a xorshift64 generator whose state is *x (never 0). */
+static inline uint64_t zoo_xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
 /* One mapping of /proc/self/smaps, for the memory checks. */
 struct zoo_vma {
 	unsigned long start, end;

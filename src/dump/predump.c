@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Pre-dumps and incremental dumps (docs/predump.md): the hooks the dump
+ * runs when it saves memory against a previous image set.
+ *
+ * - dump_track_begin: the "parent" link to --prev-images-dir, and the
+ *   userfaultfds of the previous round (from the caller in --iterative,
+ *   else from the holder of the previous directory).
+ * - dump_track_proc (step "track", frozen): finds each process's
+ *   userfaultfd, or makes one in the task for a pre-dump.
+ * - dump_track_pages (frozen): which pages changed, copied at once by a
+ *   dump, after the tree is let go by a pre-dump (dump_predump_copy).
+ * - dump_track_end: a pre-dump hands the userfaultfds to a holder; a dump
+ *   closes them, which removes the tracking from the tasks.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "compat/syscalls.h"
+#include "dump/internal.h"
+#include "image/image.h"
+
+/* What a process's pages are saved against. */
+struct dump_proc_track {
+	struct dump_track_entry *entry; /* its userfaultfd, NULL if untracked */
+	bool has_parent;                /* tracked since the parent's scan */
+	struct mem_extents extents;     /* a pre-dump's pages, copied after the freeze */
+	uint32_t pages_id;
+};
+
+static bool tracking_on(const struct dump_opts *o)
+{
+	return o->pre_dump || o->track_mem;
+}
+
+/* The "parent" symlink, as criu makes it: --prev-images-dir as given, relative to DIR. */
+static int link_parent(struct img_dir *dir, const char *prev)
+{
+	int dirfd = img_dir_fd(dir);
+
+	if (unlinkat(dirfd, "parent", 0) < 0 && errno != ENOENT)
+		return negative_errno();
+	if (symlinkat(prev, dirfd, "parent") < 0) {
+		int r = negative_errno();
+
+		pr_perror("%s: cannot link \"parent\" to %s", img_dir_path(dir), prev);
+		return r;
+	}
+	return 0;
+}
+
+/* The tracking of the previous round, from its holder; none: every page is saved. */
+static int take_from_holder(struct img_dir *dir, const char *prev, struct dump_tracking **ret)
+{
+	_cleanup_close_ int pfd = openat(img_dir_fd(dir), prev, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (pfd < 0) {
+		r = negative_errno();
+		pr_err("cannot open the previous images directory %s: %s", prev, strerror(-r));
+		return r;
+	}
+	r = dump_holder_take(pfd, prev, ret);
+	if (r == -ENOENT) {
+		pr_warn("no memory tracking is held for %s (no pre-dump there, or it was "
+			"cancelled, or the processes were gone): every page is saved again",
+			prev);
+		return dump_tracking_new(ret);
+	}
+	return r;
+}
+
+int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir)
+{
+	int r;
+
+	if (!tracking_on(o))
+		return 0;
+	if (o->prev_images_dir && (r = link_parent(dir, o->prev_images_dir)) < 0)
+		return r;
+	if (o->tracking) {
+		sh->tracking = o->tracking;
+		return 0;
+	}
+	if (o->prev_images_dir)
+		r = take_from_holder(dir, o->prev_images_dir, &sh->tracking_owned);
+	else
+		r = dump_tracking_new(&sh->tracking_owned);
+	sh->tracking = sh->tracking_owned;
+	return r;
+}
+
+/* A userfaultfd made in the task (remote syscall), taken out, and closed there again. */
+static int arm(struct dump_ctx *ctx, int *ret_uffd)
+{
+	_cleanup_close_ int pidfd = -1, uffd = -1;
+	long rfd;
+	int r;
+
+	r = remote_call(&dump_leader(ctx)->rm, "userfaultfd(O_CLOEXEC|O_NONBLOCK)", SYS_userfaultfd,
+			O_CLOEXEC | O_NONBLOCK, 0, 0, 0, &rfd);
+	if (r < 0) {
+		pr_warn("pid %d: no userfaultfd (%s%s): its memory is saved whole every round",
+			ctx->pid, strerror(-r),
+			r == -EPERM ? "; see sysctl vm.unprivileged_userfaultfd" : "");
+		return 0;
+	}
+	pidfd = sys_pidfd_open(ctx->pid, 0);
+	if (pidfd >= 0)
+		uffd = sys_pidfd_getfd(pidfd, (int)rfd, 0);
+	if (uffd < 0)
+		r = negative_errno();
+	/* Whatever happened, the task keeps no fd of ours. */
+	if (remote_call(&dump_leader(ctx)->rm, "close(userfaultfd)", SYS_close, (unsigned long)rfd,
+			0, 0, 0, NULL) < 0 &&
+	    r >= 0)
+		r = -EIO;
+	if (r < 0) {
+		pr_err("pid %d: cannot take its userfaultfd %ld out: %s", ctx->pid, rfd,
+		       strerror(-r));
+		return r;
+	}
+	if (mem_track_api(ctx->pid, uffd) < 0)
+		return 0;
+	*ret_uffd = TAKE_FD(uffd);
+	return 0;
+}
+
+/* A task with a userfaultfd of its own: its memory cannot be tracked with ours. */
+static int refuse_own_uffd(struct dump_ctx *ctx)
+{
+	struct proc_fd_table fds = {};
+	int r = proc_read_fds(ctx->pid, &fds);
+
+	for (size_t i = 0; r >= 0 && i < fds.n; i++)
+		if (streq(fds.fds[i].target, "anon_inode:[userfaultfd]")) {
+			pr_err("pid %d fd %d is a userfaultfd: stasis tracks memory with "
+			       "userfaultfd and cannot share it with the program; close it in "
+			       "the program, or dump without pre-dump",
+			       ctx->pid, fds.fds[i].fd);
+			r = -EBUSY;
+		}
+	proc_fd_table_free(&fds);
+	return r;
+}
+
+int dump_track_proc(struct dump_ctx *ctx)
+{
+	struct dump_tracking *trk = ctx->sh->tracking;
+	struct dump_proc_track *pt;
+	int uffd = -1, r;
+
+	if (!tracking_on(ctx->opts))
+		return 0;
+	pt = calloc(1, sizeof(*pt));
+	if (!pt)
+		return -ENOMEM;
+	ctx->track = pt;
+	pt->entry = dump_tracking_find(trk, ctx->pid, ctx->stat.starttime);
+	if (pt->entry) {
+		pt->has_parent = ctx->opts->prev_images_dir != NULL;
+		return 0;
+	}
+	/* New since the last round (or the first round): only a pre-dump arms it. */
+	if (!ctx->opts->pre_dump)
+		return 0;
+	r = refuse_own_uffd(ctx);
+	if (r >= 0)
+		r = arm(ctx, &uffd);
+	if (r < 0 || uffd < 0)
+		return r;
+	r = dump_tracking_add(trk, ctx->pid, ctx->stat.starttime, uffd, &pt->entry);
+	if (r < 0)
+		close(uffd);
+	return r;
+}
+
+void dump_track_free_proc(struct dump_ctx *ctx)
+{
+	if (!ctx->track)
+		return;
+	mem_extents_release(&ctx->track->extents);
+	free(ctx->track);
+	ctx->track = NULL;
+}
+
+static int collect(struct dump_ctx *ctx)
+{
+	struct dump_proc_track *pt = ctx->track;
+
+	return mem_track_collect(ctx->pid, pt->entry ? pt->entry->uffd : -1, pt->has_parent,
+				 &ctx->vmas, &pt->extents, &ctx->mem_stats);
+}
+
+int dump_track_pages(struct dump_ctx *ctx)
+{
+	struct dump_proc_track *pt = ctx->track;
+	int r;
+
+	r = collect(ctx);
+	if (r < 0)
+		return r;
+	pt->pages_id = dump_pages_id(ctx->sh);
+	if (ctx->opts->pre_dump)
+		return 0; /* copied once the tree runs again */
+	return mem_dump_extents(ctx->pid, &pt->extents, ctx->dir, (uint64_t)ctx->pid, pt->pages_id,
+				false);
+}
+
+int dump_predump_copy(struct dump_ctx *procs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct dump_proc_track *pt = procs[i].track;
+		int r;
+
+		r = mem_dump_extents(procs[i].pid, &pt->extents, procs[i].dir,
+				     (uint64_t)procs[i].pid, pt->pages_id, true);
+		if (r < 0) {
+			pr_err("pre-dump: cannot save the memory of pid %d: %s", procs[i].pid,
+			       strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+int dump_track_end(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir, bool ok)
+{
+	int r = 0;
+
+	/* A pre-dump's command hands the tracking over to a holder; else it goes with us. */
+	if (ok && o->pre_dump && sh->tracking_owned)
+		r = dump_holder_spawn(img_dir_fd(dir), img_dir_path(dir), sh->tracking_owned);
+	dump_tracking_free(TAKE_PTR(sh->tracking_owned));
+	sh->tracking = NULL;
+	return r;
+}
+
+int stasis_predump_cancel(const char *images_dir)
+{
+	_cleanup_(dump_tracking_freep) struct dump_tracking *trk = NULL;
+	_cleanup_close_ int fd = open(images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0) {
+		r = negative_errno();
+		pr_err("cannot open the images directory %s: %s", images_dir, strerror(-r));
+		return r;
+	}
+	r = dump_holder_take(fd, images_dir, &trk);
+	if (r == -ENOENT) {
+		pr_msg("%s: no memory tracking is held for it: nothing to cancel", images_dir);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	pr_msg("%s: the memory tracking of %zu processes is removed", images_dir, trk->n);
+	return 0;
+}

@@ -1,0 +1,300 @@
+#!/bin/bash
+# Pre-dumps and incremental dumps (docs/predump.md): chains of image sets
+# with "parent" links and PE_PARENT pagemap entries, decoded by Debian's crit
+# and by stasis image; a process restored from a 3-level chain verifies all
+# its memory; --iterative; --cancel and the end of a migration leave nothing
+# in the task (no fd, no VMA registered with a userfaultfd); the holder goes
+# with the tracked processes; a task with a userfaultfd of its own is refused.
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+source "$SRC/tests/zoo/harness.sh"
+
+PY=/usr/bin/python3
+T=predump
+ZOO_PIDS=()
+_zoo_wrapper='' _zoo_restored='' _zoo_restored_start='' _zoo_dir=''
+HOLDERS=() # holder pids stasis reported in DIR/stasis-track.pid
+
+# Holders are stasis's children gone to a session of their own: kill those
+# still running (by their recorded pid, only if still a stasis) at exit.
+pd_cleanup() {
+	local h
+	_zoo_cleanup
+	for h in "${HOLDERS[@]}"; do
+		if [ "$(readlink "/proc/$h/exe" 2>/dev/null)" = "$(readlink -f "$STASIS")" ]; then
+			kill -KILL "$h" 2>/dev/null
+		fi
+	done
+}
+trap 'pd_cleanup; rm -rf "$_SUITE_TMP"' EXIT
+trap 'exit 130' INT TERM
+
+if ! "$STASIS" check --feature uffd_wp_async >/dev/null 2>&1 ||
+	! "$STASIS" check --feature pagemap_scan >/dev/null 2>&1; then
+	skip "$T" "the kernel lacks userfaultfd WP_ASYNC or PAGEMAP_SCAN (stasis check)"
+	exit 0
+fi
+
+# pd_start LABEL NAME DIR: a zoo program in its own session, fds 0-2 only,
+# and its first pre-dump into DIR/i1 (FAIL LABEL if either fails).
+pd_start() {
+	ZOO_RESULT='' ZOO_STEP='' ZOO_WHY='' ZOO_STATUS='' ZOO_PID=''
+	_zoo_wrapper='' _zoo_restored='' _zoo_restored_start='' _zoo_dir=$3
+	mkdir -p "$3/i1"
+	if ! _zoo_start "$ZOO_BIN/$2" "$3"; then
+		fail "$1" "start: $ZOO_WHY"
+		return 1
+	fi
+}
+
+pd_start_predump() { # LABEL NAME DIR
+	pd_start "$@" || return 1
+	pd_run "$1" "$3/pd1" pre-dump -t "$ZOO_PID" -D "$3/i1" -o pd.log -v4 || return 1
+	pd_record_holder "$3/i1"
+}
+
+# pd_run LABEL OUT ARGS...: stasis ARGS, under a time limit; 0 if it worked.
+pd_run() {
+	local label=$1 out=$2
+	shift 2
+	if ! timeout -k 5 60 "$STASIS" "$@" >"$out.out" 2>"$out.err"; then
+		fail "$label" "stasis $* failed: $(grep -m1 -E 'Error|stasis' "$out.err")"
+		return 1
+	fi
+	return 0
+}
+
+pd_record_holder() { # DIR
+	[ -s "$1/stasis-track.pid" ] && HOLDERS+=("$(<"$1/stasis-track.pid")")
+	return 0
+}
+
+# What the task shows of the tracking: fds other than the ones it had, VMAs
+# registered with a userfaultfd (VmFlags um/uw/ui).
+pd_fds() { ls -l "/proc/$1/fd" 2>/dev/null | awk 'NR > 1 {print $9, $10, $11}'; }
+pd_uffd_vmas() { grep -cE '^VmFlags:.* u[mwi]( |$)' "/proc/$1/smaps" 2>/dev/null; }
+
+pd_holder_alive() { # DIR
+	local h
+	[ -s "$1/stasis-track.pid" ] || return 1
+	h=$(<"$1/stasis-track.pid")
+	[ "$(readlink "/proc/$h/exe" 2>/dev/null)" = "$(readlink -f "$STASIS")" ]
+}
+
+# Wait up to 3 s for no VMA of pid to be registered with a userfaultfd.
+pd_wait_untracked() { # PID
+	local i
+	for ((i = 0; i < 30; i++)); do
+		[ "$(pd_uffd_vmas "$1")" = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Every image of DIR (pages aside) decodes with Debian's crit and stasis image.
+pd_decode_all() { # LABEL DIR
+	local f bad=''
+	for f in "$2"/*.img; do
+		case $f in */pages-*.img) continue ;; esac
+		$PY -c 'import sys, pycriu; pycriu.images.load(open(sys.argv[1], "rb"))' "$f" \
+			>/dev/null 2>&1 || bad="$bad crit:$(basename "$f")"
+		"$STASIS" image decode -i "$f" >/dev/null 2>&1 || bad="$bad stasis:$(basename "$f")"
+	done
+	if [ -n "$bad" ]; then
+		fail "$1" "images that do not decode:$bad"
+		return 1
+	fi
+	pass "$1"
+}
+
+# Entries of pagemap-PID.img in DIR with flags FLAGS (1 PARENT, 4 PRESENT), per crit.
+pd_entries() { # DIR PID FLAGS
+	$PY - "$1/pagemap-$2.img" "$3" <<'EOF'
+import sys, pycriu
+img = pycriu.images.load(open(sys.argv[1], "rb"))
+print(sum(1 for e in img["entries"][1:] if e.get("flags") == int(sys.argv[2])))
+EOF
+}
+
+# Restore DIR, SIGTERM, and the program's own verdict on every byte it holds.
+pd_restore_verdict() { # LABEL DIR IMAGES
+	local label=$1 dir=$2
+	if ! _zoo_wait_gone "$ZOO_PID" "$ZOO_KILL_TIMEOUT"; then
+		fail "$label" "pid $ZOO_PID still there after the dump"
+		return 1
+	fi
+	_zoo_reap_wrapper
+	ZOO_STATUS=
+	rm -f "$dir/verdict"
+	if ! timeout -k 5 60 "$STASIS" restore -D "$3" -d --pidfile "$dir/restored.pid" \
+		-o restore.log -v4 >"$dir/restore.out" 2>&1; then
+		fail "$label" "restore failed: $(grep -m1 Error "$dir/restore.out")"
+		return 1
+	fi
+	_zoo_restored=$(<"$dir/restored.pid")
+	_zoo_restored_start=$(_zoo_starttime "$_zoo_restored")
+	sleep 0.3
+	_zoo_sigterm && _zoo_verdict "$dir"
+	if [ "$ZOO_RESULT" = PASS ]; then
+		pass "$label"
+	else
+		fail "$label" "at $ZOO_STEP: $ZOO_WHY"
+	fi
+}
+
+# --- a 3-level chain: pre-dump, pre-dump, dump --track-mem; then restore -----
+test_chain() { # PROG
+	local prog=$1 d
+	d=$(scratch_dir)
+	pd_start "$T/chain/$prog" "$prog" "$d" || return
+	local pid=$ZOO_PID fds_before
+	fds_before=$(pd_fds "$pid")
+	mkdir -p "$d/i2" "$d/i3"
+	pd_run "$T/chain/$prog/pre-dump" "$d/pd1" pre-dump -t "$pid" -D "$d/i1" -o pd.log -v4 || return
+	pd_record_holder "$d/i1"
+	if [ "$(pd_fds "$pid")" != "$fds_before" ]; then
+		fail "$T/chain/$prog/fds" "the task's fds changed: $(pd_fds "$pid" | tr '\n' ' ')"
+	elif [ "$(pd_uffd_vmas "$pid")" = 0 ] || ! pd_holder_alive "$d/i1"; then
+		fail "$T/chain/$prog/armed" "no VMA tracked, or no holder for i1"
+	else
+		pass "$T/chain/$prog/armed"
+	fi
+	[[ $prog == mem-dirty-* ]] && kill -USR1 "$pid"
+	sleep 0.3
+	pd_run "$T/chain/$prog/pre-dump-2" "$d/pd2" pre-dump -t "$pid" -D "$d/i2" \
+		--prev-images-dir ../i1 -o pd.log -v4 || return
+	pd_record_holder "$d/i2"
+	if pd_holder_alive "$d/i1" || ! pd_holder_alive "$d/i2"; then
+		fail "$T/chain/$prog/handover" "the holder of i1 still runs, or i2 has none"
+	elif [ "$(readlink "$d/i2/parent")" != ../i1 ]; then
+		fail "$T/chain/$prog/handover" "i2/parent is '$(readlink "$d/i2/parent")'"
+	else
+		pass "$T/chain/$prog/handover"
+	fi
+	local parents
+	parents=$(pd_entries "$d/i2" "$pid" 1)
+	if [ "${parents:-0}" -gt 0 ]; then
+		pass "$T/chain/$prog/parent-entries"
+	else
+		fail "$T/chain/$prog/parent-entries" "pagemap of i2 has no PE_PARENT entry"
+	fi
+	[[ $prog == mem-dirty-* ]] && kill -USR1 "$pid"
+	sleep 0.3
+	pd_run "$T/chain/$prog/dump" "$d/d3" dump -t "$pid" -D "$d/i3" --track-mem \
+		--prev-images-dir ../i2 -o dump.log -v4 || return
+	if pd_holder_alive "$d/i2"; then
+		fail "$T/chain/$prog/holder-gone" "the holder of i2 still runs after the dump"
+	else
+		pass "$T/chain/$prog/holder-gone"
+	fi
+	pd_decode_all "$T/chain/$prog/crit" "$d/i3"
+	pd_restore_verdict "$T/chain/$prog/restore" "$d" "$d/i3"
+	_zoo_cleanup
+}
+
+# --- pre-dump --cancel: the task keeps nothing, runs on unharmed ------------
+test_cancel() {
+	local d pid fds_before
+	d=$(scratch_dir)
+	pd_start "$T/cancel" mem-dirty-random "$d" || return
+	pid=$ZOO_PID
+	fds_before=$(pd_fds "$pid")
+	pd_run "$T/cancel" "$d/pd1" pre-dump -t "$pid" -D "$d/i1" -o pd.log -v4 || return
+	pd_record_holder "$d/i1"
+	pd_run "$T/cancel" "$d/c" pre-dump --cancel -D "$d/i1" || return
+	if pd_holder_alive "$d/i1"; then
+		fail "$T/cancel" "the holder still runs"
+	elif ! pd_wait_untracked "$pid"; then
+		fail "$T/cancel" "$(pd_uffd_vmas "$pid") VMAs still registered with a userfaultfd"
+	elif [ "$(pd_fds "$pid")" != "$fds_before" ]; then
+		fail "$T/cancel" "the task's fds changed"
+	else
+		_zoo_sigterm && _zoo_verdict "$d"
+		if [ "$ZOO_RESULT" = PASS ]; then
+			pass "$T/cancel"
+		else
+			fail "$T/cancel" "the program after the cancel: $ZOO_WHY"
+		fi
+	fi
+	_zoo_cleanup
+}
+
+# --- the holder goes when the tracked process does ---------------------------
+test_holder_exit() {
+	local d i
+	d=$(scratch_dir)
+	pd_start_predump "$T/holder-exit" mem-dirty-random "$d" || return
+	_zoo_cleanup
+	for ((i = 0; i < 50; i++)); do
+		pd_holder_alive "$d/i1" || break
+		sleep 0.1
+	done
+	if pd_holder_alive "$d/i1"; then
+		fail "$T/holder-exit" "the holder still runs 5 s after its process was killed"
+	else
+		pass "$T/holder-exit"
+	fi
+}
+
+# --- dump --iterative: rounds and the final dump in one process --------------
+test_iterative() {
+	local d pid n
+	d=$(scratch_dir)
+	pd_start "$T/iterative" mem-dirty-random "$d" || return
+	pid=$ZOO_PID
+	mkdir -p "$d/img"
+	pd_run "$T/iterative" "$d/it" dump -t "$pid" -D "$d/img" --iterative --max-iterations 3 \
+		-o dump.log -v4 || return
+	n=$(ls -d "$d/img"/pre-* 2>/dev/null | wc -l)
+	if [ "$n" -lt 1 ] || [ "$n" -gt 3 ] || [ ! -L "$d/img/parent" ]; then
+		fail "$T/iterative/rounds" "$n rounds, parent '$(readlink "$d/img/parent")'"
+	else
+		pass "$T/iterative/rounds"
+	fi
+	pd_restore_verdict "$T/iterative/restore" "$d" "$d/img"
+	_zoo_cleanup
+}
+
+# --- a program with a userfaultfd of its own is refused -----------------------
+test_refuse_uffd() {
+	local d pid
+	d=$(scratch_dir)
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done 2>/dev/null
+		exec setsid $PY -c '
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.syscall(323, os.O_CLOEXEC) < 0: sys.exit(3)
+open(sys.argv[1] + ".tmp", "w").write(str(os.getpid()))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+signal.pause()' "$d/pid"
+	) </dev/null >/dev/null 2>&1 &
+	local wrapper=$! i
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$d/pid" ] && break
+		sleep 0.05
+	done
+	pid=$(<"$d/pid")
+	mkdir -p "$d/i1"
+	if timeout -k 5 60 "$STASIS" pre-dump -t "$pid" -D "$d/i1" >"$d/out" 2>&1; then
+		fail "$T/refuse-uffd" "pre-dump of a task holding a userfaultfd succeeded"
+	elif ! grep -qE "pid $pid fd [0-9]+ is a userfaultfd" "$d/out"; then
+		fail "$T/refuse-uffd" "not refused by name: $(head -c 300 "$d/out")"
+	elif [ -s "$d/i1/stasis-track.pid" ]; then
+		fail "$T/refuse-uffd" "a holder was left"
+	else
+		pass "$T/refuse-uffd"
+	fi
+	kill -KILL "$pid" 2>/dev/null
+	wait "$wrapper" 2>/dev/null || true
+}
+
+test_chain mem-dirty-random
+test_chain mem-dirty-maps
+test_chain anon-mem
+test_cancel
+test_holder_exit
+test_iterative
+test_refuse_uffd
