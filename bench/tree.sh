@@ -69,7 +69,8 @@ one_round() {
 	"$RUSAGE" "$dir/ru-restore" "$STASIS" restore -D "$dir/img" -d 2>"$dir/err" ||
 		fail "stasis restore: $(cat "$dir/err")"
 	kill -TERM "$root"
-	wait_file "$dir/verdict" 120 || fail "no verdict from the restored tree"
+	wait_file "$dir/verdict" 300 ||
+		fail "no verdict from the restored tree: $(ps -o pid,stat,wchan:20 -p "$root" --ppid "$root" | head -5 | tr '\n' ' ')"
 	[ "$(<"$dir/verdict")" = ok ] || fail "the restored tree says: $(<"$dir/verdict")"
 	wait_gone "$root" 30
 	root=

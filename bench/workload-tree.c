@@ -78,6 +78,11 @@ static bool intact(unsigned seed)
 
 static void *thread_main(void *arg)
 {
+	sigset_t all;
+
+	/* SIGTERM is the main thread's: it waits for it in sigsuspend(). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	(void)arg;
 	for (;;) {
 		if (spin)
@@ -100,11 +105,25 @@ static void start_threads(void)
 	}
 }
 
+/* SIGTERM stays blocked but in sigsuspend(): one that comes early waits there. */
 static void catch_signals(void)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
+	sigset_t term;
 
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+}
+
+static void wait_term(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	while (!terminated)
+		sigsuspend(&none);
 }
 
 static _Noreturn void child_main(unsigned seed, int ready_fd)
@@ -114,8 +133,7 @@ static _Noreturn void child_main(unsigned seed, int ready_fd)
 	start_threads();
 	if (write(ready_fd, "r", 1) != 1)
 		_exit(5);
-	while (!terminated)
-		pause();
+	wait_term();
 	_exit(intact(seed) ? 0 : 1);
 }
 
@@ -197,8 +215,7 @@ int main(int argc, char **argv)
 	wait_ready(ready[0]);
 	if (!bomb)
 		write_file(argv[4], pid_text);
-	while (!terminated)
-		pause();
+	wait_term();
 	finish(argv[5]);
 	return 0;
 }
