@@ -117,6 +117,7 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 void dump_files_release(struct dump_files *f)
 {
 	dump_unix_free(f);
+	img_writer_free(f->sk_queues);
 	free(f->desc_heads);
 	free(f->desc_next);
 	arena_free(&f->arena);
@@ -284,6 +285,8 @@ static int socket_type(pid_t pid, int fd, const char *link, const char *target, 
 		FdTypes type;
 	} protos[] = {
 		{"UNIX", FD_TYPES__UNIXSK}, /* UNIX-STREAM, UNIX-DGRAM ... since Linux 6.6 */
+		{"TCP", FD_TYPES__INETSK},  {"TCPv6", FD_TYPES__INETSK},
+		{"UDP", FD_TYPES__INETSK},  {"UDPv6", FD_TYPES__INETSK},
 	};
 	char proto[32] = "";
 	ssize_t n = getxattr(link, "system.sockprotoname", proto, sizeof(proto) - 1);
@@ -294,13 +297,15 @@ static int socket_type(pid_t pid, int fd, const char *link, const char *target, 
 	proto[n] = '\0';
 	for (size_t i = 0; i < ELEMENTSOF(protos); i++)
 		if (streq(proto, protos[i].proto) ||
-		    (startswith(proto, protos[i].proto) && proto[strlen(protos[i].proto)] == '-')) {
+		    (protos[i].type == FD_TYPES__UNIXSK && startswith(proto, protos[i].proto) &&
+		     proto[strlen(protos[i].proto)] == '-')) {
 			*ret_type = protos[i].type;
 			return 0;
 		}
 	snprintf(kind, sizeof(kind), "a socket of protocol %s", proto);
-	return refuse_fd(pid, fd, target,
-			 &(struct refusal){kind, "stasis dumps unix sockets only; " CLOSE_IT});
+	return refuse_fd(
+		pid, fd, target,
+		&(struct refusal){kind, "stasis dumps unix, TCP and UDP sockets only; " CLOSE_IT});
 }
 
 /* The kind of the fd (FD_TYPES__UND: one stasis refuses, *ret_why says why). */
@@ -325,6 +330,8 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 		return dump_pipe_fd(ctx, pfd->fd, st, fi->flags, ret_id);
 	case FD_TYPES__UNIXSK:
 		return dump_unix_fd(ctx, pfd->fd, st, fi, ret_id);
+	case FD_TYPES__INETSK:
+		return dump_inet_fd(ctx, pfd->fd, st, fi, ret_id);
 	case FD_TYPES__REG:
 		return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
 					  (uint64_t)fi->pos, ret_id);

@@ -23,6 +23,7 @@ struct dump_files {
 	FileEntry **entries;
 	size_t n, cap;
 	struct dump_unix *usk; /* unix.c: the unix sockets met, NULL until one is */
+	struct img_writer *sk_queues; /* sk-queue.c: sk-queues.img, open once a queue has data */
 	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
 	uint32_t *desc_heads; /* per bucket: 1 + index of its first desc, 0 if none */
 	uint32_t *desc_next;  /* per desc: 1 + index of the next in its chain */
@@ -145,6 +146,14 @@ int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
 int dump_unix_finish(struct dump_files *f);
 int dump_unix_commit(struct dump_files *f);
 void dump_unix_free(struct dump_files *f);
+
+/* sk-queue.c: the packets of a socket's queue into sk-queues.img (with senders, if kept). */
+struct sk_queue;
+int dump_sk_queue_write(struct dump_ctx *ctx, const struct sk_queue *q, uint32_t id);
+
+/* inet.c: the INETSK entry of a TCP or UDP socket (IPv4, IPv6), and UDP's queue. */
+int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
+		 const struct proc_fdinfo *fi, uint32_t *ret_id);
 
 /* core.c: core-TID.img of every thread */
 int dump_core(struct dump_ctx *ctx);

@@ -192,6 +192,8 @@ static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *wh
 		return rst_pipe_open(c, fe->id, what);
 	if (fe->type == FD_TYPES__UNIXSK)
 		return rst_unix_open(c, fe->id, what);
+	if (fe->type == FD_TYPES__INETSK)
+		return rst_inet_open(c, fe->id, what);
 	if (rst_anon_type(fe->type))
 		return rst_anon_open(c, fe, what);
 	rst_err(c, "%s is of kind %s, which stasis does not restore yet", what,

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "base/log.h"
@@ -159,6 +160,8 @@ struct rst_sk_packet {
 	uint32_t id_for;
 	uint8_t *bytes;
 	size_t len;
+	struct sockaddr_storage from; /* an inet datagram's sender */
+	socklen_t fromlen;
 };
 
 /* A shared anonymous memory object, mapped first by one task, then by others from it. */
@@ -275,6 +278,11 @@ int rst_files_late(struct rst_ctx *c);
 /* unix.c: a new fd (min_fd or above) of unix socket file id, made with its peer, name, queue. */
 int rst_unix_open(struct rst_ctx *c, uint32_t id, const char *what);
 void rst_unix_free(struct rst_shared *s);
+/* sk-queues.img (unix and inet queues), read once for the tree into c->shared->skq. */
+int rst_sk_queues_load(struct rst_ctx *c);
+
+/* inet.c: a new fd (min_fd or above) of TCP or UDP socket file id, with its queue. */
+int rst_inet_open(struct rst_ctx *c, uint32_t id, const char *what);
 
 /* pipe.c: pipes-data.img (absent: none), PIPE entries, and the pipes made for the task. */
 int rst_pipe_data_read(struct img_dir *dir, struct rst_pipe_data **ret_pd, size_t *ret_n);

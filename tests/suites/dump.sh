@@ -22,7 +22,7 @@ dt_fpu() {
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
 # Dumped with -R and checked (images, crit), but not failed at every step.
-FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix)
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -578,6 +578,9 @@ def check_fds(d, pid, snap):
         if target in ANON_KINDS:
             check_anon_fd(fd, e, f, target, flags, kv)
             continue
+        if target.startswith("socket:") and (f or {}).get("type") == "INETSK":
+            check_inet_fd(fd, e, f, target, flags)
+            continue
         if target.startswith("socket:"):
             check_unix_fd(fd, e, f, target, flags, files)
             continue
@@ -612,6 +615,23 @@ def check_unix_fd(fd, e, f, target, flags, files):
     peer = num(usk.get("peer", 0))
     if peer and not any(num(o.get("usk", {}).get("ino", -1)) == peer for o in files.values()):
         bad(f"fd {fd} ({target}): its peer socket:[{peer}] is not in files.img")
+
+
+def check_inet_fd(fd, e, f, target, flags):
+    """An internet socket: its inode, flags, and a family, type and state stasis dumps."""
+    isk = f.get("isk")
+    if not isk or e.get("type") != "INETSK":
+        bad(f"fd {fd} ({target}): file id {num(e['id'])} is not an INETSK entry")
+        return
+    got = (f"socket:[{num(isk['ino'])}]", num(isk.get("flags", 0)), num(e.get("flags", 0)))
+    want = (target, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
+    if got != want:
+        bad(f"fd {fd}: (socket, flags, fd flags) is {got}, /proc says {want}")
+    # AF_INET(6); SOCK_STREAM with TCP, SOCK_DGRAM with UDP; ESTABLISHED (UDP), CLOSE, LISTEN.
+    kind = tuple(num(isk.get(k, -1)) for k in ("family", "type", "proto", "state"))
+    if kind[0] not in (2, 10) or kind[1:3] not in ((1, 6), (2, 17)) or \
+            kind[3] not in (1, 7, 10) or (kind[3] == 1 and kind[1] != 2):
+        bad(f"fd {fd} ({target}): (family, type, proto, state) is {kind}")
 
 
 def check_pipe_fd(fd, e, pipe, target, flags):
@@ -1301,6 +1321,22 @@ if os.fork() == 0:
     os._exit(0)
 b.close()
 os.wait()
+signal.pause()'
+	# An established TCP connection (over the loopback, both ends in the program).
+	dt_refuse_py tcp-established 'socket:' \
+		'pid @PID@ fd [0-9]+ \(socket:\[[0-9]+\], inet\): a TCP connection .*--tcp-established' \
+		'import signal, socket
+l = socket.create_server(("127.0.0.1", 0))
+c = socket.create_connection(l.getsockname())
+a, _ = l.accept()
+signal.pause()'
+	# UDP_CORK set with data held back: the kernel gives no way to read it.
+	dt_refuse_py udp-cork 'socket:' \
+		'pid @PID@ fd [0-9]+ \(socket:\[[0-9]+\], inet\): UDP_CORK is set and [0-9]+ bytes are held back' \
+		'import signal, socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.setsockopt(socket.IPPROTO_UDP, 1, 1)  # UDP_CORK
+u.sendto(b"held back", ("127.0.0.1", 9))
 signal.pause()'
 	dt_refuse_py io-uring 'io_uring' \
 		'pid @PID@ fd [0-9]+ is an io_uring instance .*close it in the program' \
