@@ -111,6 +111,8 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 		r = img_writer_commit(TAKE_PTR(w));
 	if (r >= 0)
 		r = dump_unix_commit(f);
+	if (r >= 0 && f->fifo_data)
+		r = img_writer_commit(TAKE_PTR(f->fifo_data));
 	return r;
 }
 
@@ -118,6 +120,8 @@ void dump_files_release(struct dump_files *f)
 {
 	dump_unix_free(f);
 	img_writer_free(f->sk_queues);
+	img_writer_free(f->fifo_data);
+	free(f->fifos_done);
 	free(f->desc_heads);
 	free(f->desc_next);
 	arena_free(&f->arena);
@@ -167,7 +171,6 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 		{"a file deleted while open", "not supported yet; " CLOSE_IT " or keep the file"},
 		{"a terminal", "terminals are not supported yet; run the program with its "
 			       "stdin, stdout and stderr on files or /dev/null"},
-		{"a FIFO", "FIFOs are not supported yet; " CLOSE_IT},
 	};
 
 	for (size_t i = 0; startswith(target, "anon_inode:") && i < ELEMENTSOF(anon_refusals); i++)
@@ -180,8 +183,6 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 	if (S_ISCHR(st->st_mode) &&
 	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
 		return &not_yet[2];
-	if (S_ISFIFO(st->st_mode))
-		return &not_yet[3];
 	return NULL;
 }
 
@@ -315,6 +316,8 @@ static FdTypes fd_type(const char *target, const struct stat *st, const struct r
 
 	if (startswith(target, "pipe:"))
 		return FD_TYPES__PIPE;
+	if (S_ISFIFO(st->st_mode) && target[0] == '/' && !strstr(target, " (deleted)"))
+		return FD_TYPES__FIFO;
 	if (type != FD_TYPES__UND)
 		return type;
 	*ret_why = unsupported_kind(target, st);
@@ -332,6 +335,8 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 		return dump_unix_fd(ctx, pfd->fd, st, fi, ret_id);
 	case FD_TYPES__INETSK:
 		return dump_inet_fd(ctx, pfd->fd, st, fi, ret_id);
+	case FD_TYPES__FIFO:
+		return dump_fifo_fd(ctx, pfd, st, fi, ret_id);
 	case FD_TYPES__REG:
 		return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
 					  (uint64_t)fi->pos, ret_id);

@@ -194,6 +194,8 @@ static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *wh
 		return rst_unix_open(c, fe->id, what);
 	if (fe->type == FD_TYPES__INETSK)
 		return rst_inet_open(c, fe->id, what);
+	if (fe->type == FD_TYPES__FIFO)
+		return rst_fifo_open(c, fe->id, what);
 	if (rst_anon_type(fe->type))
 		return rst_anon_open(c, fe, what);
 	rst_err(c, "%s is of kind %s, which stasis does not restore yet", what,
@@ -460,6 +462,7 @@ void rst_shared_free(struct rst_shared *s)
 {
 	rst_pipes_close(s);
 	rst_unix_free(s);
+	rst_fifos_free(s);
 	free(s->pipes);
 	free(s->descs);
 	free(s->shmems);

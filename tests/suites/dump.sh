@@ -22,7 +22,7 @@ dt_fpu() {
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
 # Dumped with -R and checked (images, crit), but not failed at every step.
-FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet)
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -578,6 +578,9 @@ def check_fds(d, pid, snap):
         if target in ANON_KINDS:
             check_anon_fd(fd, e, f, target, flags, kv)
             continue
+        if (f or {}).get("type") == "FIFO":
+            check_fifo_fd(d, fd, e, f, target, flags, files, kv)
+            continue
         if target.startswith("socket:") and (f or {}).get("type") == "INETSK":
             check_inet_fd(fd, e, f, target, flags)
             continue
@@ -615,6 +618,24 @@ def check_unix_fd(fd, e, f, target, flags, files):
     peer = num(usk.get("peer", 0))
     if peer and not any(num(o.get("usk", {}).get("ino", -1)) == peer for o in files.values()):
         bad(f"fd {fd} ({target}): its peer socket:[{peer}] is not in files.img")
+
+
+def check_fifo_fd(d, fd, e, f, target, flags, files, kv):
+    """A FIFO: its REG entry holds the path and flags, pipe_id is its inode, fifo-data.img
+    has its data once."""
+    fifo = f.get("fifo", {})
+    reg = files.get(num(fifo.get("regf_id", -1)), {}).get("reg")
+    if e.get("type") != "FIFO" or not reg:
+        bad(f"fd {fd} ({target}): not a FIFO entry with the REG entry of its path")
+        return
+    got = (reg["name"], num(fifo["pipe_id"]), num(reg.get("flags", 0)), num(e.get("flags", 0)))
+    want = (target, int(kv.get("ino:", "-1")), flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
+    if got != want:
+        bad(f"fd {fd}: (path, pipe_id, flags, fd flags) is {got}, /proc says {want}")
+    data = [x for x in decode(f"{d}/fifo-data.img", pretty=False)["entries"]
+            if num(x["pipe_id"]) == got[1]]
+    if len(data) != 1:
+        bad(f"fd {fd}: fifo-data.img has {len(data)} entries for FIFO {got[1]}, not 1")
 
 
 def check_inet_fd(fd, e, f, target, flags):
