@@ -171,6 +171,7 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 		{"a file deleted while open", "not supported yet; " CLOSE_IT " or keep the file"},
 		{"a terminal", "terminals are not supported yet; run the program with its "
 			       "stdin, stdout and stderr on files or /dev/null"},
+		{"a memfd", "memfds are not supported yet; " CLOSE_IT},
 	};
 
 	for (size_t i = 0; startswith(target, "anon_inode:") && i < ELEMENTSOF(anon_refusals); i++)
@@ -178,6 +179,8 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 			return &anon_refusals[i].refusal;
 	if (target[0] != '/')
 		return &not_yet[0];
+	if (startswith(target, "/memfd:"))
+		return &not_yet[3];
 	if (strstr(target, " (deleted)"))
 		return &not_yet[1];
 	if (S_ISCHR(st->st_mode) &&
