@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Files, opened by the controller before the task exists: the task's own fds
- * (fdinfo: regular files here, pipes in pipe.c, eventfd, timerfd, signalfd,
- * epoll and inotify in anon.c), the files its VMAs map, its
+ * (fdinfo: regular files here, pipes in pipe.c, FIFOs in fifo.c, sockets in
+ * unix.c and inet.c, eventfd, timerfd, signalfd, epoll and inotify in
+ * anon.c), the files its VMAs map, its
  * executable and its cwd. clone3() without CLONE_FILES copies the fd table,
  * so the task inherits them all; it then moves its fds to their numbers and
  * closes the rest, and the controller's remote mmap()s use the others by
