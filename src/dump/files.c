@@ -3,7 +3,8 @@
  * Files of a dump: files.img (one FileEntry per open file description or
  * mapped file) and fdinfo-ID.img (which fd holds which file). Regular
  * files, directories and character devices reached by path are dumped
- * here, pipes in pipe.c, eventfd, timerfd, signalfd, epoll and inotify in
+ * here, pipes in pipe.c, FIFOs in fifo.c, unix sockets in unix.c, TCP and
+ * UDP sockets in inet.c, eventfd, timerfd, signalfd, epoll and inotify in
  * anon.c; every other kind is refused by name, with what the user can do.
  */
 #include <fcntl.h>
@@ -111,12 +112,17 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 		r = img_writer_commit(TAKE_PTR(w));
 	if (r >= 0)
 		r = dump_unix_commit(f);
+	if (r >= 0 && f->fifo_data)
+		r = img_writer_commit(TAKE_PTR(f->fifo_data));
 	return r;
 }
 
 void dump_files_release(struct dump_files *f)
 {
 	dump_unix_free(f);
+	img_writer_free(f->sk_queues);
+	img_writer_free(f->fifo_data);
+	free(f->fifos_done);
 	free(f->desc_heads);
 	free(f->desc_next);
 	arena_free(&f->arena);
@@ -166,7 +172,7 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 		{"a file deleted while open", "not supported yet; " CLOSE_IT " or keep the file"},
 		{"a terminal", "terminals are not supported yet; run the program with its "
 			       "stdin, stdout and stderr on files or /dev/null"},
-		{"a FIFO", "FIFOs are not supported yet; " CLOSE_IT},
+		{"a memfd", "memfds are not supported yet; " CLOSE_IT},
 	};
 
 	for (size_t i = 0; startswith(target, "anon_inode:") && i < ELEMENTSOF(anon_refusals); i++)
@@ -174,13 +180,13 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 			return &anon_refusals[i].refusal;
 	if (target[0] != '/')
 		return &not_yet[0];
+	if (startswith(target, "/memfd:"))
+		return &not_yet[3];
 	if (strstr(target, " (deleted)"))
 		return &not_yet[1];
 	if (S_ISCHR(st->st_mode) &&
 	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
 		return &not_yet[2];
-	if (S_ISFIFO(st->st_mode))
-		return &not_yet[3];
 	return NULL;
 }
 
@@ -284,6 +290,8 @@ static int socket_type(pid_t pid, int fd, const char *link, const char *target, 
 		FdTypes type;
 	} protos[] = {
 		{"UNIX", FD_TYPES__UNIXSK}, /* UNIX-STREAM, UNIX-DGRAM ... since Linux 6.6 */
+		{"TCP", FD_TYPES__INETSK},  {"TCPv6", FD_TYPES__INETSK},
+		{"UDP", FD_TYPES__INETSK},  {"UDPv6", FD_TYPES__INETSK},
 	};
 	char proto[32] = "";
 	ssize_t n = getxattr(link, "system.sockprotoname", proto, sizeof(proto) - 1);
@@ -294,13 +302,15 @@ static int socket_type(pid_t pid, int fd, const char *link, const char *target, 
 	proto[n] = '\0';
 	for (size_t i = 0; i < ELEMENTSOF(protos); i++)
 		if (streq(proto, protos[i].proto) ||
-		    (startswith(proto, protos[i].proto) && proto[strlen(protos[i].proto)] == '-')) {
+		    (protos[i].type == FD_TYPES__UNIXSK && startswith(proto, protos[i].proto) &&
+		     proto[strlen(protos[i].proto)] == '-')) {
 			*ret_type = protos[i].type;
 			return 0;
 		}
 	snprintf(kind, sizeof(kind), "a socket of protocol %s", proto);
-	return refuse_fd(pid, fd, target,
-			 &(struct refusal){kind, "stasis dumps unix sockets only; " CLOSE_IT});
+	return refuse_fd(
+		pid, fd, target,
+		&(struct refusal){kind, "stasis dumps unix, TCP and UDP sockets only; " CLOSE_IT});
 }
 
 /* The kind of the fd (FD_TYPES__UND: one stasis refuses, *ret_why says why). */
@@ -310,6 +320,8 @@ static FdTypes fd_type(const char *target, const struct stat *st, const struct r
 
 	if (startswith(target, "pipe:"))
 		return FD_TYPES__PIPE;
+	if (S_ISFIFO(st->st_mode) && target[0] == '/' && !strstr(target, " (deleted)"))
+		return FD_TYPES__FIFO;
 	if (type != FD_TYPES__UND)
 		return type;
 	*ret_why = unsupported_kind(target, st);
@@ -325,6 +337,10 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 		return dump_pipe_fd(ctx, pfd->fd, st, fi->flags, ret_id);
 	case FD_TYPES__UNIXSK:
 		return dump_unix_fd(ctx, pfd->fd, st, fi, ret_id);
+	case FD_TYPES__INETSK:
+		return dump_inet_fd(ctx, pfd->fd, st, fi, ret_id);
+	case FD_TYPES__FIFO:
+		return dump_fifo_fd(ctx, pfd, st, fi, ret_id);
 	case FD_TYPES__REG:
 		return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
 					  (uint64_t)fi->pos, ret_id);

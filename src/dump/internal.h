@@ -23,6 +23,10 @@ struct dump_files {
 	FileEntry **entries;
 	size_t n, cap;
 	struct dump_unix *usk; /* unix.c: the unix sockets met, NULL until one is */
+	struct img_writer *sk_queues; /* sk-queue.c: sk-queues.img, open once a queue has data */
+	struct img_writer *fifo_data; /* fifo.c: fifo-data.img, open once a FIFO is met */
+	uint32_t *fifos_done;         /* fifo.c: the FIFOs (inodes) whose data is written */
+	size_t nfifos_done;
 	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
 	uint32_t *desc_heads; /* per bucket: 1 + index of its first desc, 0 if none */
 	uint32_t *desc_next;  /* per desc: 1 + index of the next in its chain */
@@ -149,6 +153,18 @@ int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
 int dump_unix_finish(struct dump_files *f);
 int dump_unix_commit(struct dump_files *f);
 void dump_unix_free(struct dump_files *f);
+
+/* sk-queue.c: the packets of a socket's queue into sk-queues.img (with senders, if kept). */
+struct sk_queue;
+int dump_sk_queue_write(struct dump_ctx *ctx, const struct sk_queue *q, uint32_t id);
+
+/* inet.c: the INETSK entry of a TCP or UDP socket (IPv4, IPv6), and UDP's queue. */
+int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
+		 const struct proc_fdinfo *fi, uint32_t *ret_id);
+
+/* fifo.c: a FIFO's REG entry (its path) and FIFO entry; its data once per tree. */
+int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		 const struct proc_fdinfo *fi, uint32_t *ret_id);
 
 /* core.c: core-TID.img of every thread */
 int dump_core(struct dump_ctx *ctx);

@@ -32,7 +32,6 @@ struct dump_usk {
 
 struct dump_unix {
 	struct unix_diag_table diag;
-	struct img_writer *queues; /* sk-queues.img, open once a queue has data */
 	struct dump_usk *sks;
 	size_t n;
 	bool ext_unix_sk;
@@ -153,27 +152,6 @@ static int remember(struct dump_unix *u, UnixSkEntry *e, bool queued, pid_t pid,
 	return 0;
 }
 
-static int write_queue(struct dump_ctx *ctx, struct dump_unix *u, const struct sk_queue *q,
-		       uint32_t id)
-{
-	size_t off = 0;
-	int r;
-
-	if (!u->queues && (r = img_create(ctx->dir, IMG_SK_QUEUES, 0, &u->queues)) < 0)
-		return r;
-	for (size_t i = 0; i < q->n; i++) {
-		SkPacketEntry pe = SK_PACKET_ENTRY__INIT;
-
-		pe.id_for = id;
-		pe.length = q->lens[i];
-		r = img_write_entry(u->queues, &pe.base, q->data + off, q->lens[i]);
-		if (r < 0)
-			return r;
-		off += q->lens[i];
-	}
-	return 0;
-}
-
 /* The task's socket fd, in the dumper: its own description, to read its options and queue. */
 static int task_socket(struct dump_unix *u, pid_t pid, int fd, const char *label)
 {
@@ -194,8 +172,7 @@ static int task_socket(struct dump_unix *u, pid_t pid, int fd, const char *label
 }
 
 /* The queue of the socket sk, into sk-queues.img for the socket id. */
-static int dump_queue(struct dump_ctx *ctx, struct dump_unix *u, int sk, int type, uint32_t id,
-		      const char *label)
+static int dump_queue(struct dump_ctx *ctx, int sk, int type, uint32_t id, const char *label)
 {
 	_cleanup_(sk_queue_done) struct sk_queue q = {};
 	int r;
@@ -204,7 +181,7 @@ static int dump_queue(struct dump_ctx *ctx, struct dump_unix *u, int sk, int typ
 	if (r < 0)
 		return r;
 	pr_info("%s: %zu bytes queued in %zu packets", label, q.len, q.n);
-	return write_queue(ctx, u, &q, id);
+	return dump_sk_queue_write(ctx, &q, id);
 }
 
 int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const struct proc_fdinfo *fi,
@@ -245,7 +222,7 @@ int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const stru
 		return sk;
 	r = sk_opts_read(sk, label, e->opts);
 	if (r == 0 && s->state != TCP_LISTEN && s->rqlen)
-		r = dump_queue(ctx, u, sk, s->type, e->id, label);
+		r = dump_queue(ctx, sk, s->type, e->id, label);
 	if (r == 0)
 		r = remember(u, e, s->state != TCP_LISTEN && s->rqlen, ctx->pid, fd);
 	if (r < 0)
@@ -323,9 +300,7 @@ int dump_unix_finish(struct dump_files *f)
 
 int dump_unix_commit(struct dump_files *f)
 {
-	struct dump_unix *u = f->usk;
-
-	return u && u->queues ? img_writer_commit(TAKE_PTR(u->queues)) : 0;
+	return f->sk_queues ? img_writer_commit(TAKE_PTR(f->sk_queues)) : 0;
 }
 
 void dump_unix_free(struct dump_files *f)
@@ -334,7 +309,6 @@ void dump_unix_free(struct dump_files *f)
 
 	if (!u)
 		return;
-	img_writer_free(u->queues);
 	unix_diag_free(&u->diag);
 	safe_close(u->pidfd);
 	free(u->sks);

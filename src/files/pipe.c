@@ -188,6 +188,13 @@ static int fill(int wfd, const uint8_t *data, size_t len, const char *label)
 	return 0;
 }
 
+int pipe_fill(int wfd, uint32_t size, const void *data, size_t len, const char *label)
+{
+	int r = size ? set_size(wfd, size, label) : 0;
+
+	return r < 0 ? r : fill(wfd, data, len, label);
+}
+
 int pipe_make(uint32_t size, const void *data, size_t len, const char *label, int ret_ends[2])
 {
 	_cleanup_close_ int rd = -1, wr = -1;
@@ -201,9 +208,7 @@ int pipe_make(uint32_t size, const void *data, size_t len, const char *label, in
 	}
 	rd = ends[0];
 	wr = ends[1];
-	if (size && (r = set_size(wr, size, label)) < 0)
-		return r;
-	r = fill(wr, data, len, label);
+	r = pipe_fill(wr, size, data, len, label);
 	if (r < 0)
 		return r;
 	if (fcntl(rd, F_SETFL, 0) < 0 || fcntl(wr, F_SETFL, 0) < 0) {

@@ -40,6 +40,12 @@ int pipe_open_reader(pid_t pid, int fd, int accmode, const char *label);
 int pipe_peek(int rfd, const char *label, struct pipe_contents *ret);
 
 /*
+ * Give the pipe that the non-blocking wfd writes a buffer of size bytes (0:
+ * leave it) and write data into it; -ENOSPC if it does not fit.
+ */
+int pipe_fill(int wfd, uint32_t size, const void *data, size_t len, const char *label);
+
+/*
  * A new pipe with a buffer of size bytes (0: the kernel's default) that
  * holds data: ret_ends[0] reads, ret_ends[1] writes; both close-on-exec and
  * blocking. The size cannot go above fs.pipe-max-size without

@@ -81,9 +81,17 @@ int sk_opts_read(int fd, const char *label, SkOptsEntry *e)
 	if (r == 0)
 		r = get_time(fd, SO_RCVTIMEO, label, &e->so_rcv_tmo_sec, &e->so_rcv_tmo_usec);
 	for (size_t i = 0; r == 0 && i < ELEMENTSOF(int_opts); i++) {
-		uint32_t v;
+		int v = 0;
+		socklen_t len = sizeof(v);
 
-		r = get_int(fd, int_opts[i].opt, int_opts[i].name, label, &v);
+		if (getsockopt(fd, SOL_SOCKET, int_opts[i].opt, &v, &len) < 0) {
+			/* One that does not apply to this family (SO_PASSCRED on TCP since 6.x). */
+			if (errno == EOPNOTSUPP || errno == ENOPROTOOPT)
+				continue;
+			r = negative_errno();
+			pr_err("%s: cannot read its option %s: %s", label, int_opts[i].name,
+			       strerror(-r));
+		}
 		if (r < 0 || !v)
 			continue;
 		*(protobuf_c_boolean *)((char *)e + int_opts[i].has) = true;

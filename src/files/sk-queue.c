@@ -22,7 +22,28 @@ void sk_queue_done(struct sk_queue *q)
 {
 	free(q->data);
 	free(q->lens);
+	free(q->from);
+	free(q->fromlens);
 	*q = (struct sk_queue){};
+}
+
+/* The sender of the packet just added, when the queue keeps them. */
+static int queue_add_from(struct sk_queue *q, const struct sockaddr_storage *from,
+			  socklen_t fromlen)
+{
+	struct sockaddr_storage *f = reallocarray(q->from, q->n, sizeof(*f));
+	socklen_t *l;
+
+	if (!f)
+		return -ENOMEM;
+	q->from = f;
+	l = reallocarray(q->fromlens, q->n, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	q->fromlens = l;
+	q->from[q->n - 1] = *from;
+	q->fromlens[q->n - 1] = fromlen;
+	return 0;
 }
 
 static int queue_add(struct sk_queue *q, const uint8_t *buf, size_t len)
@@ -64,7 +85,8 @@ static int check_control(struct msghdr *mh, const char *label)
 	return 0;
 }
 
-static int peek_all(int fd, int type, uint8_t *buf, const char *label, struct sk_queue *q)
+static int peek_all(int fd, int type, bool want_from, uint8_t *buf, const char *label,
+		    struct sk_queue *q)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 253)];
@@ -72,8 +94,11 @@ static int peek_all(int fd, int type, uint8_t *buf, const char *label, struct sk
 	} control;
 
 	for (;;) {
+		struct sockaddr_storage from = {};
 		struct iovec iov = {buf, SK_PEEK_BUF};
-		struct msghdr mh = {.msg_iov = &iov,
+		struct msghdr mh = {.msg_name = want_from ? &from : NULL,
+				    .msg_namelen = want_from ? sizeof(from) : 0,
+				    .msg_iov = &iov,
 				    .msg_iovlen = 1,
 				    .msg_control = &control,
 				    .msg_controllen = sizeof(control)};
@@ -109,12 +134,14 @@ static int peek_all(int fd, int type, uint8_t *buf, const char *label, struct sk
 			return -E2BIG;
 		}
 		r = queue_add(q, buf, (size_t)n);
+		if (r == 0 && want_from)
+			r = queue_add_from(q, &from, mh.msg_namelen);
 		if (r < 0)
 			return r;
 	}
 }
 
-int sk_queue_peek(int fd, int type, const char *label, struct sk_queue *ret)
+static int queue_peek(int fd, int type, bool want_from, const char *label, struct sk_queue *ret)
 {
 	_cleanup_free_ uint8_t *buf = malloc(SK_PEEK_BUF);
 	struct sk_queue q = {};
@@ -129,7 +156,7 @@ int sk_queue_peek(int fd, int type, const char *label, struct sk_queue *ret)
 		pr_err("%s: cannot set a peek offset to read its queue: %s", label, strerror(-r));
 		return r;
 	}
-	r = peek_all(fd, type, buf, label, &q);
+	r = peek_all(fd, type, want_from, buf, label, &q);
 	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0 && r == 0) {
 		r = negative_errno();
 		pr_err("%s: cannot put its peek offset back to %d: %s", label, off, strerror(-r));
@@ -142,7 +169,17 @@ int sk_queue_peek(int fd, int type, const char *label, struct sk_queue *ret)
 	return 0;
 }
 
-int sk_send(int fd, const void *data, size_t len, const struct sockaddr_un *to, socklen_t tolen,
+int sk_queue_peek(int fd, int type, const char *label, struct sk_queue *ret)
+{
+	return queue_peek(fd, type, false, label, ret);
+}
+
+int sk_queue_peek_from(int fd, int type, const char *label, struct sk_queue *ret)
+{
+	return queue_peek(fd, type, true, label, ret);
+}
+
+int sk_send(int fd, const void *data, size_t len, const void *to, socklen_t tolen,
 	    const char *label)
 {
 	size_t done = 0;

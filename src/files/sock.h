@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 
 #include "sk-opts.pb-c.h"
@@ -63,6 +64,9 @@ struct sk_queue {
 	size_t len;
 	uint32_t *lens; /* malloc'ed, the length of each packet */
 	size_t n;
+	/* With sk_queue_peek_from() only: each packet's sender (malloc'ed), or NULL. */
+	struct sockaddr_storage *from;
+	socklen_t *fromlens;
 };
 
 void sk_queue_done(struct sk_queue *q);
@@ -73,6 +77,8 @@ void sk_queue_done(struct sk_queue *q);
  * offset cannot step over it).
  */
 int sk_queue_peek(int fd, int type, const char *label, struct sk_queue *ret);
-/* Send len bytes as one packet through fd (to to, if not NULL). */
-int sk_send(int fd, const void *data, size_t len, const struct sockaddr_un *to, socklen_t tolen,
+/* The same, with the sender's address of each datagram (ret->from). */
+int sk_queue_peek_from(int fd, int type, const char *label, struct sk_queue *ret);
+/* Send len bytes as one packet through fd (to to, a struct sockaddr_*, if not NULL). */
+int sk_send(int fd, const void *data, size_t len, const void *to, socklen_t tolen,
 	    const char *label);

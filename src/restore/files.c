@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Files, opened by the controller before the task exists: the task's own fds
- * (fdinfo: regular files here, pipes in pipe.c, eventfd, timerfd, signalfd,
- * epoll and inotify in anon.c), the files its VMAs map, its
+ * (fdinfo: regular files here, pipes in pipe.c, FIFOs in fifo.c, sockets in
+ * unix.c and inet.c, eventfd, timerfd, signalfd, epoll and inotify in
+ * anon.c), the files its VMAs map, its
  * executable and its cwd. clone3() without CLONE_FILES copies the fd table,
  * so the task inherits them all; it then moves its fds to their numbers and
  * closes the rest, and the controller's remote mmap()s use the others by
@@ -192,6 +193,10 @@ static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *wh
 		return rst_pipe_open(c, fe->id, what);
 	if (fe->type == FD_TYPES__UNIXSK)
 		return rst_unix_open(c, fe->id, what);
+	if (fe->type == FD_TYPES__INETSK)
+		return rst_inet_open(c, fe->id, what);
+	if (fe->type == FD_TYPES__FIFO)
+		return rst_fifo_open(c, fe->id, what);
 	if (rst_anon_type(fe->type))
 		return rst_anon_open(c, fe, what);
 	rst_err(c, "%s is of kind %s, which stasis does not restore yet", what,
@@ -458,6 +463,7 @@ void rst_shared_free(struct rst_shared *s)
 {
 	rst_pipes_close(s);
 	rst_unix_free(s);
+	rst_fifos_free(s);
 	free(s->pipes);
 	free(s->descs);
 	free(s->shmems);

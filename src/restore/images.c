@@ -212,7 +212,7 @@ int rst_images_load(struct rst_ctx *c, const char *dir, size_t index, size_t *re
 	r = read_all(img, IMG_PIPES, 0, (void ***)&img->pipes, &img->npipes);
 	if (r < 0)
 		return r;
-	r = rst_pipe_data_read(img->dir, &img->pipe_data, &img->npipe_data);
+	r = rst_pipe_data_read(img->dir, IMG_PIPES_DATA, &img->pipe_data, &img->npipe_data);
 	if (r < 0)
 		return r;
 	/* fdinfo is per files_struct id since CRIU 3.x (inventory says so), per pid before. */

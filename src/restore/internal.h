@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "base/log.h"
@@ -160,6 +161,14 @@ struct rst_sk_packet {
 	uint32_t id_for;
 	uint8_t *bytes;
 	size_t len;
+	struct sockaddr_storage from; /* an inet datagram's sender */
+	socklen_t fromlen;
+};
+
+/* A FIFO opened by the controller, read and write, so that no open of it blocks (fifo.c). */
+struct rst_fifo {
+	uint32_t pipe_id;
+	int keeper;
 };
 
 /* A shared anonymous memory object, mapped first by one task, then by others from it. */
@@ -183,9 +192,15 @@ struct rst_shared {
 	struct rst_sk_packet *skq; /* sk-queues.img, read on the first unix socket */
 	size_t nskq;
 	bool skq_loaded;
+	struct rst_fifo *fifos; /* fifo.c: each FIFO held open while the tree is restored */
+	size_t nfifos;
+	struct rst_pipe_data *fifo_data; /* fifo-data.img, read on the first FIFO */
+	size_t nfifo_data;
+	bool fifo_data_loaded;
 };
 
 void rst_shared_free(struct rst_shared *s);
+
 
 struct rst_files {
 	struct rst_fd_move *moves;
@@ -279,9 +294,20 @@ int rst_files_late(struct rst_ctx *c);
 /* unix.c: a new fd (min_fd or above) of unix socket file id, made with its peer, name, queue. */
 int rst_unix_open(struct rst_ctx *c, uint32_t id, const char *what);
 void rst_unix_free(struct rst_shared *s);
+/* sk-queues.img (unix and inet queues), read once for the tree into c->shared->skq. */
+int rst_sk_queues_load(struct rst_ctx *c);
+
+/* inet.c: a new fd (min_fd or above) of TCP or UDP socket file id, with its queue. */
+int rst_inet_open(struct rst_ctx *c, uint32_t id, const char *what);
+
+/* fifo.c: a new fd (min_fd or above) of FIFO file id, opened by its path; data queued again. */
+int rst_fifo_open(struct rst_ctx *c, uint32_t id, const char *what);
+void rst_fifos_free(struct rst_shared *s);
 
 /* pipe.c: pipes-data.img (absent: none), PIPE entries, and the pipes made for the task. */
-int rst_pipe_data_read(struct img_dir *dir, struct rst_pipe_data **ret_pd, size_t *ret_n);
+/* pipes-data.img or fifo-data.img (type), absent: none. */
+int rst_pipe_data_read(struct img_dir *dir, enum img_type type, struct rst_pipe_data **ret_pd,
+		       size_t *ret_n);
 void rst_pipe_data_free(struct rst_pipe_data *pd, size_t n);
 const PipeEntry *rst_pipe_entry(const struct rst_images *img, uint32_t id);
 /* A new fd (min_fd or above, close-on-exec here) of the description file id, a pipe. */

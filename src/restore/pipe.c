@@ -40,14 +40,15 @@ static int take_entry(struct img_entry *e, struct rst_pipe_data *ret)
 	return 0;
 }
 
-int rst_pipe_data_read(struct img_dir *dir, struct rst_pipe_data **ret_pd, size_t *ret_n)
+int rst_pipe_data_read(struct img_dir *dir, enum img_type type, struct rst_pipe_data **ret_pd,
+		       size_t *ret_n)
 {
 	_cleanup_img_file_ struct img_file *f = NULL;
 	struct rst_pipe_data *pd = NULL;
 	size_t n = 0;
 	int r;
 
-	r = img_open(dir, IMG_PIPES_DATA, 0, &f);
+	r = img_open(dir, type, 0, &f);
 	if (r == -ENOENT) {
 		*ret_pd = NULL;
 		*ret_n = 0;

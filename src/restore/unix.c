@@ -38,8 +38,7 @@ static const UnixSkEntry *usk_by(const struct rst_images *img, bool by_ino, uint
 	return NULL;
 }
 
-/* sk-queues.img, read once for the tree. */
-static int queues_load(struct rst_ctx *c)
+int rst_sk_queues_load(struct rst_ctx *c)
 {
 	_cleanup_img_file_ struct img_file *f = NULL;
 	struct rst_shared *s = c->shared;
@@ -56,6 +55,7 @@ static int queues_load(struct rst_ctx *c)
 		return r;
 	for (;;) {
 		_cleanup_img_entry_ struct img_entry e = {};
+		const SkPacketEntry *pe;
 		struct rst_sk_packet *n;
 
 		r = img_next(f, &e);
@@ -71,7 +71,11 @@ static int queues_load(struct rst_ctx *c)
 			return -ENOMEM;
 		memcpy(n->bytes, e.extra, e.extra_len);
 		n->len = e.extra_len;
-		n->id_for = ((SkPacketEntry *)e.msg)->id_for;
+		pe = (const SkPacketEntry *)e.msg;
+		n->id_for = pe->id_for;
+		n->fromlen = (socklen_t)MIN(pe->has_addr ? pe->addr.len : 0, sizeof(n->from));
+		if (n->fromlen)
+			memcpy(&n->from, pe->addr.data, n->fromlen);
 		s->nskq++;
 	}
 	s->skq_loaded = r == 0;
@@ -373,7 +377,7 @@ int rst_unix_open(struct rst_ctx *c, uint32_t id, const char *what)
 		m->fd = -1;
 		return fd;
 	}
-	r = queues_load(c);
+	r = rst_sk_queues_load(c);
 	if (r < 0)
 		return r;
 	p = e->peer ? usk_by(&c->img, true, e->peer) : NULL;

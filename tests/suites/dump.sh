@@ -22,7 +22,7 @@ dt_fpu() {
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
 # Dumped with -R and checked (images, crit), but not failed at every step.
-FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix)
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -578,6 +578,12 @@ def check_fds(d, pid, snap):
         if target in ANON_KINDS:
             check_anon_fd(fd, e, f, target, flags, kv)
             continue
+        if (f or {}).get("type") == "FIFO":
+            check_fifo_fd(d, fd, e, f, target, flags, files, kv)
+            continue
+        if target.startswith("socket:") and (f or {}).get("type") == "INETSK":
+            check_inet_fd(fd, e, f, target, flags)
+            continue
         if target.startswith("socket:"):
             check_unix_fd(fd, e, f, target, flags, files)
             continue
@@ -612,6 +618,41 @@ def check_unix_fd(fd, e, f, target, flags, files):
     peer = num(usk.get("peer", 0))
     if peer and not any(num(o.get("usk", {}).get("ino", -1)) == peer for o in files.values()):
         bad(f"fd {fd} ({target}): its peer socket:[{peer}] is not in files.img")
+
+
+def check_fifo_fd(d, fd, e, f, target, flags, files, kv):
+    """A FIFO: its REG entry holds the path and flags, pipe_id is its inode, fifo-data.img
+    has its data once."""
+    fifo = f.get("fifo", {})
+    reg = files.get(num(fifo.get("regf_id", -1)), {}).get("reg")
+    if e.get("type") != "FIFO" or not reg:
+        bad(f"fd {fd} ({target}): not a FIFO entry with the REG entry of its path")
+        return
+    got = (reg["name"], num(fifo["pipe_id"]), num(reg.get("flags", 0)), num(e.get("flags", 0)))
+    want = (target, int(kv.get("ino:", "-1")), flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
+    if got != want:
+        bad(f"fd {fd}: (path, pipe_id, flags, fd flags) is {got}, /proc says {want}")
+    data = [x for x in decode(f"{d}/fifo-data.img", pretty=False)["entries"]
+            if num(x["pipe_id"]) == got[1]]
+    if len(data) != 1:
+        bad(f"fd {fd}: fifo-data.img has {len(data)} entries for FIFO {got[1]}, not 1")
+
+
+def check_inet_fd(fd, e, f, target, flags):
+    """An internet socket: its inode, flags, and a family, type and state stasis dumps."""
+    isk = f.get("isk")
+    if not isk or e.get("type") != "INETSK":
+        bad(f"fd {fd} ({target}): file id {num(e['id'])} is not an INETSK entry")
+        return
+    got = (f"socket:[{num(isk['ino'])}]", num(isk.get("flags", 0)), num(e.get("flags", 0)))
+    want = (target, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
+    if got != want:
+        bad(f"fd {fd}: (socket, flags, fd flags) is {got}, /proc says {want}")
+    # AF_INET(6); SOCK_STREAM with TCP, SOCK_DGRAM with UDP; ESTABLISHED (UDP), CLOSE, LISTEN.
+    kind = tuple(num(isk.get(k, -1)) for k in ("family", "type", "proto", "state"))
+    if kind[0] not in (2, 10) or kind[1:3] not in ((1, 6), (2, 17)) or \
+            kind[3] not in (1, 7, 10) or (kind[3] == 1 and kind[1] != 2):
+        bad(f"fd {fd} ({target}): (family, type, proto, state) is {kind}")
 
 
 def check_pipe_fd(fd, e, pipe, target, flags):
@@ -1301,6 +1342,34 @@ if os.fork() == 0:
     os._exit(0)
 b.close()
 os.wait()
+signal.pause()'
+	# An established TCP connection (over the loopback, both ends in the program).
+	dt_refuse_py tcp-established 'socket:' \
+		'pid @PID@ fd [0-9]+ \(socket:\[[0-9]+\], inet\): a TCP connection .*--tcp-established' \
+		'import signal, socket
+l = socket.create_server(("127.0.0.1", 0))
+c = socket.create_connection(l.getsockname())
+a, _ = l.accept()
+signal.pause()'
+	# UDP_CORK set with data held back: the kernel gives no way to read it.
+	dt_refuse_py udp-cork 'socket:' \
+		'pid @PID@ fd [0-9]+ \(socket:\[[0-9]+\], inet\): UDP_CORK is set and [0-9]+ bytes are held back' \
+		'import signal, socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.setsockopt(socket.IPPROTO_UDP, 1, 1)  # UDP_CORK
+u.sendto(b"held back", ("127.0.0.1", 9))
+signal.pause()'
+	# Not done yet: memfds, and files deleted while open (ghost files).
+	dt_refuse_py memfd 'memfd:' 'pid @PID@ fd [0-9]+ is a memfd .*close it in the program' \
+		'import os, signal
+fd = os.memfd_create("zoo")
+os.write(fd, b"data")
+signal.pause()'
+	dt_refuse_py deleted-file 'deleted' \
+		'pid @PID@ fd [0-9]+ is a file deleted while open .*keep the file' \
+		'import os, signal, tempfile
+fd, name = tempfile.mkstemp()
+os.unlink(name)
 signal.pause()'
 	dt_refuse_py io-uring 'io_uring' \
 		'pid @PID@ fd [0-9]+ is an io_uring instance .*close it in the program' \

@@ -31,7 +31,7 @@ static void test_criu_fixture(void **state)
 	(void)state;
 	snprintf(path, sizeof(path), "%s/images/pipes", fixtures_dir());
 	assert_int_equal(img_dir_open(path, &dir), 0);
-	assert_int_equal(rst_pipe_data_read(dir, &pd, &n), 0);
+	assert_int_equal(rst_pipe_data_read(dir, IMG_PIPES_DATA, &pd, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(pd[0].e->pipe_id, 1853673);
 	assert_int_equal(pd[0].e->bytes, sizeof(hello));
@@ -56,7 +56,7 @@ static void test_written_and_absent(void **state)
 	assert_non_null(mkdtemp(tmpl));
 	assert_int_equal(img_dir_open(tmpl, &dir), 0);
 	/* No pipes-data.img: no pipe data, not an error. */
-	assert_int_equal(rst_pipe_data_read(dir, &pd, &n), 0);
+	assert_int_equal(rst_pipe_data_read(dir, IMG_PIPES_DATA, &pd, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(pd);
 
@@ -70,7 +70,7 @@ static void test_written_and_absent(void **state)
 	assert_int_equal(img_write_entry(w, &full.base, "abc", 3), 0);
 	assert_int_equal(img_writer_commit(w), 0);
 
-	assert_int_equal(rst_pipe_data_read(dir, &pd, &n), 0);
+	assert_int_equal(rst_pipe_data_read(dir, IMG_PIPES_DATA, &pd, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(pd[0].e->pipe_id, 5);
 	assert_int_equal(pd[0].len, 0);
