@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "compat/syscalls.h"
 #include "dump/internal.h"
+#include "files/tty.h"
 #include "fs.pb-c.h"
 #include "image/image.h"
 
@@ -111,12 +112,15 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 		r = img_writer_commit(TAKE_PTR(w));
 	if (r >= 0)
 		r = dump_unix_commit(f);
+	if (r >= 0)
+		r = dump_tty_commit(f, dir);
 	return r;
 }
 
 void dump_files_release(struct dump_files *f)
 {
 	dump_unix_free(f);
+	dump_tty_free(f);
 	free(f->desc_heads);
 	free(f->desc_next);
 	arena_free(&f->arena);
@@ -164,8 +168,9 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 	static const struct refusal not_yet[] = {
 		{"a special file", "not supported yet; " CLOSE_IT},
 		{"a file deleted while open", "not supported yet; " CLOSE_IT " or keep the file"},
-		{"a terminal", "terminals are not supported yet; run the program with its "
-			       "stdin, stdout and stderr on files or /dev/null"},
+		{"a terminal",
+		 "only the pty slave of a shell job (-j) is supported yet; run "
+		 "the program with its stdin, stdout and stderr on files or /dev/null"},
 		{"a FIFO", "FIFOs are not supported yet; " CLOSE_IT},
 	};
 
@@ -310,6 +315,8 @@ static FdTypes fd_type(const char *target, const struct stat *st, const struct r
 
 	if (startswith(target, "pipe:"))
 		return FD_TYPES__PIPE;
+	if (S_ISCHR(st->st_mode) && tty_kind_of(st->st_rdev) == TTY_KIND_PTY_SLAVE)
+		return FD_TYPES__TTY;
 	if (type != FD_TYPES__UND)
 		return type;
 	*ret_why = unsupported_kind(target, st);
@@ -325,6 +332,8 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 		return dump_pipe_fd(ctx, pfd->fd, st, fi->flags, ret_id);
 	case FD_TYPES__UNIXSK:
 		return dump_unix_fd(ctx, pfd->fd, st, fi, ret_id);
+	case FD_TYPES__TTY:
+		return dump_tty_fd(ctx, pfd->fd, st, pfd->target, fi->flags & ~O_CLOEXEC, ret_id);
 	case FD_TYPES__REG:
 		return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
 					  (uint64_t)fi->pos, ret_id);

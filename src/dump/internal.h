@@ -16,6 +16,7 @@
 
 struct img_dir;
 struct dump_unix;
+struct dump_tty;
 
 /* The files of a dump: FileEntry records for files.img, ids from 1. */
 struct dump_files {
@@ -23,6 +24,7 @@ struct dump_files {
 	FileEntry **entries;
 	size_t n, cap;
 	struct dump_unix *usk; /* unix.c: the unix sockets met, NULL until one is */
+	struct dump_tty *tty;  /* tty.c: the terminals met, NULL until one is */
 	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
 	uint32_t *desc_heads; /* per bucket: 1 + index of its first desc, 0 if none */
 	uint32_t *desc_next;  /* per desc: 1 + index of the next in its chain */
@@ -145,6 +147,15 @@ int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
 int dump_unix_finish(struct dump_files *f);
 int dump_unix_commit(struct dump_files *f);
 void dump_unix_free(struct dump_files *f);
+
+/*
+ * tty.c: the TTY entry of an fd on a pty slave (a shell job's terminal, -j)
+ * and its terminal's entry of tty-info.img, written by dump_tty_commit().
+ */
+int dump_tty_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const char *target,
+		uint32_t flags, uint32_t *ret_id);
+int dump_tty_commit(struct dump_files *f, struct img_dir *dir);
+void dump_tty_free(struct dump_files *f);
 
 /* core.c: core-TID.img of every thread */
 int dump_core(struct dump_ctx *ctx);

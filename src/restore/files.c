@@ -192,6 +192,8 @@ static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *wh
 		return rst_pipe_open(c, fe->id, what);
 	if (fe->type == FD_TYPES__UNIXSK)
 		return rst_unix_open(c, fe->id, what);
+	if (fe->type == FD_TYPES__TTY)
+		return rst_tty_open(c, fe, what);
 	if (rst_anon_type(fe->type))
 		return rst_anon_open(c, fe, what);
 	rst_err(c, "%s is of kind %s, which stasis does not restore yet", what,
@@ -442,7 +444,7 @@ void rst_files_free(struct rst_files *f)
 	rst_files_close_ours(f);
 	free(f->moves);
 	free(f->open);
-	*f = (struct rst_files){.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}};
+	*f = (struct rst_files){.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}, .ctty_fd = -1};
 }
 
 int rst_files_min_fd(const struct rst_images *img)
@@ -458,6 +460,7 @@ void rst_shared_free(struct rst_shared *s)
 {
 	rst_pipes_close(s);
 	rst_unix_free(s);
+	rst_ttys_free(s);
 	free(s->pipes);
 	free(s->descs);
 	free(s->shmems);

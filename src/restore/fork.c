@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -67,17 +68,20 @@ struct child_report {
 /* What one task does before it is taken over. */
 struct child_plan {
 	pid_t pid;
-	size_t parent;    /* index of its parent in the plan; the root's is 0, itself */
+	size_t parent;        /* index of its parent in the plan; the root's is 0, itself */
 	uint64_t clone_flags; /* CLONE_FILES, CLONE_FS: what it shares with its parent */
 	bool new_session;     /* setsid() */
-	bool own_group;   /* setpgid(0, 0): it leads its group (or a shell job that did) */
+	bool own_group;       /* setpgid(0, 0): it leads its group (or a shell job that did) */
 	const struct rst_fd_move *moves;
 	size_t nmoves;
 	int cwd_fd;
 	int root_fd; /* -1: the root stays "/" */
 	bool has_umask;
 	mode_t umask;
-	int *keep; /* sorted: the fds that stay open */
+	int ctty_fd;    /* its fd on its controlling terminal, or -1 (tty.c) */
+	bool ctty_lead; /* TIOCSCTTY: it leads its session */
+	bool ctty_fg;   /* TIOCSPGRP: its group was in the foreground */
+	int *keep;      /* sorted: the fds that stay open */
 	size_t nkeep;
 };
 
@@ -113,6 +117,24 @@ static int close_others(const struct child_plan *p)
 }
 
 static _noreturn_ void child_main(const struct fork_plan *fp, size_t i);
+
+/*
+ * Its controlling terminal and foreground group, where the terminal allows:
+ * another session may hold it (then the task comes back without one). With
+ * every signal blocked, TIOCSPGRP from a background group is not stopped by
+ * SIGTTOU.
+ */
+static void set_ctty(const struct child_plan *p)
+{
+	pid_t pgrp = getpgrp();
+
+	if (p->ctty_fd < 0)
+		return;
+	if (p->ctty_lead)
+		(void)ioctl(p->ctty_fd, TIOCSCTTY, 0);
+	if (p->ctty_fg)
+		(void)ioctl(p->ctty_fd, TIOCSPGRP, &pgrp);
+}
 
 static void report_ready(const struct fork_plan *fp, size_t i)
 {
@@ -185,6 +207,7 @@ static _noreturn_ void child_main(const struct fork_plan *fp, size_t i)
 			if (dup3(p->moves[k].src, p->moves[k].dst,
 				 p->moves[k].cloexec ? O_CLOEXEC : 0) < 0)
 				child_fail(fp, i, STEP_DUP, p->moves[k].dst);
+		set_ctty(p);
 		if (close_others(p) < 0)
 			child_fail(fp, i, STEP_CLOSE, -1);
 		report_ready(fp, i);
@@ -216,6 +239,9 @@ static int make_plan(struct rst_ctx *c, int report_fd, struct child_plan *p)
 		.root_fd = c->files.root_fd,
 		.has_umask = c->img.fs->has_umask,
 		.umask = (mode_t)c->img.fs->umask,
+		.ctty_fd = c->files.ctty_fd,
+		.ctty_lead = c->files.ctty_lead,
+		.ctty_fg = c->files.ctty_fg,
 	};
 	p->keep = calloc(c->files.nmoves + c->files.nopen + 1, sizeof(int));
 	if (!p->keep)

@@ -161,6 +161,12 @@ struct rst_sk_packet {
 	size_t len;
 };
 
+/* A terminal of tty-info.img (tty.c). */
+struct rst_tty {
+	TtyInfoEntry *tie;
+	bool applied; /* its settings are set on the terminal that stands for it */
+};
+
 /* A shared anonymous memory object, mapped first by one task, then by others from it. */
 struct rst_shmem {
 	uint64_t shmid;
@@ -182,6 +188,9 @@ struct rst_shared {
 	struct rst_sk_packet *skq; /* sk-queues.img, read on the first unix socket */
 	size_t nskq;
 	bool skq_loaded;
+	struct rst_tty *ttys; /* tty-info.img, read on the first terminal */
+	size_t nttys;
+	bool ttys_loaded;
 };
 
 void rst_shared_free(struct rst_shared *s);
@@ -196,6 +205,9 @@ struct rst_files {
 	/* cwd and root fds left in an fd table shared with the parent; the task closes them */
 	int lent_dirs[2];
 	int min_fd;       /* above every fd number of the task: where the controller's files go */
+	int ctty_fd;      /* the task's fd on its controlling terminal (tty.c), or -1 */
+	bool ctty_lead;   /* it led its session: TIOCSCTTY on ctty_fd */
+	bool ctty_fg;     /* its group was in the foreground: TIOCSPGRP on ctty_fd */
 	bool ours_closed; /* the controller closed its copies; the numbers stay the task's */
 };
 
@@ -275,6 +287,10 @@ int rst_files_late(struct rst_ctx *c);
 /* unix.c: a new fd (min_fd or above) of unix socket file id, made with its peer, name, queue. */
 int rst_unix_open(struct rst_ctx *c, uint32_t id, const char *what);
 void rst_unix_free(struct rst_shared *s);
+
+/* tty.c: a new fd (min_fd or above) on stasis's terminal for a shell job's pty (-j). */
+int rst_tty_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what);
+void rst_ttys_free(struct rst_shared *s);
 
 /* pipe.c: pipes-data.img (absent: none), PIPE entries, and the pipes made for the task. */
 int rst_pipe_data_read(struct img_dir *dir, struct rst_pipe_data **ret_pd, size_t *ret_n);
