@@ -20,6 +20,7 @@ int cmd_dump(const struct cli_opts *o)
 		.leave_running = o->leave_running,
 		.shell_job = o->shell_job,
 		.ext_unix_sk = o->ext_unix_sk,
+		.file_locks = o->file_locks,
 		.fail_step = fail_step_from_env(),
 	};
 

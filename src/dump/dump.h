@@ -20,6 +20,7 @@ struct dump_opts {
 	bool leave_running;     /* -R */
 	bool shell_job;         /* -j: the task may keep a terminal on its stdio */
 	bool ext_unix_sk;       /* --ext-unix-sk: unix peers outside the tree, named, allowed */
+	bool file_locks; /* --file-locks: file locks dumped (else a task holding one is refused) */
 	/*
 	 * Fault injection for tests: fail at step N (1-based) as if it had
 	 * failed for real; 0 for none. Set from STASIS_FAIL_STEP by the CLI.

@@ -114,6 +114,8 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 		r = dump_unix_commit(f);
 	if (r >= 0)
 		r = dump_tty_commit(f, dir);
+	if (r >= 0)
+		r = dump_locks_commit(f, dir);
 	return r;
 }
 
@@ -121,6 +123,7 @@ void dump_files_release(struct dump_files *f)
 {
 	dump_unix_free(f);
 	dump_tty_free(f);
+	free(f->locks);
 	free(f->desc_heads);
 	free(f->desc_next);
 	arena_free(&f->arena);
@@ -211,7 +214,8 @@ static bool same_key(const struct dump_desc *a, const struct dump_desc *b)
  * another: a file opened before a fork), or 0. Only fds with the same key
  * can share one: kcmp() is asked about those alone, found in the index.
  */
-static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc *d)
+static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc *d,
+				   enum dump_desc_seen *ret_seen)
 {
 	struct dump_shared *sh = ctx->sh;
 	struct dump_files *f = ctx->files;
@@ -226,8 +230,10 @@ static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc 
 			continue;
 		sh->kcmp_calls++;
 		if (sys_kcmp(o->pid, d->pid, KCMP_FILE, (unsigned long)o->fd,
-			     (unsigned long)d->fd) == 0)
+			     (unsigned long)d->fd) == 0) {
+			*ret_seen = o->pid == d->pid ? DESC_SEEN_HERE : DESC_SEEN_ELSEWHERE;
 			return o->id;
+		}
 	}
 	return 0;
 }
@@ -358,6 +364,7 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 {
 	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
 	const struct refusal *why = NULL;
+	enum dump_desc_seen seen = DESC_NEW;
 	struct dump_desc d;
 	FdTypes type;
 	struct stat st;
@@ -390,9 +397,10 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 			       .kind_id = kind_id(type, &fi),
 			       .pid = ctx->pid,
 			       .fd = pfd->fd};
-	e->id = shared_description(ctx, &d);
-	if (e->id)
-		return 0;
+	e->id = shared_description(ctx, &d, &seen);
+	r = dump_fd_locks(ctx, pfd->fd, pfd->target, &fi, seen);
+	if (r < 0 || e->id)
+		return r;
 	r = dump_description(ctx, pfd, type, &st, &fi, &e->id);
 	d.id = e->id;
 	return r < 0 ? r : remember_description(ctx, &d);

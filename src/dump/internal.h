@@ -10,6 +10,7 @@
 #include "dump/dump.h"
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file-lock.pb-c.h"
 #include "seccomp.pb-c.h"
 #include "mem/mem.h"
 #include "rsys/rsys.h"
@@ -25,6 +26,8 @@ struct dump_files {
 	size_t n, cap;
 	struct dump_unix *usk; /* unix.c: the unix sockets met, NULL until one is */
 	struct dump_tty *tty;  /* tty.c: the terminals met, NULL until one is */
+	FileLockEntry **locks; /* lock.c: filelocks.img (in the arena) */
+	size_t nlocks;
 	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
 	uint32_t *desc_heads; /* per bucket: 1 + index of its first desc, 0 if none */
 	uint32_t *desc_next;  /* per desc: 1 + index of the next in its chain */
@@ -156,6 +159,21 @@ int dump_tty_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const char 
 		uint32_t flags, uint32_t *ret_id);
 int dump_tty_commit(struct dump_files *f, struct img_dir *dir);
 void dump_tty_free(struct dump_files *f);
+
+/* Whether an fd's open file description was met before, and where. */
+enum dump_desc_seen {
+	DESC_NEW,
+	DESC_SEEN_HERE,      /* through another fd of the same process */
+	DESC_SEEN_ELSEWHERE, /* in another process only (a file opened before a fork) */
+};
+
+/*
+ * lock.c: the locks shown in the fdinfo of pid's fd, into filelocks.img
+ * (each once), or refused (without --file-locks; leases, mandatory locks).
+ */
+int dump_fd_locks(struct dump_ctx *ctx, int fd, const char *target, const struct proc_fdinfo *fi,
+		  enum dump_desc_seen seen);
+int dump_locks_commit(struct dump_files *f, struct img_dir *dir);
 
 /* core.c: core-TID.img of every thread */
 int dump_core(struct dump_ctx *ctx);

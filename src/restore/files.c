@@ -366,6 +366,8 @@ int rst_files_open(struct rst_ctx *c)
 	raise_nofile(c);
 	r = open_task_fds(c);
 	if (r == 0)
+		r = rst_locks_take(c);
+	if (r == 0)
 		r = open_mapped_files(c);
 	if (r == 0)
 		r = open_cwd(c);
@@ -443,6 +445,7 @@ void rst_files_free(struct rst_files *f)
 {
 	rst_files_close_ours(f);
 	free(f->moves);
+	free(f->posix_locks);
 	free(f->open);
 	*f = (struct rst_files){.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}, .ctty_fd = -1};
 }
@@ -461,6 +464,7 @@ void rst_shared_free(struct rst_shared *s)
 	rst_pipes_close(s);
 	rst_unix_free(s);
 	rst_ttys_free(s);
+	rst_locks_free(s);
 	free(s->pipes);
 	free(s->descs);
 	free(s->shmems);

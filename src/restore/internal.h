@@ -191,9 +191,19 @@ struct rst_shared {
 	struct rst_tty *ttys; /* tty-info.img, read on the first terminal */
 	size_t nttys;
 	bool ttys_loaded;
+	FileLockEntry **locks; /* filelocks.img */
+	size_t nlocks;
+	bool locks_loaded;
 };
 
 void rst_shared_free(struct rst_shared *s);
+
+/* A POSIX lock the new task takes itself on its fd (lock.c, fork.c). */
+struct rst_posix_lock {
+	int fd;
+	short type; /* F_RDLCK, F_WRLCK */
+	int64_t start, len;
+};
 
 struct rst_files {
 	struct rst_fd_move *moves;
@@ -208,6 +218,8 @@ struct rst_files {
 	int ctty_fd;      /* the task's fd on its controlling terminal (tty.c), or -1 */
 	bool ctty_lead;   /* it led its session: TIOCSCTTY on ctty_fd */
 	bool ctty_fg;     /* its group was in the foreground: TIOCSPGRP on ctty_fd */
+	struct rst_posix_lock *posix_locks;
+	size_t nposix_locks;
 	bool ours_closed; /* the controller closed its copies; the numbers stay the task's */
 };
 
@@ -287,6 +299,13 @@ int rst_files_late(struct rst_ctx *c);
 /* unix.c: a new fd (min_fd or above) of unix socket file id, made with its peer, name, queue. */
 int rst_unix_open(struct rst_ctx *c, uint32_t id, const char *what);
 void rst_unix_free(struct rst_shared *s);
+
+/*
+ * lock.c: the task's flock and OFD locks taken on the controller's fds, its
+ * POSIX locks planned for the new task (fork.c), from filelocks.img.
+ */
+int rst_locks_take(struct rst_ctx *c);
+void rst_locks_free(struct rst_shared *s);
 
 /* tty.c: a new fd (min_fd or above) on stasis's terminal for a shell job's pty (-j). */
 int rst_tty_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what);
