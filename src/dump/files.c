@@ -360,7 +360,13 @@ static uint64_t kind_id(FdTypes type, const struct proc_fdinfo *fi)
 	return v;
 }
 
-static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEntry *e)
+/* /proc/PID/fd and /proc/PID/fdinfo, open for the whole table: one path walk, not one per fd. */
+struct fd_dirs {
+	int fd, fdinfo;
+};
+
+static int dump_one_fd(struct dump_ctx *ctx, const struct fd_dirs *dirs, const struct proc_fd *pfd,
+		       FdinfoEntry *e)
 {
 	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
 	const struct refusal *why = NULL;
@@ -368,11 +374,12 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	struct dump_desc d;
 	FdTypes type;
 	struct stat st;
-	char link[64];
+	char link[64], name[16];
 	int r;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
-	if (stat(link, &st) < 0)
+	snprintf(name, sizeof(name), "%d", pfd->fd);
+	if (fstatat(dirs->fd, name, &st, 0) < 0)
 		return negative_errno();
 	if (S_ISSOCK(st.st_mode)) {
 		r = socket_type(ctx->pid, pfd->fd, link, pfd->target, &type);
@@ -383,7 +390,7 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	}
 	if (type == FD_TYPES__UND)
 		return refuse_fd(ctx->pid, pfd->fd, pfd->target, why);
-	r = proc_read_fdinfo(ctx->pid, pfd->fd, &fi);
+	r = proc_read_fdinfo_at(dirs->fdinfo, ctx->pid, pfd->fd, &fi);
 	if (r < 0)
 		return r;
 	*e = (FdinfoEntry)FDINFO_ENTRY__INIT;
@@ -431,6 +438,8 @@ int dump_fds(struct dump_ctx *ctx)
 	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
 	_cleanup_free_ FdinfoEntry *done = NULL;
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
+	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1;
+	char path[64];
 	int r;
 
 	if (fdtable_seen(ctx->sh, ctx->ids[1]))
@@ -438,11 +447,17 @@ int dump_fds(struct dump_ctx *ctx)
 	r = proc_read_fds(ctx->pid, &table);
 	if (r < 0)
 		return r;
+	snprintf(path, sizeof(path), "/proc/%d/fd", ctx->pid);
+	fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", ctx->pid);
+	fdinfo_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd_dir < 0 || fdinfo_dir < 0)
+		return negative_errno();
 	done = calloc(table.n ? table.n : 1, sizeof(*done));
 	if (!done)
 		return -ENOMEM;
 	for (size_t i = 0; i < table.n; i++) {
-		r = dump_one_fd(ctx, &table.fds[i], &done[i]);
+		r = dump_one_fd(ctx, &(struct fd_dirs){fd_dir, fdinfo_dir}, &table.fds[i], &done[i]);
 		if (r < 0)
 			return r;
 		pr_info("pid %d fd %d: %s, file id %u", ctx->pid, table.fds[i].fd,
