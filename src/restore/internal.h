@@ -68,6 +68,7 @@ struct rst_images {
 	FsEntry *fs;
 	FileEntry **files; /* files.img (CRIU 3.15 and later) */
 	size_t nfiles;
+	bool files_sorted; /* by id: rst_file_entry() searches by halves */
 	RegFileEntry **regs; /* reg-files.img (older images) */
 	size_t nregs;
 	FdinfoEntry **fds;
@@ -146,6 +147,7 @@ struct rst_pipe {
 struct rst_desc {
 	uint32_t id; /* in files.img */
 	int src;     /* the controller's fd */
+	pid_t owner; /* the task it was opened for, which closes it */
 };
 
 /* A unix socket made by the controller (unix.c); fd -1 once an fd of a task has it. */
@@ -179,6 +181,7 @@ struct rst_shared {
 	int min_fd; /* above every fd number of every task */
 	struct rst_desc *descs;
 	size_t ndescs;
+	bool descs_unsorted; /* not in increasing id order: searched one by one */
 	struct rst_pipe *pipes;
 	size_t npipes;
 	struct rst_shmem *shmems;
@@ -267,6 +270,8 @@ uint64_t rst_now_us(void);
 /* The images of task index of pstree.img; *ret_ntasks: how many tasks it lists. */
 int rst_images_load(struct rst_ctx *c, const char *dir, size_t index, size_t *ret_ntasks);
 void rst_images_free(struct rst_images *img);
+/* The entry of files.img with this id, or NULL. */
+const FileEntry *rst_file_entry(const struct rst_images *img, uint32_t id);
 const RegFileEntry *rst_reg_file(const struct rst_images *img, uint32_t id);
 
 /* support.c: refuse, by name, what restore does not handle yet. */

@@ -25,10 +25,9 @@
 
 static const TtyFileEntry *tty_file(const struct rst_images *img, uint32_t id)
 {
-	for (size_t i = 0; i < img->nfiles; i++)
-		if (img->files[i]->id == id && img->files[i]->type == FD_TYPES__TTY)
-			return img->files[i]->tty;
-	return NULL;
+	const FileEntry *fe = rst_file_entry(img, id);
+
+	return fe && fe->type == FD_TYPES__TTY ? fe->tty : NULL;
 }
 
 /* tty-info.img, read once for the tree. */
