@@ -127,14 +127,15 @@ static void check(void)
 	};
 	pid_t parent = getpid(), child = fork();
 	int status = 0;
+	size_t failed;
 
 	if (child == 0)
 		_exit(child_checks(parent));
 	if (!zoo_expect(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status),
 			"the checking child did not run"))
 		return;
-	zoo_expect(WEXITSTATUS(status) == 0, "%s",
-		   WEXITSTATUS(status) < ELEMENTSOF(what) ? what[WEXITSTATUS(status)] : "?");
+	failed = (size_t)WEXITSTATUS(status);
+	zoo_expect(failed == 0, "%s", failed < ELEMENTSOF(what) ? what[failed] : "?");
 }
 
 int main(int argc, char **argv)
