@@ -107,7 +107,7 @@ int proc_parse_fdinfo(char *text, const char *what, struct proc_fdinfo *ret)
 	return 0;
 }
 
-int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret)
+static int fdinfo_from(int dirfd, pid_t pid, int fd, struct proc_fdinfo *ret)
 {
 	_cleanup_free_ char *buf = NULL;
 	char path[PROC_PATH_MAX], name[32];
@@ -116,7 +116,10 @@ int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret)
 
 	snprintf(name, sizeof(name), "fdinfo/%d", fd);
 	proc_path(path, pid, 0, name);
-	r = proc_read_file(path, &buf, &len);
+	if (dirfd >= 0)
+		r = proc_read_file_at(dirfd, name + strlen("fdinfo/"), path, &buf, &len);
+	else
+		r = proc_read_file(path, &buf, &len);
 	if (r < 0)
 		return r;
 	r = proc_parse_fdinfo(buf, path, ret);
@@ -124,6 +127,16 @@ int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret)
 		return r;
 	ret->buf = TAKE_PTR(buf);
 	return 0;
+}
+
+int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret)
+{
+	return fdinfo_from(-1, pid, fd, ret);
+}
+
+int proc_read_fdinfo_at(int dirfd, pid_t pid, int fd, struct proc_fdinfo *ret)
+{
+	return fdinfo_from(dirfd, pid, fd, ret);
 }
 
 void proc_fdinfo_free(struct proc_fdinfo *fi)

@@ -89,9 +89,9 @@ int proc_read_file_into(const char *path, char *buf, size_t size, size_t *ret_le
 	return 0;
 }
 
-int proc_read_file(const char *path, char **ret_buf, size_t *ret_len)
+/* The whole of the open file fd; path names it in messages. */
+static int read_whole(int fd, const char *path, char **ret_buf, size_t *ret_len)
 {
-	_cleanup_close_ int fd = open_proc(path);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 4096;
 	ssize_t n;
@@ -121,4 +121,21 @@ int proc_read_file(const char *path, char **ret_buf, size_t *ret_len)
 	*ret_len = len;
 	*ret_buf = TAKE_PTR(buf);
 	return 0;
+}
+
+int proc_read_file(const char *path, char **ret_buf, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open_proc(path);
+
+	return read_whole(fd, path, ret_buf, ret_len);
+}
+
+int proc_read_file_at(int dirfd, const char *name, const char *path, char **ret_buf,
+		      size_t *ret_len)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return proc_io_error(path, "open");
+	return read_whole(fd, path, ret_buf, ret_len);
 }

@@ -37,6 +37,9 @@ void proc_path(char path[PROC_PATH_MAX], pid_t pid, pid_t tid, const char *name)
 
 /* Read a whole file into a NUL-terminated heap buffer. */
 int proc_read_file(const char *path, char **ret_buf, size_t *ret_len);
+/* The same for the file name below the open directory dirfd; path names it in messages. */
+int proc_read_file_at(int dirfd, const char *name, const char *path, char **ret_buf,
+		      size_t *ret_len);
 /* Read a whole small file into buf (NUL-terminated); -EFBIG if it does not fit. */
 int proc_read_file_into(const char *path, char *buf, size_t size, size_t *ret_len);
 
@@ -290,6 +293,8 @@ struct proc_fdinfo {
 /* Splits text in place: extra points into it (ret->buf stays NULL). */
 int proc_parse_fdinfo(char *text, const char *what, struct proc_fdinfo *ret);
 int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
+/* The same through dirfd, an open /proc/PID/fdinfo (one path walk for many fds). */
+int proc_read_fdinfo_at(int dirfd, pid_t pid, int fd, struct proc_fdinfo *ret);
 void proc_fdinfo_free(struct proc_fdinfo *fi);
 /* The value of the first extra line with this key, or NULL. */
 const char *proc_fdinfo_get(const struct proc_fdinfo *fi, const char *key);

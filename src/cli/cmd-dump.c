@@ -22,6 +22,7 @@ int cmd_dump(const struct cli_opts *o)
 		.ext_unix_sk = o->ext_unix_sk,
 		.track_mem = o->track_mem,
 		.prev_images_dir = o->prev_images_dir,
+		.file_locks = o->file_locks,
 		.fail_step = fail_step_from_env(),
 	};
 	const struct dump_iter_opts it = {

@@ -32,6 +32,7 @@ enum {
 	OPT_ITERATIVE,
 	OPT_MAX_ITERATIONS,
 	OPT_TARGET_FROZEN_MS,
+	OPT_FILE_LOCKS,
 	OPT_UNSUPPORTED, /* known to criu, not implemented by stasis yet */
 };
 
@@ -65,7 +66,7 @@ static const struct cli_option cli_options[] = {
 	{ "tcp-established", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "tcp-close", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "ext-unix-sk", optional_argument, OPT_EXT_UNIX_SK, CMD_BIT(CMD_DUMP) },
-	{ "file-locks", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "file-locks", no_argument, OPT_FILE_LOCKS, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_RESTORE) },
 	{ "ghost-limit", required_argument, OPT_UNSUPPORTED, 0 },
 	{ "prev-images-dir", required_argument, OPT_PREV_IMAGES_DIR,
 	  CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_PRE_DUMP) },
@@ -153,7 +154,10 @@ static const char *const command_help[_CMD_MAX] = {
 		     "  -t, --tree PID          the process to dump\n"
 		     "  -D, --images-dir DIR    where the images go\n"
 		     "  -R, --leave-running     let it go on after the dump\n"
-		     "  -j, --shell-job         it may hold a terminal (accepted; ttys come later)\n"
+		     "  -j, --shell-job         it is a shell's job: its terminal (a pty whose other\n"
+		     "                          end is not dumped) is dumped, for a restore with -j\n"
+		     "      --file-locks        dump the flock, POSIX and OFD locks it holds\n"
+		     "                          (without it, a task holding one is refused)\n"
 		     "      --ext-unix-sk       allow unix sockets connected to a named socket outside\n"
 		     "                          the tree; the restore connects to that name again\n"
 		     "      --display-stats     print the dump statistics (stats-dump)\n"
@@ -181,6 +185,10 @@ static const char *const command_help[_CMD_MAX] = {
 			"  Bring back the process saved in DIR, with its old pid.\n"
 			"  -d, --restore-detached  do not wait for it\n"
 			"      --pidfile FILE      write its pid to FILE\n"
+			"  -j, --shell-job         give a shell job stasis's terminal (its stdin) in\n"
+			"                          place of the one it had; it becomes the job's\n"
+			"                          controlling terminal, with the job in the foreground\n"
+			"      --file-locks        accepted: the locks in the images are always taken\n"
 			"      --display-stats     print the restore statistics (stats-restore)\n"
 			"  Without -d, exit with its exit status. A failed restore leaves nothing.\n",
 };
@@ -327,6 +335,9 @@ static int apply_option(int id, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_SHELL_JOB:
 		o->shell_job = true;
+		return 0;
+	case OPT_FILE_LOCKS:
+		o->file_locks = true;
 		return 0;
 	case OPT_RESTORE_DETACHED:
 		o->restore_detached = true;

@@ -43,6 +43,7 @@ struct cli_opts {
 	pid_t pid;                    /* dump -t */
 	bool leave_running;           /* dump -R */
 	bool shell_job;               /* -j */
+	bool file_locks;              /* --file-locks */
 	bool ext_unix_sk;             /* dump --ext-unix-sk */
 	bool display_stats;           /* --display-stats */
 	bool restore_detached;        /* restore -d */

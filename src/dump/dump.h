@@ -27,6 +27,7 @@ struct dump_opts {
 	/* Rounds in one process (stasis_dump_iterative): the tracking goes from round to
 	 * round here, owned by the caller; NULL: from and to a holder process. */
 	struct dump_tracking *tracking;
+	bool file_locks; /* --file-locks: file locks dumped (else a task holding one is refused) */
 	/*
 	 * Fault injection for tests: fail at step N (1-based) as if it had
 	 * failed for real; 0 for none. Set from STASIS_FAIL_STEP by the CLI.

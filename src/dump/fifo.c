@@ -9,6 +9,7 @@
 #include <fcntl.h>
 
 #include "base/log.h"
+#include "compat/syscalls.h"
 #include "dump/internal.h"
 #include "files/pipe.h"
 #include "image/image.h"
@@ -26,16 +27,23 @@ static int dump_fifo_data(struct dump_ctx *ctx, int fd, uint32_t pipe_id, int ac
 			  const char *label)
 {
 	_cleanup_(pipe_contents_done) struct pipe_contents pc = {};
+	_cleanup_(pipe_copier_done) struct pipe_copier copier = PIPE_COPIER_INIT;
 	PipeDataEntry pde = PIPE_DATA_ENTRY__INIT;
 	struct dump_files *f = ctx->files;
-	_cleanup_close_ int rfd = -1;
+	_cleanup_close_ int rfd = -1, pidfd = -1;
 	uint32_t *done;
 	int r;
 
-	rfd = pipe_open_reader(ctx->pid, fd, accmode, label);
+	/* (FIFOs are rare: a pidfd and a copy pipe each, unlike pipes, which share them.) */
+	if (accmode != O_WRONLY && (pidfd = sys_pidfd_open(ctx->pid, 0)) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot open a pidfd of the task: %s", label, strerror(-r));
+		return r;
+	}
+	rfd = pipe_open_reader(pidfd, ctx->pid, fd, accmode, label);
 	if (rfd < 0)
 		return rfd;
-	r = pipe_peek(rfd, label, &pc);
+	r = pipe_peek(&copier, rfd, label, &pc);
 	if (r < 0)
 		return r;
 	if (!f->fifo_data && (r = img_create(ctx->dir, IMG_FIFO_DATA, 0, &f->fifo_data)) < 0)

@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "compat/syscalls.h"
 #include "dump/internal.h"
+#include "files/tty.h"
 #include "fs.pb-c.h"
 #include "image/image.h"
 
@@ -114,6 +115,10 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 		r = dump_unix_commit(f);
 	if (r >= 0 && f->fifo_data)
 		r = img_writer_commit(TAKE_PTR(f->fifo_data));
+	if (r >= 0)
+		r = dump_tty_commit(f, dir);
+	if (r >= 0)
+		r = dump_locks_commit(f, dir);
 	return r;
 }
 
@@ -123,6 +128,8 @@ void dump_files_release(struct dump_files *f)
 	img_writer_free(f->sk_queues);
 	img_writer_free(f->fifo_data);
 	free(f->fifos_done);
+	dump_tty_free(f);
+	free(f->locks);
 	free(f->desc_heads);
 	free(f->desc_next);
 	arena_free(&f->arena);
@@ -170,8 +177,9 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 	static const struct refusal not_yet[] = {
 		{"a special file", "not supported yet; " CLOSE_IT},
 		{"a file deleted while open", "not supported yet; " CLOSE_IT " or keep the file"},
-		{"a terminal", "terminals are not supported yet; run the program with its "
-			       "stdin, stdout and stderr on files or /dev/null"},
+		{"a terminal",
+		 "only the pty slave of a shell job (-j) is supported yet; run "
+		 "the program with its stdin, stdout and stderr on files or /dev/null"},
 		{"a memfd", "memfds are not supported yet; " CLOSE_IT},
 	};
 
@@ -212,7 +220,8 @@ static bool same_key(const struct dump_desc *a, const struct dump_desc *b)
  * another: a file opened before a fork), or 0. Only fds with the same key
  * can share one: kcmp() is asked about those alone, found in the index.
  */
-static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc *d)
+static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc *d,
+				   enum dump_desc_seen *ret_seen)
 {
 	struct dump_shared *sh = ctx->sh;
 	struct dump_files *f = ctx->files;
@@ -227,8 +236,10 @@ static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc 
 			continue;
 		sh->kcmp_calls++;
 		if (sys_kcmp(o->pid, d->pid, KCMP_FILE, (unsigned long)o->fd,
-			     (unsigned long)d->fd) == 0)
+			     (unsigned long)d->fd) == 0) {
+			*ret_seen = o->pid == d->pid ? DESC_SEEN_HERE : DESC_SEEN_ELSEWHERE;
 			return o->id;
+		}
 	}
 	return 0;
 }
@@ -322,6 +333,8 @@ static FdTypes fd_type(const char *target, const struct stat *st, const struct r
 		return FD_TYPES__PIPE;
 	if (S_ISFIFO(st->st_mode) && target[0] == '/' && !strstr(target, " (deleted)"))
 		return FD_TYPES__FIFO;
+	if (S_ISCHR(st->st_mode) && tty_kind_of(st->st_rdev) == TTY_KIND_PTY_SLAVE)
+		return FD_TYPES__TTY;
 	if (type != FD_TYPES__UND)
 		return type;
 	*ret_why = unsupported_kind(target, st);
@@ -341,6 +354,8 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 		return dump_inet_fd(ctx, pfd->fd, st, fi, ret_id);
 	case FD_TYPES__FIFO:
 		return dump_fifo_fd(ctx, pfd, st, fi, ret_id);
+	case FD_TYPES__TTY:
+		return dump_tty_fd(ctx, pfd->fd, st, pfd->target, fi->flags & ~O_CLOEXEC, ret_id);
 	case FD_TYPES__REG:
 		return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
 					  (uint64_t)fi->pos, ret_id);
@@ -361,18 +376,26 @@ static uint64_t kind_id(FdTypes type, const struct proc_fdinfo *fi)
 	return v;
 }
 
-static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEntry *e)
+/* /proc/PID/fd and /proc/PID/fdinfo, open for the whole table: one path walk, not one per fd. */
+struct fd_dirs {
+	int fd, fdinfo;
+};
+
+static int dump_one_fd(struct dump_ctx *ctx, const struct fd_dirs *dirs, const struct proc_fd *pfd,
+		       FdinfoEntry *e)
 {
 	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
 	const struct refusal *why = NULL;
+	enum dump_desc_seen seen = DESC_NEW;
 	struct dump_desc d;
 	FdTypes type;
 	struct stat st;
-	char link[64];
+	char link[64], name[16];
 	int r;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
-	if (stat(link, &st) < 0)
+	snprintf(name, sizeof(name), "%d", pfd->fd);
+	if (fstatat(dirs->fd, name, &st, 0) < 0)
 		return negative_errno();
 	if (S_ISSOCK(st.st_mode)) {
 		r = socket_type(ctx->pid, pfd->fd, link, pfd->target, &type);
@@ -383,7 +406,7 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	}
 	if (type == FD_TYPES__UND)
 		return refuse_fd(ctx->pid, pfd->fd, pfd->target, why);
-	r = proc_read_fdinfo(ctx->pid, pfd->fd, &fi);
+	r = proc_read_fdinfo_at(dirs->fdinfo, ctx->pid, pfd->fd, &fi);
 	if (r < 0)
 		return r;
 	*e = (FdinfoEntry)FDINFO_ENTRY__INIT;
@@ -397,9 +420,10 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 			       .kind_id = kind_id(type, &fi),
 			       .pid = ctx->pid,
 			       .fd = pfd->fd};
-	e->id = shared_description(ctx, &d);
-	if (e->id)
-		return 0;
+	e->id = shared_description(ctx, &d, &seen);
+	r = dump_fd_locks(ctx, pfd->fd, pfd->target, &fi, seen);
+	if (r < 0 || e->id)
+		return r;
 	r = dump_description(ctx, pfd, type, &st, &fi, &e->id);
 	d.id = e->id;
 	return r < 0 ? r : remember_description(ctx, &d);
@@ -430,6 +454,8 @@ int dump_fds(struct dump_ctx *ctx)
 	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
 	_cleanup_free_ FdinfoEntry *done = NULL;
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
+	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1;
+	char path[64];
 	int r;
 
 	if (fdtable_seen(ctx->sh, ctx->ids[1]))
@@ -437,11 +463,18 @@ int dump_fds(struct dump_ctx *ctx)
 	r = proc_read_fds(ctx->pid, &table);
 	if (r < 0)
 		return r;
+	snprintf(path, sizeof(path), "/proc/%d/fd", ctx->pid);
+	fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", ctx->pid);
+	fdinfo_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd_dir < 0 || fdinfo_dir < 0)
+		return negative_errno();
 	done = calloc(table.n ? table.n : 1, sizeof(*done));
 	if (!done)
 		return -ENOMEM;
 	for (size_t i = 0; i < table.n; i++) {
-		r = dump_one_fd(ctx, &table.fds[i], &done[i]);
+		r = dump_one_fd(ctx, &(struct fd_dirs){fd_dir, fdinfo_dir}, &table.fds[i],
+				&done[i]);
 		if (r < 0)
 			return r;
 		pr_info("pid %d fd %d: %s, file id %u", ctx->pid, table.fds[i].fd,

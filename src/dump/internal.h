@@ -10,12 +10,14 @@
 #include "dump/dump.h"
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
+#include "file-lock.pb-c.h"
 #include "seccomp.pb-c.h"
 #include "mem/mem.h"
 #include "rsys/rsys.h"
 
 struct img_dir;
 struct dump_unix;
+struct dump_tty;
 
 /* The files of a dump: FileEntry records for files.img, ids from 1. */
 struct dump_files {
@@ -27,6 +29,9 @@ struct dump_files {
 	struct img_writer *fifo_data; /* fifo.c: fifo-data.img, open once a FIFO is met */
 	uint32_t *fifos_done;         /* fifo.c: the FIFOs (inodes) whose data is written */
 	size_t nfifos_done;
+	struct dump_tty *tty;  /* tty.c: the terminals met, NULL until one is */
+	FileLockEntry **locks; /* lock.c: filelocks.img (in the arena) */
+	size_t nlocks;
 	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
 	uint32_t *desc_heads; /* per bucket: 1 + index of its first desc, 0 if none */
 	uint32_t *desc_next;  /* per desc: 1 + index of the next in its chain */
@@ -165,6 +170,29 @@ int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
 /* fifo.c: a FIFO's REG entry (its path) and FIFO entry; its data once per tree. */
 int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
 		 const struct proc_fdinfo *fi, uint32_t *ret_id);
+/*
+ * tty.c: the TTY entry of an fd on a pty slave (a shell job's terminal, -j)
+ * and its terminal's entry of tty-info.img, written by dump_tty_commit().
+ */
+int dump_tty_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const char *target,
+		uint32_t flags, uint32_t *ret_id);
+int dump_tty_commit(struct dump_files *f, struct img_dir *dir);
+void dump_tty_free(struct dump_files *f);
+
+/* Whether an fd's open file description was met before, and where. */
+enum dump_desc_seen {
+	DESC_NEW,
+	DESC_SEEN_HERE,      /* through another fd of the same process */
+	DESC_SEEN_ELSEWHERE, /* in another process only (a file opened before a fork) */
+};
+
+/*
+ * lock.c: the locks shown in the fdinfo of pid's fd, into filelocks.img
+ * (each once), or refused (without --file-locks; leases, mandatory locks).
+ */
+int dump_fd_locks(struct dump_ctx *ctx, int fd, const char *target, const struct proc_fdinfo *fi,
+		  enum dump_desc_seen seen);
+int dump_locks_commit(struct dump_files *f, struct img_dir *dir);
 
 /* core.c: core-TID.img of every thread */
 int dump_core(struct dump_ctx *ctx);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 
 #include "base/log.h"
+#include "compat/syscalls.h"
 #include "dump/internal.h"
 #include "files/pipe.h"
 #include "image/image.h"
@@ -74,7 +75,14 @@ static const FdinfoEntry *reading_fd(const struct dump_ctx *ctx, const FdinfoEnt
 	return any;
 }
 
-static int dump_one_pipe_data(struct dump_ctx *ctx, struct img_writer *w, const FdinfoEntry *fe)
+/* What the pipes of one process are read through. */
+struct pipe_reading {
+	int pidfd;
+	struct pipe_copier copier;
+};
+
+static int dump_one_pipe_data(struct dump_ctx *ctx, struct pipe_reading *rd, struct img_writer *w,
+			      const FdinfoEntry *fe)
 {
 	_cleanup_(pipe_contents_done) struct pipe_contents pc = {};
 	const PipeEntry *pe = pipe_of(ctx, fe);
@@ -84,10 +92,17 @@ static int dump_one_pipe_data(struct dump_ctx *ctx, struct img_writer *w, const 
 	int r;
 
 	snprintf(label, sizeof(label), "pid %d fd %u (pipe:[%u])", ctx->pid, fe->fd, pe->pipe_id);
-	rfd = pipe_open_reader(ctx->pid, (int)fe->fd, (int)(pe->flags & O_ACCMODE), label);
+	if (rd->pidfd < 0 && (pe->flags & O_ACCMODE) != O_WRONLY &&
+	    (rd->pidfd = sys_pidfd_open(ctx->pid, 0)) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot open a pidfd of the task: %s", label, strerror(-r));
+		return r;
+	}
+	rfd = pipe_open_reader(rd->pidfd, ctx->pid, (int)fe->fd, (int)(pe->flags & O_ACCMODE),
+			       label);
 	if (rfd < 0)
 		return rfd;
-	r = pipe_peek(rfd, label, &pc);
+	r = pipe_peek(&rd->copier, rfd, label, &pc);
 	if (r < 0)
 		return r;
 	pde.pipe_id = pe->pipe_id;
@@ -118,7 +133,8 @@ static int mark_seen(struct dump_shared *sh, uint32_t pipe_id)
 	return 0;
 }
 
-int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n)
+static int dump_pipes_data_with(struct dump_ctx *ctx, struct pipe_reading *rd,
+				const FdinfoEntry *fds, size_t n)
 {
 	struct dump_shared *sh = ctx->sh;
 	int r;
@@ -133,13 +149,25 @@ int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n)
 		if (!sh->pipes_data &&
 		    (r = img_create(ctx->dir, IMG_PIPES_DATA, 0, &sh->pipes_data)) < 0)
 			return r;
-		r = dump_one_pipe_data(ctx, sh->pipes_data, reading_fd(ctx, fds, n, pe->pipe_id));
+		/* fds[i] is its first fd: an earlier one would have been seen. */
+		r = dump_one_pipe_data(ctx, rd, sh->pipes_data,
+				       reading_fd(ctx, fds + i, n - i, pe->pipe_id));
 		if (r == 0)
 			r = mark_seen(sh, pe->pipe_id);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n)
+{
+	struct pipe_reading rd = {.pidfd = -1, .copier = PIPE_COPIER_INIT};
+	int r = dump_pipes_data_with(ctx, &rd, fds, n);
+
+	safe_close(rd.pidfd);
+	pipe_copier_done(&rd.copier);
+	return r;
 }
 
 void dump_pipes_release(struct dump_shared *sh)

@@ -20,15 +20,13 @@ void pipe_contents_done(struct pipe_contents *c)
 	*c = (struct pipe_contents){};
 }
 
-int pipe_open_reader(pid_t pid, int fd, int accmode, const char *label)
+int pipe_open_reader(int pidfd, pid_t pid, int fd, int accmode, const char *label)
 {
-	_cleanup_close_ int pidfd = -1;
 	char path[64];
 	int rfd, r;
 
 	if (accmode != O_WRONLY) {
-		pidfd = sys_pidfd_open(pid, 0);
-		rfd = pidfd < 0 ? -1 : sys_pidfd_getfd(pidfd, fd, 0);
+		rfd = sys_pidfd_getfd(pidfd, fd, 0);
 		if (rfd < 0) {
 			r = negative_errno();
 			pr_err("%s: cannot take a copy of it with pidfd_getfd: %s", label,
@@ -70,34 +68,43 @@ static int read_exactly(int fd, uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* A non-blocking pipe of ours with at least size bytes of buffer (as many slots). */
-static int make_copy_pipe(int size, const char *label, int ret_ends[2])
+void pipe_copier_done(struct pipe_copier *cp)
 {
-	int ends[2], r;
+	cp->ends[0] = safe_close(cp->ends[0]);
+	cp->ends[1] = safe_close(cp->ends[1]);
+	cp->size = 0;
+}
 
-	if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) < 0) {
-		r = negative_errno();
-		pr_err("%s: cannot make a pipe to copy it into: %s", label, strerror(-r));
-		return r;
+/* The copier's pipe, non-blocking, with at least size bytes of buffer (as many slots). */
+static int copier_ready(struct pipe_copier *cp, int size, const char *label)
+{
+	int r;
+
+	if (cp->ends[0] < 0) {
+		if (pipe2(cp->ends, O_CLOEXEC | O_NONBLOCK) < 0) {
+			r = negative_errno();
+			cp->ends[0] = cp->ends[1] = -1;
+			pr_err("%s: cannot make a pipe to copy it into: %s", label, strerror(-r));
+			return r;
+		}
+		cp->size = fcntl(cp->ends[1], F_GETPIPE_SZ);
 	}
-	if (fcntl(ends[1], F_GETPIPE_SZ) < size && fcntl(ends[1], F_SETPIPE_SZ, size) < 0) {
-		r = negative_errno();
-		pr_err("%s: cannot grow a pipe to %d bytes to copy it into: %s", label, size,
-		       strerror(-r));
-		close(ends[0]);
-		close(ends[1]);
-		return r;
+	if (cp->size < size) {
+		if (fcntl(cp->ends[1], F_SETPIPE_SZ, size) < 0) {
+			r = negative_errno();
+			pr_err("%s: cannot grow a pipe to %d bytes to copy it into: %s", label,
+			       size, strerror(-r));
+			return r;
+		}
+		cp->size = size;
 	}
-	ret_ends[0] = ends[0];
-	ret_ends[1] = ends[1];
 	return 0;
 }
 
-int pipe_peek(int rfd, const char *label, struct pipe_contents *ret)
+int pipe_peek(struct pipe_copier *cp, int rfd, const char *label, struct pipe_contents *ret)
 {
-	_cleanup_close_ int copy_r = -1, copy_w = -1;
 	_cleanup_free_ uint8_t *data = NULL;
-	int size, queued = 0, ends[2], r;
+	int size, queued = 0, r;
 	ssize_t n;
 
 	size = fcntl(rfd, F_GETPIPE_SZ);
@@ -111,14 +118,14 @@ int pipe_peek(int rfd, const char *label, struct pipe_contents *ret)
 		return 0;
 	}
 	/* tee() links the pipe's buffers into ours, one slot each: ours is as big. */
-	r = make_copy_pipe(size, label, ends);
+	r = copier_ready(cp, size, label);
 	if (r < 0)
 		return r;
-	copy_r = ends[0];
-	copy_w = ends[1];
-	n = tee(rfd, copy_w, (size_t)queued, SPLICE_F_NONBLOCK);
+	n = tee(rfd, cp->ends[1], (size_t)queued, SPLICE_F_NONBLOCK);
 	if (n != queued) {
 		r = n < 0 ? negative_errno() : -EIO;
+		/* What was copied stays in the copier: a new one next time. */
+		pipe_copier_done(cp);
 		if (n < 0)
 			pr_err("%s: tee() of its %d bytes failed: %s", label, queued, strerror(-r));
 		else
@@ -126,10 +133,11 @@ int pipe_peek(int rfd, const char *label, struct pipe_contents *ret)
 		return r;
 	}
 	data = malloc((size_t)queued);
-	if (!data)
-		return -ENOMEM;
-	r = read_exactly(copy_r, data, (size_t)queued);
+	r = data ? read_exactly(cp->ends[0], data, (size_t)queued) : -ENOMEM;
 	if (r < 0) {
+		pipe_copier_done(cp);
+		if (r == -ENOMEM)
+			return r;
 		pr_err("%s: reading the copy of its data failed: %s", label, strerror(-r));
 		return r;
 	}

@@ -26,18 +26,33 @@ struct pipe_contents {
 void pipe_contents_done(struct pipe_contents *c);
 
 /*
- * A readable fd, in the caller, on the pipe of which fd `fd` of task pid is
- * an end: the task's own open file description (pidfd_getfd) when accmode
- * (its O_ACCMODE) can read, else a new read-only description opened through
- * /proc/PID/fd/FD, non-blocking. Close-on-exec.
+ * A readable fd, in the caller, on the pipe of which fd `fd` of task pid
+ * (pidfd: a pidfd of it) is an end: the task's own open file description
+ * (pidfd_getfd) when accmode (its O_ACCMODE) can read, else a new read-only
+ * description opened through /proc/PID/fd/FD, non-blocking. Close-on-exec.
  */
-int pipe_open_reader(pid_t pid, int fd, int accmode, const char *label);
+int pipe_open_reader(int pidfd, pid_t pid, int fd, int accmode, const char *label);
+
+/*
+ * A pipe of the caller's that the bytes of other pipes are copied through,
+ * one pipe after the other: made on first use, grown when a bigger pipe
+ * comes, empty between uses. One per batch of peeks saves a pipe per pipe.
+ */
+struct pipe_copier {
+	int ends[2];
+	int size;
+};
+#define PIPE_COPIER_INIT           \
+	{                          \
+		.ends = { -1, -1 } \
+	}
+void pipe_copier_done(struct pipe_copier *cp);
 
 /*
  * Copy the bytes queued in the pipe that rfd reads, in order, without taking
- * them out: tee(2) into a pipe of the caller's, then read from that one.
+ * them out: tee(2) into the copier's pipe, then read from that one.
  */
-int pipe_peek(int rfd, const char *label, struct pipe_contents *ret);
+int pipe_peek(struct pipe_copier *cp, int rfd, const char *label, struct pipe_contents *ret);
 
 /*
  * Give the pipe that the non-blocking wfd writes a buffer of size bytes (0:

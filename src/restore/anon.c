@@ -15,14 +15,6 @@
 #include "files/anon.h"
 #include "restore/internal.h"
 
-static const FileEntry *file_entry(const struct rst_images *img, uint32_t id)
-{
-	for (size_t i = 0; i < img->nfiles; i++)
-		if (img->files[i]->id == id)
-			return img->files[i];
-	return NULL;
-}
-
 static int make(const FileEntry *f, const char *label)
 {
 	switch (f->type) {
@@ -50,7 +42,7 @@ bool rst_anon_type(int type)
 
 int rst_anon_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what)
 {
-	const FileEntry *f = file_entry(&c->img, fe->id);
+	const FileEntry *f = rst_file_entry(&c->img, fe->id);
 	char label[96];
 	int fd;
 
@@ -133,7 +125,7 @@ int rst_files_late(struct rst_ctx *c)
 
 		if (!rst_anon_type(fe->type) || seen_before(&c->img, i))
 			continue;
-		f = file_entry(&c->img, fe->id);
+		f = rst_file_entry(&c->img, fe->id);
 		if (f->type == FD_TYPES__EVENTPOLL)
 			r = add_watches(c, fe->fd, f->epfd);
 		else if (f->type == FD_TYPES__TIMERFD)

@@ -129,35 +129,46 @@ static int add_move(struct rst_files *f, int src, int dst, bool cloexec, bool bo
 	return 0;
 }
 
-/* The description file id, if another task of the tree has it already (opened before a fork). */
-static int shared_src(const struct rst_shared *s, uint32_t id)
+/*
+ * The description file id if it is open already: for another fd of this
+ * task, or for another task of the tree (a file opened before a fork).
+ * Descriptions are met in increasing id order, as a dump numbers them: a
+ * search by halves, unless one came out of order.
+ */
+static const struct rst_desc *shared_desc(const struct rst_shared *s, uint32_t id)
 {
-	for (size_t i = 0; i < s->ndescs; i++)
-		if (s->descs[i].id == id)
-			return s->descs[i].src;
-	return -1;
+	size_t lo = 0, hi = s->ndescs;
+
+	if (s->descs_unsorted) {
+		for (size_t i = 0; i < s->ndescs; i++)
+			if (s->descs[i].id == id)
+				return &s->descs[i];
+		return NULL;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->descs[mid].id == id)
+			return &s->descs[mid];
+		if (s->descs[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
-static int share(struct rst_shared *s, uint32_t id, int src)
+static int share(struct rst_shared *s, uint32_t id, int src, pid_t owner)
 {
 	struct rst_desc *n = reallocarray(s->descs, s->ndescs + 1, sizeof(*n));
 
 	if (!n)
 		return -ENOMEM;
 	s->descs = n;
-	s->descs[s->ndescs++] = (struct rst_desc){id, src};
+	if (s->ndescs && s->descs[s->ndescs - 1].id > id)
+		s->descs_unsorted = true;
+	s->descs[s->ndescs++] = (struct rst_desc){id, src, owner};
 	return 0;
-}
-
-/* The fd already opened for another fd of the task on the same file (they share the open file). */
-static int src_of_file(const struct rst_ctx *c, size_t upto, uint32_t id)
-{
-	for (size_t i = 0; i < upto; i++)
-		if (c->img.fds[i]->id == id)
-			for (size_t j = 0; j < c->files.nmoves; j++)
-				if (c->files.moves[j].dst == (int)c->img.fds[i]->fd)
-					return c->files.moves[j].src;
-	return -1;
 }
 
 /* A regular file (device, directory) of the task, opened as it was, at its position. */
@@ -197,6 +208,8 @@ static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *wh
 		return rst_inet_open(c, fe->id, what);
 	if (fe->type == FD_TYPES__FIFO)
 		return rst_fifo_open(c, fe->id, what);
+	if (fe->type == FD_TYPES__TTY)
+		return rst_tty_open(c, fe, what);
 	if (rst_anon_type(fe->type))
 		return rst_anon_open(c, fe, what);
 	rst_err(c, "%s is of kind %s, which stasis does not restore yet", what,
@@ -208,21 +221,17 @@ static int open_task_fds(struct rst_ctx *c)
 {
 	for (size_t i = 0; i < c->img.nfds; i++) {
 		const FdinfoEntry *fe = c->img.fds[i];
-		bool borrowed = false;
+		const struct rst_desc *d = shared_desc(c->shared, fe->id);
+		bool borrowed = d && d->owner != c->pid;
 		char what[32];
-		int src, r;
+		int src = d ? d->src : -1, r;
 
 		snprintf(what, sizeof(what), "fd %u", fe->fd);
-		src = src_of_file(c, i, fe->id);
-		if (src < 0) {
-			src = shared_src(c->shared, fe->id);
-			borrowed = src >= 0;
-		}
 		if (src < 0) {
 			src = open_task_fd(c, fe, what);
 			if (src < 0)
 				return src;
-			r = share(c->shared, fe->id, src);
+			r = share(c->shared, fe->id, src, c->pid);
 			if (r < 0) {
 				close(src);
 				return r;
@@ -369,6 +378,8 @@ int rst_files_open(struct rst_ctx *c)
 	raise_nofile(c);
 	r = open_task_fds(c);
 	if (r == 0)
+		r = rst_locks_take(c);
+	if (r == 0)
 		r = open_mapped_files(c);
 	if (r == 0)
 		r = open_cwd(c);
@@ -446,8 +457,9 @@ void rst_files_free(struct rst_files *f)
 {
 	rst_files_close_ours(f);
 	free(f->moves);
+	free(f->posix_locks);
 	free(f->open);
-	*f = (struct rst_files){.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}};
+	*f = (struct rst_files){.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}, .ctty_fd = -1};
 }
 
 int rst_files_min_fd(const struct rst_images *img)
@@ -464,6 +476,8 @@ void rst_shared_free(struct rst_shared *s)
 	rst_pipes_close(s);
 	rst_unix_free(s);
 	rst_fifos_free(s);
+	rst_ttys_free(s);
+	rst_locks_free(s);
 	free(s->pipes);
 	free(s->descs);
 	free(s->shmems);

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -43,6 +44,7 @@ enum child_step {
 	STEP_CHROOT,
 	STEP_CHDIR,
 	STEP_CLOSE,
+	STEP_LOCK,
 };
 
 static const char *const step_names[] = {
@@ -56,6 +58,7 @@ static const char *const step_names[] = {
 	[STEP_CHROOT] = "chroot() to its root",
 	[STEP_CHDIR] = "fchdir() to its cwd",
 	[STEP_CLOSE] = "closing the other fds",
+	[STEP_LOCK] = "taking a POSIX lock again (another process holds a conflicting one?)",
 };
 
 struct child_report {
@@ -80,7 +83,12 @@ struct child_plan {
 	int root_fd; /* -1: the root stays "/" */
 	bool has_umask;
 	mode_t umask;
-	int *keep; /* sorted: the fds that stay open */
+	int ctty_fd;    /* its fd on its controlling terminal, or -1 (tty.c) */
+	bool ctty_lead; /* TIOCSCTTY: it leads its session */
+	bool ctty_fg;   /* TIOCSPGRP: its group was in the foreground */
+	const struct rst_posix_lock *locks;
+	size_t nlocks;
+	int *keep;      /* sorted: the fds that stay open */
 	size_t nkeep;
 };
 
@@ -116,6 +124,32 @@ static int close_others(const struct child_plan *p)
 }
 
 static _noreturn_ void child_main(const struct fork_plan *fp, size_t i);
+
+static int take_posix_lock(const struct rst_posix_lock *l)
+{
+	struct flock fl = {
+		.l_type = l->type, .l_whence = SEEK_SET, .l_start = l->start, .l_len = l->len};
+
+	return fcntl(l->fd, F_SETLK, &fl);
+}
+
+/*
+ * Its controlling terminal and foreground group, where the terminal allows:
+ * another session may hold it (then the task comes back without one). With
+ * every signal blocked, TIOCSPGRP from a background group is not stopped by
+ * SIGTTOU.
+ */
+static void set_ctty(const struct child_plan *p)
+{
+	pid_t pgrp = getpgrp();
+
+	if (p->ctty_fd < 0)
+		return;
+	if (p->ctty_lead)
+		(void)ioctl(p->ctty_fd, TIOCSCTTY, 0);
+	if (p->ctty_fg)
+		(void)ioctl(p->ctty_fd, TIOCSPGRP, &pgrp);
+}
 
 static void report_ready(const struct fork_plan *fp, size_t i)
 {
@@ -214,8 +248,13 @@ static _noreturn_ void child_main(const struct fork_plan *fp, size_t i)
 			if (dup3(p->moves[k].src, p->moves[k].dst,
 				 p->moves[k].cloexec ? O_CLOEXEC : 0) < 0)
 				child_fail(fp, i, STEP_DUP, p->moves[k].dst);
+		set_ctty(p);
 		if (close_others(p) < 0)
 			child_fail(fp, i, STEP_CLOSE, -1);
+		/* Last: closing an fd drops the process's POSIX locks on its file. */
+		for (size_t k = 0; k < p->nlocks; k++)
+			if (take_posix_lock(&p->locks[k]) < 0)
+				child_fail(fp, i, STEP_LOCK, p->locks[k].fd);
 		report_ready(fp, i);
 		close(fp->report_fd);
 	}
@@ -256,6 +295,11 @@ static int make_plan(struct rst_ctx *c, int report_fd, struct child_plan *p)
 		.root_fd = c->files.root_fd,
 		.has_umask = c->img.fs->has_umask,
 		.umask = (mode_t)c->img.fs->umask,
+		.ctty_fd = c->files.ctty_fd,
+		.ctty_lead = c->files.ctty_lead,
+		.ctty_fg = c->files.ctty_fg,
+		.locks = c->files.posix_locks,
+		.nlocks = c->files.nposix_locks,
 	};
 	p->keep = calloc(c->files.nmoves + c->files.nopen + 1, sizeof(int));
 	if (!p->keep)
@@ -410,7 +454,7 @@ static int read_report(int fd, struct child_report *rep)
 static int report_failure(struct rst_ctx *tasks, size_t n, const struct child_report *rep)
 {
 	struct rst_ctx *c = rep->index >= 0 && (size_t)rep->index < n ? &tasks[rep->index] : tasks;
-	int step = rep->step > STEP_READY && rep->step <= STEP_CLOSE ? rep->step : STEP_PARENT_GONE;
+	int step = rep->step > STEP_READY && rep->step <= STEP_LOCK ? rep->step : STEP_PARENT_GONE;
 
 	if (rep->fd >= 0)
 		rst_err(c, "the new task failed at %s (fd %d): %s", step_names[step], rep->fd,

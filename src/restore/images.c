@@ -10,6 +10,8 @@
 #include "restore/internal.h"
 
 /* Read a single-entry image that must be there. */
+static bool files_sorted(const struct rst_images *img);
+
 static int read_required(struct rst_ctx *c, enum img_type type, uint64_t id, void **ret_msg)
 {
 	struct ProtobufCMessage *msg;
@@ -201,6 +203,7 @@ int rst_images_load(struct rst_ctx *c, const char *dir, size_t index, size_t *re
 	if (r < 0)
 		return r;
 	r = read_all(img, IMG_FILES, 0, (void ***)&img->files, &img->nfiles);
+	img->files_sorted = files_sorted(img);
 	if (r < 0)
 		return r;
 	r = read_all(img, IMG_REG_FILES, 0, (void ***)&img->regs, &img->nregs);
@@ -261,11 +264,44 @@ void rst_images_free(struct rst_images *img)
 	*img = (struct rst_images){};
 }
 
+/* Are the entries of files.img in increasing id order (as stasis and CRIU write them)? */
+static bool files_sorted(const struct rst_images *img)
+{
+	for (size_t i = 1; i < img->nfiles; i++)
+		if (img->files[i - 1]->id >= img->files[i]->id)
+			return false;
+	return true;
+}
+
+const FileEntry *rst_file_entry(const struct rst_images *img, uint32_t id)
+{
+	size_t lo = 0, hi = img->nfiles;
+
+	if (!img->files_sorted) {
+		for (size_t i = 0; i < img->nfiles; i++)
+			if (img->files[i]->id == id)
+				return img->files[i];
+		return NULL;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (img->files[mid]->id == id)
+			return img->files[mid];
+		if (img->files[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 const RegFileEntry *rst_reg_file(const struct rst_images *img, uint32_t id)
 {
-	for (size_t i = 0; i < img->nfiles; i++)
-		if (img->files[i]->id == id)
-			return img->files[i]->type == FD_TYPES__REG ? img->files[i]->reg : NULL;
+	const FileEntry *fe = rst_file_entry(img, id);
+
+	if (fe)
+		return fe->type == FD_TYPES__REG ? fe->reg : NULL;
 	for (size_t i = 0; i < img->nregs; i++)
 		if (img->regs[i]->id == id)
 			return img->regs[i];

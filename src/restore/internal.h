@@ -70,6 +70,7 @@ struct rst_images {
 	FsEntry *fs;
 	FileEntry **files; /* files.img (CRIU 3.15 and later) */
 	size_t nfiles;
+	bool files_sorted; /* by id: rst_file_entry() searches by halves */
 	RegFileEntry **regs; /* reg-files.img (older images) */
 	size_t nregs;
 	FdinfoEntry **fds;
@@ -148,6 +149,7 @@ struct rst_pipe {
 struct rst_desc {
 	uint32_t id; /* in files.img */
 	int src;     /* the controller's fd */
+	pid_t owner; /* the task it was opened for, which closes it */
 };
 
 /* A unix socket made by the controller (unix.c); fd -1 once an fd of a task has it. */
@@ -171,6 +173,12 @@ struct rst_fifo {
 	int keeper;
 };
 
+/* A terminal of tty-info.img (tty.c). */
+struct rst_tty {
+	TtyInfoEntry *tie;
+	bool applied; /* its settings are set on the terminal that stands for it */
+};
+
 /* A shared anonymous memory object, mapped first by one task, then by others from it. */
 struct rst_shmem {
 	uint64_t shmid;
@@ -183,6 +191,7 @@ struct rst_shared {
 	int min_fd; /* above every fd number of every task */
 	struct rst_desc *descs;
 	size_t ndescs;
+	bool descs_unsorted; /* not in increasing id order: searched one by one */
 	struct rst_pipe *pipes;
 	size_t npipes;
 	struct rst_shmem *shmems;
@@ -197,10 +206,22 @@ struct rst_shared {
 	struct rst_pipe_data *fifo_data; /* fifo-data.img, read on the first FIFO */
 	size_t nfifo_data;
 	bool fifo_data_loaded;
+	struct rst_tty *ttys; /* tty-info.img, read on the first terminal */
+	size_t nttys;
+	bool ttys_loaded;
+	FileLockEntry **locks; /* filelocks.img */
+	size_t nlocks;
+	bool locks_loaded;
 };
 
 void rst_shared_free(struct rst_shared *s);
 
+/* A POSIX lock the new task takes itself on its fd (lock.c, fork.c). */
+struct rst_posix_lock {
+	int fd;
+	short type; /* F_RDLCK, F_WRLCK */
+	int64_t start, len;
+};
 
 struct rst_files {
 	struct rst_fd_move *moves;
@@ -212,6 +233,11 @@ struct rst_files {
 	/* cwd and root fds left in an fd table shared with the parent; the task closes them */
 	int lent_dirs[2];
 	int min_fd;       /* above every fd number of the task: where the controller's files go */
+	int ctty_fd;      /* the task's fd on its controlling terminal (tty.c), or -1 */
+	bool ctty_lead;   /* it led its session: TIOCSCTTY on ctty_fd */
+	bool ctty_fg;     /* its group was in the foreground: TIOCSPGRP on ctty_fd */
+	struct rst_posix_lock *posix_locks;
+	size_t nposix_locks;
 	bool ours_closed; /* the controller closed its copies; the numbers stay the task's */
 };
 
@@ -262,6 +288,8 @@ uint64_t rst_now_us(void);
 /* The images of task index of pstree.img; *ret_ntasks: how many tasks it lists. */
 int rst_images_load(struct rst_ctx *c, const char *dir, size_t index, size_t *ret_ntasks);
 void rst_images_free(struct rst_images *img);
+/* The entry of files.img with this id, or NULL. */
+const FileEntry *rst_file_entry(const struct rst_images *img, uint32_t id);
 const RegFileEntry *rst_reg_file(const struct rst_images *img, uint32_t id);
 
 /* support.c: refuse, by name, what restore does not handle yet. */
@@ -303,6 +331,17 @@ int rst_inet_open(struct rst_ctx *c, uint32_t id, const char *what);
 /* fifo.c: a new fd (min_fd or above) of FIFO file id, opened by its path; data queued again. */
 int rst_fifo_open(struct rst_ctx *c, uint32_t id, const char *what);
 void rst_fifos_free(struct rst_shared *s);
+
+/*
+ * lock.c: the task's flock and OFD locks taken on the controller's fds, its
+ * POSIX locks planned for the new task (fork.c), from filelocks.img.
+ */
+int rst_locks_take(struct rst_ctx *c);
+void rst_locks_free(struct rst_shared *s);
+
+/* tty.c: a new fd (min_fd or above) on stasis's terminal for a shell job's pty (-j). */
+int rst_tty_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what);
+void rst_ttys_free(struct rst_shared *s);
 
 /* pipe.c: pipes-data.img (absent: none), PIPE entries, and the pipes made for the task. */
 /* pipes-data.img or fifo-data.img (type), absent: none. */

@@ -85,9 +85,10 @@ int rst_pipe_data_read(struct img_dir *dir, enum img_type type, struct rst_pipe_
 
 const PipeEntry *rst_pipe_entry(const struct rst_images *img, uint32_t id)
 {
-	for (size_t i = 0; i < img->nfiles; i++)
-		if (img->files[i]->id == id)
-			return img->files[i]->type == FD_TYPES__PIPE ? img->files[i]->pipe : NULL;
+	const FileEntry *fe = rst_file_entry(img, id);
+
+	if (fe)
+		return fe->type == FD_TYPES__PIPE ? fe->pipe : NULL;
 	for (size_t i = 0; i < img->npipes; i++)
 		if (img->pipes[i]->id == id)
 			return img->pipes[i];
@@ -132,8 +133,8 @@ static int pipe_get(struct rst_ctx *c, uint32_t pipe_id, const char *label, stru
 	p->ends[1] = rst_fd_move_up(c, ends[1], label);
 	if (p->ends[0] < 0 || p->ends[1] < 0)
 		return p->ends[0] < 0 ? p->ends[0] : p->ends[1];
-	rst_info(c, "pipe %u: made with %zu bytes in a buffer of %d", pipe_id, pd ? pd->len : 0,
-		 fcntl(p->ends[1], F_GETPIPE_SZ));
+	rst_info(c, "pipe %u: made with %zu bytes in a buffer of %u (0: the default)", pipe_id,
+		 pd ? pd->len : 0, pd && pd->e->has_size ? pd->e->size : 0);
 	*ret_p = p;
 	return 0;
 }

@@ -209,7 +209,7 @@ static struct rst_ctx new_ctx(struct rst_tree *t)
 	return (struct rst_ctx){
 		.opts = t->opts,
 		.shared = &t->shared,
-		.files = {.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}},
+		.files = {.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}, .ctty_fd = -1},
 		.t_start = rst_now_us(),
 	};
 }

@@ -228,10 +228,12 @@ _zoo_step() { # STEP DIR COMMAND...
 	return 1
 }
 
-_zoo_dump() { # DIR
-	local dir=$1
+_zoo_dump() { # DIR BIN
+	local dir=$1 opts
 	mkdir -p "$dir/images"
-	_zoo_step dump "$dir" "$STASIS" dump -t "$ZOO_PID" -D "$dir/images" -o dump.log -v4 || return 1
+	# The dump options the program's state needs (--file-locks ...), if it says.
+	opts=$("$2" --dump-options 2>/dev/null) || opts=
+	_zoo_step dump "$dir" "$STASIS" dump -t "$ZOO_PID" -D "$dir/images" -o dump.log -v4 $opts || return 1
 	# Dump kills the tree, as criu does. Reap it so that its pid is free again.
 	if ! _zoo_wait_stopped "$ZOO_PID" "$ZOO_KILL_TIMEOUT"; then
 		_zoo_set FAIL dump "the program still runs ${ZOO_KILL_TIMEOUT}s after the dump"
@@ -380,7 +382,7 @@ _zoo_steps() { # BIN DIR MODE
 	_zoo_start "$bin" "$dir" || return
 	if [ "$mode" = checkpoint ]; then
 		_zoo_outside "$dir" before
-		_zoo_dump "$dir" || return
+		_zoo_dump "$dir" "$bin" || return
 		_zoo_restore "$bin" "$dir" || return
 		if [ "$ZOO_CHECK_OUTSIDE" = 1 ]; then
 			_zoo_compare_outside "$dir" || return

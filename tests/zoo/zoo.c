@@ -92,7 +92,7 @@ static _noreturn_ void usage(const char *prog, const char *why)
 	fprintf(stderr,
 		"%s: %s\n"
 		"usage: %s --pidfile FILE --verdict FILE   (STASIS_ZOO_BREAK=N to break it)\n"
-		"       %s --requires | --breaks\n",
+		"       %s --requires | --breaks | --dump-options\n",
 		prog, why, prog, prog);
 	exit(ZOO_EXIT_USAGE);
 }
@@ -143,6 +143,7 @@ void zoo_init(int argc, char **argv, const struct zoo_desc *desc)
 		{"verdict", required_argument, NULL, 'v'},
 		{"requires", no_argument, NULL, 'r'},
 		{"breaks", no_argument, NULL, 'b'},
+		{"dump-options", no_argument, NULL, 'o'},
 		{},
 	};
 	const char *pidfile = NULL, *verdict = NULL;
@@ -164,6 +165,9 @@ void zoo_init(int argc, char **argv, const struct zoo_desc *desc)
 			exit(0);
 		case 'b':
 			print_breaks(desc);
+			exit(0);
+		case 'o':
+			printf("%s\n", desc->dump_options ? desc->dump_options : "");
 			exit(0);
 		default:
 			usage(argv[0], "unknown option");

@@ -8,6 +8,7 @@
  *                                        SIGTERM, check the state, write the verdict
  *   PROG --requires                      print the `stasis check` feature names needed
  *   PROG --breaks                        print the ways STASIS_ZOO_BREAK=N can break it
+ *   PROG --dump-options                  print the options `stasis dump` needs for it
  *
  * The verdict file gets one line: "PASS", "FAIL: why" or "SKIP: why", and the
  * exit status says the same: 0, 1 or 77 (2 for a usage error).
@@ -36,7 +37,8 @@ struct zoo_break {
 };
 
 struct zoo_desc {
-	const char *requires; /* `stasis check` feature names, space-separated, or NULL */
+	const char *requires;     /* `stasis check` feature names, space-separated, or NULL */
+	const char *dump_options; /* options its state needs at the dump (--file-locks), or NULL */
 	const struct zoo_break *breaks;
 	size_t n_breaks;
 };

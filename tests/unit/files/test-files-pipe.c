@@ -22,6 +22,10 @@
 
 #define DATA_SIZE 20000
 
+/* One copier for every peek of the file, as the dump uses it: reused, grown, remade. */
+static struct pipe_copier cp = PIPE_COPIER_INIT;
+static int pidfd = -1;
+
 static void fill_pattern(uint8_t *buf, size_t n, unsigned seed)
 {
 	for (size_t i = 0; i < n; i++)
@@ -59,7 +63,7 @@ static void test_peek_leaves_the_data(void **state)
 	assert_int_equal(fcntl(p[0], F_SETPIPE_SZ, 128 << 10), 128 << 10);
 	assert_int_equal(write(p[1], data, sizeof(data)), sizeof(data));
 
-	assert_int_equal(pipe_peek(p[0], "test pipe", &pc), 0);
+	assert_int_equal(pipe_peek(&cp, p[0], "test pipe", &pc), 0);
 	assert_int_equal(pc.len, DATA_SIZE);
 	assert_int_equal(pc.size, 128 << 10);
 	assert_memory_equal(pc.data, data, DATA_SIZE);
@@ -79,7 +83,7 @@ static void test_peek_empty(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(pipe_peek(p[0], "test pipe", &pc), 0);
+	assert_int_equal(pipe_peek(&cp, p[0], "test pipe", &pc), 0);
 	assert_int_equal(pc.len, 0);
 	assert_null(pc.data);
 	assert_int_equal(pc.size, fcntl(p[0], F_GETPIPE_SZ));
@@ -102,7 +106,7 @@ static void test_peek_many_buffers(void **state)
 	assert_int_equal(fcntl(p[0], F_SETPIPE_SZ, 128 << 10), 128 << 10);
 	for (int i = 0; i < 32; i++)
 		assert_int_equal(write(p[1], data + 10 * i, 10), 10);
-	assert_int_equal(pipe_peek(p[0], "test pipe", &pc), 0);
+	assert_int_equal(pipe_peek(&cp, p[0], "test pipe", &pc), 0);
 	assert_int_equal(pc.len, sizeof(data));
 	assert_memory_equal(pc.data, data, sizeof(data));
 	assert_int_equal(queued(p[0]), sizeof(data));
@@ -116,7 +120,7 @@ static void test_reader_of_a_read_end(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	r = pipe_open_reader(getpid(), p[0], O_RDONLY, "test pipe");
+	r = pipe_open_reader(pidfd, getpid(), p[0], O_RDONLY, "test pipe");
 	assert_true(r >= 0);
 	/* pidfd_getfd: the very description, close-on-exec. */
 	assert_true(same_description(r, p[0]));
@@ -132,7 +136,7 @@ static void test_reader_of_a_write_end(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	r = pipe_open_reader(getpid(), p[1], O_WRONLY, "test pipe");
+	r = pipe_open_reader(pidfd, getpid(), p[1], O_WRONLY, "test pipe");
 	assert_true(r >= 0);
 	assert_false(same_description(r, p[0]));
 	assert_int_equal(fcntl(r, F_GETFL) & (O_ACCMODE | O_NONBLOCK), O_RDONLY | O_NONBLOCK);
@@ -196,6 +200,30 @@ static void test_reopen(void **state)
 	close_pair(p);
 }
 
+/* A copier closed (as after a failed tee) is made again, empty, on the next peek. */
+static void test_peek_with_a_remade_copier(void **state)
+{
+	static uint8_t data[DATA_SIZE];
+	struct pipe_contents pc = {};
+	int p[2];
+
+	(void)state;
+	fill_pattern(data, sizeof(data), 5);
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	assert_int_equal(write(p[1], data, 100), 100);
+	assert_int_equal(pipe_peek(&cp, p[0], "test pipe", &pc), 0);
+	pipe_contents_done(&pc);
+	/* Leftovers in the copier would come out with the next pipe's bytes. */
+	assert_int_equal(write(cp.ends[1], "junk", 4), 4);
+	pipe_copier_done(&cp);
+	assert_int_equal(write(p[1], data + 100, 50), 50);
+	assert_int_equal(pipe_peek(&cp, p[0], "test pipe", &pc), 0);
+	assert_int_equal(pc.len, 150);
+	assert_memory_equal(pc.data, data, 150);
+	pipe_contents_done(&pc);
+	close_pair(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,7 +235,13 @@ int main(void)
 		cmocka_unit_test(test_make),
 		cmocka_unit_test(test_make_too_much),
 		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_peek_with_a_remade_copier),
 	};
+	int r;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	pidfd = sys_pidfd_open(getpid(), 0);
+	r = cmocka_run_group_tests(tests, NULL, NULL);
+	pipe_copier_done(&cp);
+	close(pidfd);
+	return r;
 }
