@@ -335,6 +335,10 @@ static int dump_thread_core(struct dump_ctx *ctx, struct dump_thread *t, struct 
 	if (r < 0)
 		return r;
 	th->has_timer_slack_ns = true;
+	if (t->restart_code) {
+		th->has_syscall_restart = true;
+		th->syscall_restart = t->restart_code;
+	}
 	th->has_blk_sigset = true;
 	th->blk_sigset = rsys_task_sigmask(t->task);
 	th->comm = arena_strdup(a, t->status.name);
@@ -464,6 +468,7 @@ static int dump_thread_info(struct dump_thread *t, struct arena *a, struct x86_f
 
 	/* As CRIU writes them: an interrupted syscall is restarted or fails with EINTR. */
 	restart_same_call(&regs);
+	t->restart_code = x86_regs_restart_code(&regs);
 	x86_regs_criu_restart(&regs);
 	x86_regs_to_core(&regs, gp);
 	r = x86_fpu_get(t->tid, fpu);

@@ -86,6 +86,7 @@ struct dump_thread {
 	struct rsys_task *task;
 	struct remote rm;          /* remote calls, while the scratch page is mapped */
 	struct proc_status status; /* read once frozen */
+	int restart_code;          /* -ERESTART* of its interrupted syscall, or 0 */
 };
 
 /* Everything known about one process being dumped, step after step. */

@@ -21,6 +21,33 @@ void rst_regs_no_restart(struct x86_regs *regs)
 	regs->gpr.orig_rax = (unsigned long long)-1;
 }
 
+/*
+ * A syscall the thread was interrupted in, with its -ERESTART* code known
+ * (stasis writes it, core.proto field 1001): the thread is put back at the
+ * syscall's exit with rax = that code, as it was in the kernel. The thread
+ * goes on from its stop inside the kernel's signal code, so the kernel
+ * decides as it would have: a signal that comes first runs its handler and
+ * the call fails with EINTR or restarts (SA_RESTART), as the code says;
+ * else the call restarts. Without the code (CRIU's images), CRIU's way: the
+ * thread goes back on the syscall instruction, and a signal that comes
+ * before it runs it again does not interrupt it.
+ */
+static bool back_into_syscall(struct rst_ctx *c, struct x86_regs *regs)
+{
+	const ThreadCoreEntry *tc = c->img.core->thread_core;
+	uint8_t insn[X86_SYSCALL_INSN_LEN];
+
+	if (!tc->has_syscall_restart || (long)regs->gpr.orig_rax < 0 ||
+	    regs->gpr.rax != regs->gpr.orig_rax)
+		return false;
+	if (rsys_read_mem(c->cur, regs->gpr.rip, insn, sizeof(insn)) < 0 ||
+	    memcmp(insn, x86_syscall_insn, sizeof(insn)) != 0)
+		return false;
+	regs->gpr.rip += X86_SYSCALL_INSN_LEN;
+	regs->gpr.rax = (unsigned long long)(long long)tc->syscall_restart;
+	return true;
+}
+
 int rst_regs_load(struct rst_ctx *c)
 {
 	const ThreadInfoX86 *ti = c->img.core->thread_info;
@@ -31,7 +58,8 @@ int rst_regs_load(struct rst_ctx *c)
 	r = x86_core_to_regs(ti->gpregs, &regs);
 	if (r < 0)
 		return r;
-	rst_regs_no_restart(&regs);
+	if (!back_into_syscall(c, &regs))
+		rst_regs_no_restart(&regs);
 	r = x86_core_to_fpu(ti->fpregs, &fpu);
 	if (r < 0)
 		return r;

@@ -8,6 +8,9 @@
 #   tree/race/*    a tree that forks and makes threads while it is frozen:
 #                  caught whole (restored, it checks itself) or the dump
 #                  fails and leaves it running
+#   tree/restart/* a thread restored inside pause() while 8 threads spin,
+#                  sent SIGTERM the moment the restore returns: the kernel
+#                  must still see it inside pause() (EINTR, not a new wait)
 # Workloads: bench/workload-tree (see its header). Each is killed by pid.
 source "$(dirname "$0")/../lib.sh"
 
@@ -188,6 +191,40 @@ test_race() {
 	done
 }
 
+test_restart() {
+	local dir pid i
+	for i in 1 2 3; do
+		dir=$(scratch_dir)
+		(
+			exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- 251>&- 2>/dev/null
+			setsid "$BUILD/tests/zoo/sys-pause" --pidfile "$dir/pid" --verdict "$dir/verdict" \
+				</dev/null >/dev/null &
+		)
+		wait_file "$dir/pid" || { fail $T/restart/$i "sys-pause did not start"; continue; }
+		pid=$(<"$dir/pid") ROOT_PID=$(<"$dir/pid") ROOT_START=$(starttime "$pid")
+		sleep 0.2
+		mkdir "$dir/img"
+		if ! "$STASIS" dump -t "$pid" -D "$dir/img" 2>"$dir/err"; then
+			fail $T/restart/$i "dump: $(tail -1 "$dir/err")"
+			kill_root
+			continue
+		fi
+		wait_gone "$pid"
+		if ! "$STASIS" restore -D "$dir/img" -d 2>"$dir/err"; then
+			fail $T/restart/$i "restore: $(tail -1 "$dir/err")"
+			continue
+		fi
+		kill -TERM "$pid"
+		ROOT_START=$(starttime "$pid")
+		if wait_file "$dir/verdict" 1000 && [ "$(<"$dir/verdict")" = PASS ]; then
+			pass $T/restart/$i
+		else
+			fail $T/restart/$i "no PASS 10 s after SIGTERM: '$(cat "$dir/verdict" 2>/dev/null)'"
+		fi
+		kill_root
+	done
+}
+
 if [ ! -x "$WORKLOAD" ]; then
 	fail $T "$WORKLOAD is not built"
 	exit 0
@@ -195,3 +232,4 @@ fi
 test_kcmp
 test_big
 test_race
+test_restart

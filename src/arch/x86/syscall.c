@@ -56,6 +56,15 @@ bool x86_regs_restart_syscall(struct x86_regs *regs)
 	return true;
 }
 
+int x86_regs_restart_code(const struct x86_regs *regs)
+{
+	long rax = (long)regs->gpr.rax;
+
+	if ((long)regs->gpr.orig_rax < 0)
+		return 0;
+	return rax == -ERESTARTSYS || rax == -ERESTARTNOINTR || rax == -ERESTARTNOHAND ? (int)rax : 0;
+}
+
 void x86_regs_criu_restart(struct x86_regs *regs)
 {
 	struct user_regs_struct *r = &regs->gpr;

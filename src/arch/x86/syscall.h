@@ -83,3 +83,6 @@ bool x86_regs_restart_syscall(struct x86_regs *regs);
  * again to images of older tools.
  */
 void x86_regs_criu_restart(struct x86_regs *regs);
+
+/* The -ERESTARTSYS/-ERESTARTNOINTR/-ERESTARTNOHAND a task in a syscall holds in rax, or 0. */
+int x86_regs_restart_code(const struct x86_regs *regs);
