@@ -278,6 +278,8 @@ int dump_track_end(struct dump_shared *sh, const struct dump_opts *o, struct img
 	/* A pre-dump's command hands the tracking over to a holder; else it goes with us. */
 	if (ok && o->pre_dump && sh->tracking_owned)
 		r = dump_holder_spawn(img_dir_fd(dir), img_dir_path(dir), sh->tracking_owned);
+	if (ok && r >= 0 && o->auto_dedup && o->prev_images_dir)
+		r = dump_dedup(dir);
 	dump_tracking_free(TAKE_PTR(sh->tracking_owned));
 	sh->tracking = NULL;
 	return r;
