@@ -23,6 +23,8 @@ int cmd_dump(const struct cli_opts *o)
 		.track_mem = o->track_mem,
 		.prev_images_dir = o->prev_images_dir,
 		.file_locks = o->file_locks,
+		.snapshot = o->snapshot,
+		.auto_dedup = o->auto_dedup,
 		.fail_step = fail_step_from_env(),
 	};
 	const struct dump_iter_opts it = {
@@ -47,6 +49,12 @@ int cmd_dump(const struct cli_opts *o)
 	if ((o->max_iterations || o->target_frozen_ms) && !o->iterative) {
 		fprintf(stderr, "stasis dump: --max-iterations and --target-frozen-ms go with "
 				"--iterative\n");
+		return 1;
+	}
+	if (o->snapshot &&
+	    (!o->leave_running || o->iterative || o->track_mem || o->prev_images_dir)) {
+		fprintf(stderr, "stasis dump: --snapshot goes with -R, alone (no --iterative, "
+				"--track-mem, --prev-images-dir)\n");
 		return 1;
 	}
 	r = o->iterative ? stasis_dump_iterative(&d, &it) : stasis_dump(&d);

@@ -10,6 +10,7 @@ int cmd_predump(const struct cli_opts *o)
 		.images_dir = o->images_dir,
 		.pre_dump = true,
 		.prev_images_dir = o->prev_images_dir,
+		.auto_dedup = o->auto_dedup,
 	};
 
 	if (o->cancel) {

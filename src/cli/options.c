@@ -30,6 +30,8 @@ enum {
 	OPT_PREV_IMAGES_DIR,
 	OPT_CANCEL,
 	OPT_ITERATIVE,
+	OPT_SNAPSHOT,
+	OPT_AUTO_DEDUP,
 	OPT_MAX_ITERATIONS,
 	OPT_TARGET_FROZEN_MS,
 	OPT_FILE_LOCKS,
@@ -73,6 +75,7 @@ static const struct cli_option cli_options[] = {
 	{ "track-mem", no_argument, OPT_TRACK_MEM, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_PRE_DUMP) },
 	{ "cancel", no_argument, OPT_CANCEL, CMD_BIT(CMD_PRE_DUMP) },
 	{ "iterative", no_argument, OPT_ITERATIVE, CMD_BIT(CMD_DUMP) },
+	{ "snapshot", no_argument, OPT_SNAPSHOT, CMD_BIT(CMD_DUMP) },
 	{ "max-iterations", required_argument, OPT_MAX_ITERATIONS, CMD_BIT(CMD_DUMP) },
 	{ "target-frozen-ms", required_argument, OPT_TARGET_FROZEN_MS, CMD_BIT(CMD_DUMP) },
 	{ "page-server", no_argument, OPT_UNSUPPORTED, 0 },
@@ -83,7 +86,7 @@ static const struct cli_option cli_options[] = {
 	{ "manage-cgroups", optional_argument, OPT_UNSUPPORTED, 0 },
 	{ "external", required_argument, OPT_UNSUPPORTED, 0 },
 	{ "root", required_argument, OPT_UNSUPPORTED, 0 },
-	{ "auto-dedup", no_argument, OPT_UNSUPPORTED, 0 },
+	{ "auto-dedup", no_argument, OPT_AUTO_DEDUP, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_PRE_DUMP) },
 	{ "link-remap", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "evasive-devices", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "cpu-cap", optional_argument, OPT_UNSUPPORTED, 0 },
@@ -168,6 +171,12 @@ static const char *const command_help[_CMD_MAX] = {
 		     "                          the final dump, all in this process\n"
 		     "      --max-iterations N  at most N rounds (default 5)\n"
 		     "      --target-frozen-ms T  stop the rounds once the rest should take T ms\n"
+		     "      --auto-dedup        punch the pages this dump saves again out of the\n"
+		     "                          pre-dumps of the chain (restorable sets are kept)\n"
+		     "      --snapshot          with -R: frozen only for registers and files; the\n"
+		     "                          memory is write-protected and copied while the tree\n"
+		     "                          runs, a page about to be written copied first: the\n"
+		     "                          images are the state at the freeze\n"
 		     "  A dump that fails leaves the process running as it was.\n",
 	[CMD_PRE_DUMP] = "Usage: stasis pre-dump -t PID -D DIR [--prev-images-dir PREV] [-o LOG]\n"
 			 "       stasis pre-dump --cancel -D DIR\n"
@@ -180,6 +189,7 @@ static const char *const command_help[_CMD_MAX] = {
 			 "  -D, --images-dir DIR    where the memory images go\n"
 			 "      --prev-images-dir PREV  the previous pre-dump\n"
 			 "      --track-mem         accepted (pre-dump always tracks)\n"
+			 "      --auto-dedup        punch the pages saved again out of PREV's chain\n"
 			 "      --cancel            remove the tracking held for DIR\n",
 	[CMD_RESTORE] = "Usage: stasis restore -D DIR [-d] [--pidfile FILE] [-o LOG] [-v4]\n"
 			"  Bring back the process saved in DIR, with its old pid.\n"
@@ -369,6 +379,12 @@ static int apply_option(int id, const char *arg, struct cli_opts *o)
 		return 0;
 	case OPT_ITERATIVE:
 		o->iterative = true;
+		return 0;
+	case OPT_SNAPSHOT:
+		o->snapshot = true;
+		return 0;
+	case OPT_AUTO_DEDUP:
+		o->auto_dedup = true;
 		return 0;
 	case OPT_MAX_ITERATIONS:
 		return parse_count("--max-iterations", arg, 1, 100, &o->max_iterations);

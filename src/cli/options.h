@@ -52,6 +52,8 @@ struct cli_opts {
 	const char *prev_images_dir;  /* --prev-images-dir */
 	bool cancel;                  /* pre-dump --cancel */
 	bool iterative;               /* dump --iterative */
+	bool snapshot;                /* dump --snapshot */
+	bool auto_dedup;              /* dump, pre-dump --auto-dedup */
 	int max_iterations;           /* --max-iterations */
 	int target_frozen_ms;         /* --target-frozen-ms */
 };

@@ -367,7 +367,7 @@ int stasis_dump(const struct dump_opts *opts)
 		r = run_steps(&t);
 	if (r >= 0)
 		r = release(&t, !opts->leave_running && !opts->pre_dump);
-	if (r >= 0 && opts->pre_dump)
+	if (r >= 0 && (opts->pre_dump || opts->snapshot))
 		r = dump_predump_copy(t.procs, t.n);
 	if (r < 0) {
 		/* A failed dump: the tree goes on as if nothing happened. */

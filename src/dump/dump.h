@@ -24,6 +24,8 @@ struct dump_opts {
 	bool pre_dump;               /* memory only, the tree runs on; tracking armed */
 	bool track_mem;              /* --track-mem: save what changed since prev_images_dir */
 	const char *prev_images_dir; /* --prev-images-dir, relative to images_dir */
+	bool snapshot;               /* --snapshot (with -R): memory copied after the freeze */
+	bool auto_dedup;             /* --auto-dedup: pages saved again punched out of parents */
 	/* Rounds in one process (stasis_dump_iterative): the tracking goes from round to
 	 * round here, owned by the caller; NULL: from and to a holder process. */
 	struct dump_tracking *tracking;

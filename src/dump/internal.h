@@ -224,6 +224,9 @@ int dump_predump_copy(struct dump_ctx *procs, size_t n);
 void dump_track_free_proc(struct dump_ctx *ctx);
 int dump_track_end(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir, bool ok);
 
+/* dedup.c: --auto-dedup, the pages dir saved punched out of the pre-dumps below it */
+int dump_dedup(struct img_dir *dir);
+
 /* track-holder.c: the userfaultfds of tracked processes, and their holder between commands */
 struct dump_track_entry {
 	pid_t pid;

@@ -74,6 +74,7 @@ int stasis_dump_iterative(const struct dump_opts *final, const struct dump_iter_
 				       .images_dir = dir,
 				       .pre_dump = true,
 				       .prev_images_dir = prev[0] ? prev : NULL,
+				       .auto_dedup = final->auto_dedup,
 				       .tracking = trk};
 		r = stasis_dump(&o);
 		if (r >= 0)

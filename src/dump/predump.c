@@ -12,6 +12,11 @@
  *   dump, after the tree is let go by a pre-dump (dump_predump_copy).
  * - dump_track_end: a pre-dump hands the userfaultfds to a holder; a dump
  *   closes them, which removes the tracking from the tasks.
+ *
+ * A snapshot (dump -R --snapshot) goes the same way with a synchronous
+ * userfaultfd made in each task: its pages are protected frozen
+ * (dump_track_pages) and copied by dump_predump_copy while the tree runs
+ * (src/mem/snapshot.c).
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,12 +33,13 @@ struct dump_proc_track {
 	struct dump_track_entry *entry; /* its userfaultfd, NULL if untracked */
 	bool has_parent;                /* tracked since the parent's scan */
 	struct mem_extents extents;     /* a pre-dump's pages, copied after the freeze */
+	struct mem_snapshot *snap;      /* a snapshot's pages, copied after the freeze */
 	uint32_t pages_id;
 };
 
 static bool tracking_on(const struct dump_opts *o)
 {
-	return o->pre_dump || o->track_mem;
+	return o->pre_dump || o->track_mem || o->snapshot;
 }
 
 /* The "parent" symlink, as criu makes it: --prev-images-dir as given, relative to DIR. */
@@ -79,6 +85,11 @@ int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct i
 
 	if (!tracking_on(o))
 		return 0;
+	if (o->snapshot && (o->pre_dump || o->track_mem || !o->leave_running)) {
+		pr_err("a snapshot is a dump of a tree left running (-R), alone: no pre-dump, no "
+		       "--track-mem");
+		return -EINVAL;
+	}
 	if (o->prev_images_dir && (r = link_parent(dir, o->prev_images_dir)) < 0)
 		return r;
 	if (o->tracking) {
@@ -102,6 +113,13 @@ static int arm(struct dump_ctx *ctx, int *ret_uffd)
 
 	r = remote_call(&dump_leader(ctx)->rm, "userfaultfd(O_CLOEXEC|O_NONBLOCK)", SYS_userfaultfd,
 			O_CLOEXEC | O_NONBLOCK, 0, 0, 0, &rfd);
+	if (r < 0 && ctx->opts->snapshot) {
+		pr_err("pid %d: no userfaultfd (%s%s): a snapshot needs one; dump without "
+		       "--snapshot",
+		       ctx->pid, strerror(-r),
+		       r == -EPERM ? "; see sysctl vm.unprivileged_userfaultfd" : "");
+		return r;
+	}
 	if (r < 0) {
 		pr_warn("pid %d: no userfaultfd (%s%s): its memory is saved whole every round",
 			ctx->pid, strerror(-r),
@@ -123,8 +141,12 @@ static int arm(struct dump_ctx *ctx, int *ret_uffd)
 		       strerror(-r));
 		return r;
 	}
-	if (mem_track_api(ctx->pid, uffd) < 0)
-		return 0;
+	if (ctx->opts->snapshot)
+		r = mem_snapshot_api(ctx->pid, uffd);
+	else if (mem_track_api(ctx->pid, uffd) < 0)
+		return 0; /* saved whole every round */
+	if (r < 0)
+		return r;
 	*ret_uffd = TAKE_FD(uffd);
 	return 0;
 }
@@ -165,7 +187,7 @@ int dump_track_proc(struct dump_ctx *ctx)
 		return 0;
 	}
 	/* New since the last round (or the first round): only a pre-dump arms it. */
-	if (!ctx->opts->pre_dump)
+	if (!ctx->opts->pre_dump && !ctx->opts->snapshot)
 		return 0;
 	r = refuse_own_uffd(ctx);
 	if (r >= 0)
@@ -183,6 +205,7 @@ void dump_track_free_proc(struct dump_ctx *ctx)
 	if (!ctx->track)
 		return;
 	mem_extents_release(&ctx->track->extents);
+	mem_snapshot_free(ctx->track->snap);
 	free(ctx->track);
 	ctx->track = NULL;
 }
@@ -200,6 +223,10 @@ int dump_track_pages(struct dump_ctx *ctx)
 	struct dump_proc_track *pt = ctx->track;
 	int r;
 
+	if (ctx->opts->snapshot)
+		return mem_snapshot_begin(ctx->pid, pt->entry->uffd, &ctx->vmas, ctx->dir,
+					  (uint64_t)ctx->pid, dump_pages_id(ctx->sh),
+					  &ctx->mem_stats, &pt->snap);
 	r = collect(ctx);
 	if (r < 0)
 		return r;
@@ -210,12 +237,29 @@ int dump_track_pages(struct dump_ctx *ctx)
 				false);
 }
 
+static int snapshot_copy(struct dump_ctx *procs, size_t n)
+{
+	_cleanup_free_ struct mem_snapshot **v = calloc(n, sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (procs[i].track && procs[i].track->snap)
+			v[k++] = procs[i].track->snap;
+	return mem_snapshot_finish(v, k);
+}
+
 int dump_predump_copy(struct dump_ctx *procs, size_t n)
 {
+	if (n && procs[0].opts->snapshot)
+		return snapshot_copy(procs, n);
 	for (size_t i = 0; i < n; i++) {
 		struct dump_proc_track *pt = procs[i].track;
 		int r;
 
+		if (!pt) /* a zombie */
+			continue;
 		r = mem_dump_extents(procs[i].pid, &pt->extents, procs[i].dir,
 				     (uint64_t)procs[i].pid, pt->pages_id, true);
 		if (r < 0) {
@@ -234,6 +278,8 @@ int dump_track_end(struct dump_shared *sh, const struct dump_opts *o, struct img
 	/* A pre-dump's command hands the tracking over to a holder; else it goes with us. */
 	if (ok && o->pre_dump && sh->tracking_owned)
 		r = dump_holder_spawn(img_dir_fd(dir), img_dir_path(dir), sh->tracking_owned);
+	if (ok && r >= 0 && o->auto_dedup && o->prev_images_dir)
+		r = dump_dedup(dir);
 	dump_tracking_free(TAKE_PTR(sh->tracking_owned));
 	sh->tracking = NULL;
 	return r;

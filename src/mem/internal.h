@@ -75,3 +75,16 @@ static inline void mem_copier_freep(struct mem_copier **c)
 	if (*c)
 		mem_copier_free(*c);
 }
+
+/* ---- userfaultfd write protection (track.c), shared with snapshot.c ---- */
+
+/* A VMA whose writes can be watched: private, not the vDSO, not huge pages. */
+bool mem_vma_trackable(const struct mem_vma *v);
+/*
+ * Register the VMA with uffd in write-protect mode (*ret_ok). Registering
+ * again with the same userfaultfd changes nothing; a VMA registered with
+ * another one gives -EBUSY (logged): the task uses userfaultfd itself.
+ * Other refusals (a kind of memory the kernel cannot protect in this mode)
+ * leave *ret_ok false and return 0: the caller copies that VMA otherwise.
+ */
+int mem_uffd_register_wp(pid_t pid, int uffd, const VmaEntry *e, bool *ret_ok);

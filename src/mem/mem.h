@@ -246,6 +246,37 @@ int mem_track_collect(pid_t pid, int uffd, bool has_parent, const struct mem_vma
 int mem_dump_extents(pid_t pid, const struct mem_extents *x, struct img_dir *dir, uint64_t id,
 		     uint32_t pages_id, bool running);
 
+/* ---- Snapshots of running memory (snapshot.c, docs/predump.md) -------------- */
+
+struct mem_snapshot;
+
+/* Ask uffd (a userfaultfd of pid's, held by the caller) for synchronous write protection. */
+int mem_snapshot_api(pid_t pid, int uffd);
+
+/*
+ * Frozen pid: find its private pages as a dump does, write pagemap-ID.img
+ * for all of them (pages-PAGES_ID.img sized to hold them), register and
+ * write-protect them with uffd (from mem_snapshot_api), and copy at once
+ * the pages of VMAs that cannot be protected. Counts go to st.
+ */
+int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct img_dir *dir,
+		       uint64_t id, uint32_t pages_id, struct mem_dump_stats *st,
+		       struct mem_snapshot **ret);
+/*
+ * The tasks run again: copy the protected pages of every snapshot, a write
+ * to a page not copied yet served first (copied, then released), and
+ * commit the images. -ESTALE (logged) if a task dropped, unmapped or moved
+ * a page before it was copied. The caller closes the userfaultfds after:
+ * that removes what is left of the protection.
+ */
+int mem_snapshot_finish(struct mem_snapshot **v, size_t n);
+void mem_snapshot_free(struct mem_snapshot *s);
+static inline void mem_snapshot_freep(struct mem_snapshot **s)
+{
+	if (*s)
+		mem_snapshot_free(*s);
+}
+
 /* ---- The mm entry -------------------------------------------------------- */
 
 /* What only the task knows: the caller asks it (remote brk(0), prctl(PR_GET_DUMPABLE)). */

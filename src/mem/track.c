@@ -45,8 +45,7 @@ int mem_track_api(pid_t pid, int uffd)
 	return 0;
 }
 
-/* A VMA whose writes can be tracked: its pages go to pagemap-PID.img, saved one by one. */
-static bool trackable(const struct mem_vma *v)
+bool mem_vma_trackable(const struct mem_vma *v)
 {
 	const VmaEntry *e = &v->e;
 
@@ -54,14 +53,7 @@ static bool trackable(const struct mem_vma *v)
 	       !(e->flags & MAP_HUGETLB);
 }
 
-/*
- * Register the VMA with uffd in write-protect mode. Registering again with
- * the same userfaultfd changes nothing; a VMA registered with another one
- * gives -EBUSY: the task uses userfaultfd itself. Other refusals (a kind of
- * memory the kernel cannot track) leave the VMA untracked: it is saved
- * whole every round.
- */
-static int register_vma(pid_t pid, int uffd, const VmaEntry *e, bool *ret_ok)
+int mem_uffd_register_wp(pid_t pid, int uffd, const VmaEntry *e, bool *ret_ok)
 {
 	struct uffdio_register reg = {
 		.range = {.start = e->start, .len = e->end - e->start},
@@ -164,8 +156,8 @@ int mem_track_collect(pid_t pid, int uffd, bool has_parent, const struct mem_vma
 				return r;
 			continue;
 		}
-		if (uffd >= 0 && trackable(v)) {
-			r = register_vma(pid, uffd, e, &registered);
+		if (uffd >= 0 && mem_vma_trackable(v)) {
+			r = mem_uffd_register_wp(pid, uffd, e, &registered);
 			if (r < 0)
 				return r;
 		} else if (v->uffd) {

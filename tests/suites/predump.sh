@@ -291,6 +291,124 @@ signal.pause()' "$d/pid"
 	wait "$wrapper" 2>/dev/null || true
 }
 
+# --- dump -R --snapshot: frozen only for registers and files; the images are --
+# the instant of the freeze (the restored program checks its memory against
+# its model before it writes again), the program that ran on lost no write,
+# and nothing of the tracking is left in it.
+pd_stat() { # DIR FIELD
+	"$STASIS" image stats "$1" --json 2>/dev/null | tr ',{}' '\n\n\n' |
+		sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" | head -1
+}
+
+test_snapshot() {
+	local d pid fds_before faulted
+	d=$(scratch_dir)
+	pd_start "$T/snapshot" mem-snapshot "$d" || return
+	pid=$ZOO_PID
+	fds_before=$(pd_fds "$pid")
+	mkdir -p "$d/img"
+	sleep 0.3
+	pd_run "$T/snapshot" "$d/s" dump -R --snapshot -t "$pid" -D "$d/img" -o dump.log -v4 ||
+		{ _zoo_cleanup; return; }
+	faulted=$("$STASIS" log decode "$d/img/dump.log" |
+		sed -n 's/.*pages, \([0-9]*\) of them copied ahead of a write.*/\1/p')
+	if [ "$(pd_uffd_vmas "$pid")" != 0 ] || [ "$(pd_fds "$pid")" != "$fds_before" ]; then
+		fail "$T/snapshot/untracked" "after the snapshot: $(pd_uffd_vmas "$pid") VMAs" \
+			"registered, fds $(pd_fds "$pid" | tr '\n' ' ')"
+	else
+		pass "$T/snapshot/untracked"
+	fi
+	if [ "${faulted:-0}" -gt 0 ]; then
+		pass "$T/snapshot/writes-served"
+	else
+		fail "$T/snapshot/writes-served" "no page was copied ahead of a write ('$faulted')"
+	fi
+	echo "# $T/snapshot: frozen $(pd_stat "$d/img" frozen_time_us) us," \
+		"$faulted pages copied ahead of a write"
+	sleep 0.3
+	_zoo_sigterm && _zoo_verdict "$d"
+	if [ "$ZOO_RESULT" = PASS ]; then
+		pass "$T/snapshot/live"
+	else
+		fail "$T/snapshot/live" "the program that ran on: $ZOO_WHY"
+	fi
+	pd_decode_all "$T/snapshot/crit" "$d/img"
+	pd_restore_verdict "$T/snapshot/restore" "$d" "$d/img"
+	_zoo_cleanup
+}
+
+# --- a snapshot of a program that drops pages (MADV_DONTNEED) as it runs: ---
+# consistent images, or a refusal that names the cause; the program is
+# unharmed either way.
+test_snapshot_drops() {
+	local d pid
+	d=$(scratch_dir)
+	pd_start "$T/snapshot-drops" mem-dirty-random "$d" || return
+	pid=$ZOO_PID
+	mkdir -p "$d/img"
+	if timeout -k 5 60 "$STASIS" dump -R --snapshot -t "$pid" -D "$d/img" >"$d/out" 2>&1; then
+		echo "# $T/snapshot-drops: the snapshot was made"
+	elif ! grep -q "dropped, unmapped or moved by the task" "$d/out"; then
+		fail "$T/snapshot-drops" "failed without naming the cause: $(head -c 300 "$d/out")"
+		_zoo_cleanup
+		return
+	else
+		echo "# $T/snapshot-drops: refused (a page dropped before it was saved)"
+	fi
+	if ! pd_wait_untracked "$pid"; then
+		fail "$T/snapshot-drops" "VMAs still registered with a userfaultfd"
+	else
+		_zoo_sigterm && _zoo_verdict "$d"
+		if [ "$ZOO_RESULT" = PASS ]; then
+			pass "$T/snapshot-drops"
+		else
+			fail "$T/snapshot-drops" "the program after the snapshot: $ZOO_WHY"
+		fi
+	fi
+	_zoo_cleanup
+}
+
+# --- --auto-dedup: pages saved again are punched out of the pre-dumps; a ----
+# restorable set (a dump) is left whole, and every set restores.
+pd_kib() { du -k "$1"/pages-*.img | awk '{ s += $1 } END { print s + 0 }'; }
+
+test_dedup() {
+	local d pid before after
+	d=$(scratch_dir)
+	pd_start_predump "$T/dedup" mem-dirty-random "$d" || return
+	pid=$ZOO_PID
+	mkdir -p "$d/i2" "$d/i3"
+	before=$(pd_kib "$d/i1")
+	sleep 0.3
+	pd_run "$T/dedup" "$d/d2" dump -R -t "$pid" -D "$d/i2" --track-mem --prev-images-dir ../i1 \
+		--auto-dedup -o dump.log -v4 || { _zoo_cleanup; return; }
+	after=$(pd_kib "$d/i1")
+	if [ "$after" -lt "$before" ]; then
+		pass "$T/dedup/punched"
+	else
+		fail "$T/dedup/punched" "i1's pages use $after KiB after the dedup, $before before"
+	fi
+	before=$(pd_kib "$d/i2")
+	sleep 0.3
+	# No tracking is held any more: i3 saves everything again; i2 (restorable) is kept.
+	pd_run "$T/dedup" "$d/d3" dump -t "$pid" -D "$d/i3" --track-mem --prev-images-dir ../i2 \
+		--auto-dedup -o dump.log -v4 || { _zoo_cleanup; return; }
+	after=$(pd_kib "$d/i2")
+	if [ "$after" = "$before" ]; then
+		pass "$T/dedup/restorable-kept"
+	else
+		fail "$T/dedup/restorable-kept" "the dump i2 went from $before to $after KiB"
+	fi
+	pd_restore_verdict "$T/dedup/restore-i3" "$d" "$d/i3"
+	if [ "$ZOO_RESULT" = PASS ]; then
+		kill -KILL "$_zoo_restored"
+		_zoo_wait_gone "$_zoo_restored" "$ZOO_KILL_TIMEOUT"
+		ZOO_PID=$_zoo_restored
+		pd_restore_verdict "$T/dedup/restore-i2" "$d" "$d/i2"
+	fi
+	_zoo_cleanup
+}
+
 test_chain mem-dirty-random
 test_chain mem-dirty-maps
 test_chain anon-mem
@@ -298,3 +416,6 @@ test_cancel
 test_holder_exit
 test_iterative
 test_refuse_uffd
+test_snapshot
+test_snapshot_drops
+test_dedup
