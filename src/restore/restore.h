@@ -2,11 +2,10 @@
 #pragma once
 
 /*
- * Restore (docs/restore.md): bring back a task from a directory of
- * CRIU-format images, with its old pid, driven from outside over ptrace.
- *
- * For now: one task with one thread, regular files only. What the images
- * hold beyond that is refused by name before anything is created.
+ * Restore (docs/restore.md): bring back the tree of processes of a
+ * directory of CRIU-format images, every process and thread with its old
+ * pid, driven from outside over ptrace. What the images hold that this
+ * restore does not handle is refused by name before anything is created.
  */
 
 #include <stdbool.h>
@@ -25,14 +24,15 @@ struct restore_opts {
 };
 
 struct restore_result {
-	pid_t pid; /* the restored task, a child of the caller, running */
+	pid_t pid; /* the restored tree's root, a child of the caller, running */
 };
 
 /*
- * Restore the task of opts->images_dir. On success the task runs, detached
- * from ptrace, as a child of the caller; stats-restore is written in the
+ * Restore the tree of opts->images_dir. On success it runs, detached from
+ * ptrace, its root a child of the caller; stats-restore is written in the
  * images directory. On failure everything that was created is killed and
- * reaped, the reason was logged, and a negative errno is returned.
+ * reaped (the caller is a child subreaper meanwhile), the reason was
+ * logged, and a negative errno is returned.
  */
 int restore_run(const struct restore_opts *opts, struct restore_result *ret_result);
 
