@@ -153,8 +153,8 @@ static const char *const command_help[_CMD_MAX] = {
 		      "  missing, required or optional, and what it enables. Exit 0 if dump and\n"
 		      "  restore can work. --feature NAME checks one (repeatable), as criu's.\n",
 	[CMD_DUMP] = "Usage: stasis dump -t PID -D DIR [-R] [-j] [-o LOG] [-v4]\n"
-		     "  Checkpoint process PID into the images in DIR, then kill it.\n"
-		     "  -t, --tree PID          the process to dump\n"
+		     "  Checkpoint the process tree of PID (all threads) into DIR, then kill it.\n"
+		     "  -t, --tree PID          the root of the tree to dump\n"
 		     "  -D, --images-dir DIR    where the images go\n"
 		     "  -R, --leave-running     let it go on after the dump\n"
 		     "  -j, --shell-job         it is a shell's job: its terminal (a pty whose other\n"
@@ -192,7 +192,7 @@ static const char *const command_help[_CMD_MAX] = {
 			 "      --auto-dedup        punch the pages saved again out of PREV's chain\n"
 			 "      --cancel            remove the tracking held for DIR\n",
 	[CMD_RESTORE] = "Usage: stasis restore -D DIR [-d] [--pidfile FILE] [-o LOG] [-v4]\n"
-			"  Bring back the process saved in DIR, with its old pid.\n"
+			"  Bring back the process tree saved in DIR, with its old pids.\n"
 			"  -d, --restore-detached  do not wait for it\n"
 			"      --pidfile FILE      write its pid to FILE\n"
 			"  -j, --shell-job         give a shell job stasis's terminal (its stdin) in\n"
