@@ -77,6 +77,7 @@ static int check_proc(struct dump_ctx *ctx)
 	r = proc_read_stat(ctx->pid, 0, &stat);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
+	ctx->stat = stat; /* read again once frozen */
 	if (stat.state == 'Z' && !ctx->ppid) {
 		pr_err("pid %d is a zombie: there is nothing left to checkpoint", ctx->pid);
 		return -ENOTSUP;
@@ -107,6 +108,24 @@ static int check_proc(struct dump_ctx *ctx)
 	return r;
 }
 
+/*
+ * A session is its task's own or its parent's: one inherited from a task
+ * that is gone (or outside the tree below the root) cannot be made again
+ * by a restore without a helper task (CRIU makes one; stasis refuses).
+ */
+static int check_session(struct dump_tree *t, const struct dump_ctx *ctx)
+{
+	const struct dump_ctx *parent = ctx->ppid ? find_proc(t, ctx->ppid) : NULL;
+
+	if (!parent || ctx->stat.session == ctx->pid || ctx->stat.session == parent->stat.session)
+		return 0;
+	pr_err("pid %d is in session %d, which its parent %d is not in: the session's leader, or "
+	       "a task between them, is gone; stasis cannot restore such a session (dump the "
+	       "tree of the session leader, or start the program with setsid)",
+	       ctx->pid, ctx->stat.session, parent->pid);
+	return -ENOTSUP;
+}
+
 /* Every process of the tree as /proc shows it now; new ones are added (ppid known). */
 static int walk(struct dump_tree *t, size_t *ret_new)
 {
@@ -127,6 +146,8 @@ static int walk(struct dump_tree *t, size_t *ret_new)
 		r = add_proc(t, pt->pid, pt->parent < 0 ? 0 : tree.tasks[pt->parent].pid);
 		if (r >= 0)
 			r = check_proc(&t->procs[t->n - 1]);
+		if (r >= 0)
+			r = check_session(t, &t->procs[t->n - 1]);
 	}
 	if (r < 0)
 		return r;

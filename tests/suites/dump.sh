@@ -1419,6 +1419,7 @@ dt_main() {
 	dt_refuse_kinds
 	dt_refusal zombie zoo-family zombie child 'pid @PID@ is a zombie'
 	dt_refusal traced-child zoo-family child traced-child 'pid @PID@ is traced by pid @TRACER@'
+	dt_refusal lost-session zoo-family lost-session tree-child 'pid @PID@ is in session [0-9]+, which its parent [0-9]+ is not in'
 	dt_refusal vfork zoo-family vfork grandchild 'pid @PID@ shares its memory with pid [0-9]+ \(vfork\(\) or CLONE_VM\)'
 	dt_refusal traced counter "" traced 'pid @PID@ is traced by pid @TRACER@'
 	dt_refuse_no_such_pid

@@ -8,6 +8,9 @@
  *   thread   a second thread counting; the check wants it still counting
  *   vfork    a child blocked in vfork(): its own child shares its memory and
  *            sleeps; the check kills the child (its child dies with it)
+ *   lost-session  a child in a session whose leader is gone: root (a child
+ *            subreaper) forks a child that calls setsid(), forks it and
+ *            exits; the check kills it
  *
  * tests/suites/dump.sh uses it to see that a refused dump leaves such a
  * process as it was. Not in the zoo list: it is no state to checkpoint.
@@ -78,6 +81,49 @@ static void start_vfork_child(void)
 	_exit(0);
 }
 
+/* The grandchild of a session leader that exited, adopted by root. */
+static void start_lost_session(void)
+{
+	pid_t root = getpid(), leader;
+	int status;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		zoo_setup_failed("PR_SET_CHILD_SUBREAPER: %m");
+	leader = fork();
+	if (leader < 0)
+		zoo_setup_failed("fork: %m");
+	if (leader == 0) {
+		if (setsid() < 0)
+			_exit(1);
+		if (fork() == 0) {
+			while (getppid() != root)
+				usleep(1000);
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != root)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	if (waitpid(leader, &status, 0) != leader)
+		zoo_setup_failed("waitpid: %m");
+	for (int i = 0; i < 5000 && !child; i++) {
+		char path[96], buf[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)root, (int)root);
+		f = fopen(path, "re");
+		if (f && fgets(buf, sizeof(buf), f))
+			child = atoi(buf);
+		if (f)
+			fclose(f);
+		if (!child)
+			zoo_sleep_ms(1);
+	}
+	if (!child)
+		zoo_setup_failed("the grandchild was not adopted");
+}
+
 /* Wait until the vfork child is there, so that the dump sees it. */
 static void wait_vfork_child(void)
 {
@@ -122,6 +168,8 @@ static void setup(const char *mode)
 	} else if (strcmp(mode, "zombie") == 0) {
 		start_child(false);
 		wait_zombie();
+	} else if (strcmp(mode, "lost-session") == 0) {
+		start_lost_session();
 	} else if (strcmp(mode, "vfork") == 0) {
 		start_vfork_child();
 		wait_vfork_child();
@@ -130,7 +178,8 @@ static void setup(const char *mode)
 		if (r)
 			zoo_setup_failed("pthread_create: %s", strerror(r));
 	} else {
-		zoo_setup_failed("STASIS_ZOO_FAMILY must be child, zombie, thread or vfork");
+		zoo_setup_failed("STASIS_ZOO_FAMILY must be child, zombie, thread, vfork or "
+				 "lost-session");
 	}
 }
 
@@ -165,7 +214,8 @@ static void check_thread(void)
 
 static void check(const char *mode)
 {
-	if (strcmp(mode, "child") == 0 || strcmp(mode, "vfork") == 0)
+	if (strcmp(mode, "child") == 0 || strcmp(mode, "vfork") == 0 ||
+	    strcmp(mode, "lost-session") == 0)
 		check_child(SIGKILL, 0);
 	else if (strcmp(mode, "zombie") == 0)
 		check_child(0, 0);
