@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Files, opened by the controller before the task exists: the task's own fds
- * (fdinfo: regular files here, pipes in pipe.c, FIFOs in fifo.c, sockets in
- * unix.c and inet.c, eventfd, timerfd, signalfd, epoll and inotify in
- * anon.c), the files its VMAs map, its
- * executable and its cwd. clone3() without CLONE_FILES copies the fd table,
- * so the task inherits them all; it then moves its fds to their numbers and
- * closes the rest, and the controller's remote mmap()s use the others by
- * number. Opening here, not in the task, means every failure is found, and
- * told with the file's name, while there is still nothing to undo.
+ * (fdinfo: regular files here, deleted ones made again in ghost.c, pipes in pipe.c, FIFOs in
+ * fifo.c, sockets in unix.c and inet.c, eventfd, timerfd, signalfd, epoll and inotify in anon.c),
+ * the files its VMAs map, its executable and its cwd. clone3() without CLONE_FILES copies the fd
+ * table, so the task inherits them all; it then moves its fds to their numbers and closes the rest,
+ * and the controller's remote mmap()s use the others by number. Opening here, not in the task,
+ * means every failure is found, and told with the file's name, while there is still nothing to
+ * undo.
  *
  * Every fd opened here is moved to min_fd or above (min_fd is above every fd
  * number the task had), so that the task's dup2()s never overwrite one.
@@ -54,7 +53,7 @@ static int reg_file(struct rst_ctx *c, uint32_t id, const char *what, const RegF
 		rst_err(c, "%s: file %u is not in files.img or reg-files.img", what, id);
 		return -EBADMSG;
 	}
-	if (is_remapped(c, id) || (reg->has_ext && reg->ext)) {
+	if ((is_remapped(c, id) && !rst_ghost_remap(&c->img, id)) || (reg->has_ext && reg->ext)) {
 		rst_err(c, "%s: %s was deleted or external at dump time; not supported yet", what,
 			reg->name);
 		return -EOPNOTSUPP;
@@ -101,10 +100,12 @@ int rst_fd_move_up(struct rst_ctx *c, int fd, const char *label)
 
 static int open_reg(struct rst_ctx *c, const RegFileEntry *reg, int flags, const char *what)
 {
+	const RemapFilePathEntry *ghost = rst_ghost_remap(&c->img, reg->id);
 	int fd, r;
 
-	fd = open(reg->name, flags | O_CLOEXEC);
-	if (fd < 0) {
+	if (ghost && (fd = rst_ghost_open(c, ghost, reg, flags, what)) < 0)
+		return fd;
+	if (!ghost && (fd = open(reg->name, flags | O_CLOEXEC)) < 0) {
 		r = negative_errno();
 		rst_err(c, "%s: cannot open %s: %s", what, reg->name, strerror(-r));
 		return r;
@@ -476,6 +477,7 @@ void rst_shared_free(struct rst_shared *s)
 	rst_pipes_close(s);
 	rst_unix_free(s);
 	rst_fifos_free(s);
+	rst_ghosts_free(s);
 	rst_ttys_free(s);
 	rst_locks_free(s);
 	free(s->pipes);
