@@ -3,7 +3,7 @@
  * Files of a dump: files.img (one FileEntry per open file description or
  * mapped file) and fdinfo-ID.img (which fd holds which file). Regular
  * files, directories and character devices reached by path are dumped
- * here (deleted ones in ghost.c), pipes in pipe.c, FIFOs in fifo.c, unix sockets in unix.c, TCP and
+ * here, pipes in pipe.c, FIFOs in fifo.c, unix sockets in unix.c, TCP and
  * UDP sockets in inet.c, eventfd, timerfd, signalfd, epoll and inotify in
  * anon.c; every other kind is refused by name, with what the user can do.
  */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Files, opened by the controller before the task exists: the task's own fds
- * (fdinfo: regular files here, deleted ones made again in ghost.c, pipes in pipe.c, FIFOs in
- * fifo.c, sockets in unix.c and inet.c, eventfd, timerfd, signalfd, epoll and inotify in anon.c),
- * the files its VMAs map, its executable and its cwd. clone3() without CLONE_FILES copies the fd
- * table, so the task inherits them all; it then moves its fds to their numbers and closes the rest,
- * and the controller's remote mmap()s use the others by number. Opening here, not in the task,
- * means every failure is found, and told with the file's name, while there is still nothing to
- * undo.
+ * (fdinfo: regular files here, pipes in pipe.c, FIFOs in fifo.c, sockets in
+ * unix.c and inet.c, eventfd, timerfd, signalfd, epoll and inotify in
+ * anon.c), the files its VMAs map, its
+ * executable and its cwd. clone3() without CLONE_FILES copies the fd table,
+ * so the task inherits them all; it then moves its fds to their numbers and
+ * closes the rest, and the controller's remote mmap()s use the others by
+ * number. Opening here, not in the task, means every failure is found, and
+ * told with the file's name, while there is still nothing to undo.
  *
  * Every fd opened here is moved to min_fd or above (min_fd is above every fd
  * number the task had), so that the task's dup2()s never overwrite one.
