@@ -555,6 +555,22 @@ def check_core(d, pid, snap):
             bad(f"creds {key} {cr.get(key)}, {line} {v:#x}")
 
 
+DELETED = " (deleted)"
+
+
+def check_ghost(d, fd, reg):
+    """A file deleted while open: a GHOST remap of its REG entry, its content in the ghost."""
+    remaps = [r for r in entries(f"{d}/remap-fpath.img") if num(r["orig_id"]) == num(reg["id"])]
+    if len(remaps) != 1 or remaps[0].get("remap_type") != "GHOST":
+        bad(f"fd {fd}: deleted, but remap-fpath.img has {remaps} for file {num(reg['id'])}")
+        return
+    g = decode(f"{d}/ghost-file-{num(remaps[0]['remap_id']):x}.img", pretty=False)["entries"][0]
+    n = len(base64.b64decode(g.get("extra", "")))
+    if num(g["mode"]) != num(reg["mode"]) or not num(g.get("size", -1)) == num(reg["size"]) == n:
+        bad(f"fd {fd}: ghost mode {num(g['mode']):o} size {g.get('size')} with {n} bytes, "
+            f"the REG entry says mode {num(reg['mode']):o} size {num(reg['size'])}")
+
+
 def check_fds(d, pid, snap):
     live = {}
     for line in open(f"{snap}.fds"):
@@ -590,6 +606,9 @@ def check_fds(d, pid, snap):
         if not f or f.get("type") != "REG" or "reg" not in f:
             bad(f"fd {fd}: file id {num(e['id'])} is not a REG entry of files.img")
         reg = f["reg"]
+        if target.endswith(DELETED):
+            target = target[:-len(DELETED)]
+            check_ghost(d, fd, reg)
         got = (reg["name"], num(reg.get("pos", 0)), num(reg.get("flags", 0)),
                num(e.get("flags", 0)))
         want = (target, pos, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
