@@ -23,6 +23,7 @@ int cmd_dump(const struct cli_opts *o)
 		.track_mem = o->track_mem,
 		.prev_images_dir = o->prev_images_dir,
 		.file_locks = o->file_locks,
+		.ghost_limit = o->ghost_limit,
 		.snapshot = o->snapshot,
 		.auto_dedup = o->auto_dedup,
 		.fail_step = fail_step_from_env(),

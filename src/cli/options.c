@@ -35,6 +35,7 @@ enum {
 	OPT_MAX_ITERATIONS,
 	OPT_TARGET_FROZEN_MS,
 	OPT_FILE_LOCKS,
+	OPT_GHOST_LIMIT,
 	OPT_UNSUPPORTED, /* known to criu, not implemented by stasis yet */
 };
 
@@ -69,7 +70,7 @@ static const struct cli_option cli_options[] = {
 	{ "tcp-close", no_argument, OPT_UNSUPPORTED, 0 },
 	{ "ext-unix-sk", optional_argument, OPT_EXT_UNIX_SK, CMD_BIT(CMD_DUMP) },
 	{ "file-locks", no_argument, OPT_FILE_LOCKS, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_RESTORE) },
-	{ "ghost-limit", required_argument, OPT_UNSUPPORTED, 0 },
+	{ "ghost-limit", required_argument, OPT_GHOST_LIMIT, CMD_BIT(CMD_DUMP) },
 	{ "prev-images-dir", required_argument, OPT_PREV_IMAGES_DIR,
 	  CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_PRE_DUMP) },
 	{ "track-mem", no_argument, OPT_TRACK_MEM, CMD_BIT(CMD_DUMP) | CMD_BIT(CMD_PRE_DUMP) },
@@ -161,6 +162,8 @@ static const char *const command_help[_CMD_MAX] = {
 		     "                          end is not dumped) is dumped, for a restore with -j\n"
 		     "      --file-locks        dump the flock, POSIX and OFD locks it holds\n"
 		     "                          (without it, a task holding one is refused)\n"
+		     "      --ghost-limit SIZE  the largest file deleted while open whose content\n"
+		     "                          is saved (bytes, or with K, M, G; default 1M)\n"
 		     "      --ext-unix-sk       allow unix sockets connected to a named socket outside\n"
 		     "                          the tree; the restore connects to that name again\n"
 		     "      --display-stats     print the dump statistics (stats-dump)\n"
@@ -280,6 +283,28 @@ static int parse_count(const char *opt, const char *arg, long min, long max, int
 	return 0;
 }
 
+/* criu's sizes: bytes, or a number with K, M or G (KiB, MiB, GiB) after it; 1 or more. */
+static int parse_size(const char *opt, const char *arg, uint64_t *ret)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (*end && !end[1])
+		shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+	if (errno || end == arg || arg[0] == '-' || (*end && (!shift || end[1])) || v == 0 ||
+	    v > (UINT64_MAX >> shift)) {
+		fprintf(stderr,
+			"stasis: %s takes a size of 1 or more bytes (K, M, G allowed), not '%s'\n",
+			opt, arg);
+		return -EINVAL;
+	}
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
 struct seen_option {
 	const char *name;
 	unsigned commands;
@@ -349,6 +374,8 @@ static int apply_option(int id, const char *arg, struct cli_opts *o)
 	case OPT_FILE_LOCKS:
 		o->file_locks = true;
 		return 0;
+	case OPT_GHOST_LIMIT:
+		return parse_size("--ghost-limit", arg, &o->ghost_limit);
 	case OPT_RESTORE_DETACHED:
 		o->restore_detached = true;
 		return 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/log.h"
@@ -44,6 +45,7 @@ struct cli_opts {
 	bool leave_running;           /* dump -R */
 	bool shell_job;               /* -j */
 	bool file_locks;              /* --file-locks */
+	uint64_t ghost_limit;         /* --ghost-limit, bytes; 0: the default */
 	bool ext_unix_sk;             /* dump --ext-unix-sk */
 	bool display_stats;           /* --display-stats */
 	bool restore_detached;        /* restore -d */

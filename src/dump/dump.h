@@ -30,12 +30,16 @@ struct dump_opts {
 	 * round here, owned by the caller; NULL: from and to a holder process. */
 	struct dump_tracking *tracking;
 	bool file_locks; /* --file-locks: file locks dumped (else a task holding one is refused) */
+	/* --ghost-limit: the largest deleted file whose content is saved; 0: the default */
+	uint64_t ghost_limit;
 	/*
 	 * Fault injection for tests: fail at step N (1-based) as if it had
 	 * failed for real; 0 for none. Set from STASIS_FAIL_STEP by the CLI.
 	 */
 	int fail_step;
 };
+
+#define DUMP_GHOST_LIMIT_DEFAULT (1024 * 1024) /* criu's */
 
 /* 0, or a negative errno after saying what failed on the log. */
 int stasis_dump(const struct dump_opts *opts);

@@ -116,6 +116,8 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 	if (r >= 0 && f->fifo_data)
 		r = img_writer_commit(TAKE_PTR(f->fifo_data));
 	if (r >= 0)
+		r = dump_ghost_commit(f, dir);
+	if (r >= 0)
 		r = dump_tty_commit(f, dir);
 	if (r >= 0)
 		r = dump_locks_commit(f, dir);
@@ -128,6 +130,7 @@ void dump_files_release(struct dump_files *f)
 	img_writer_free(f->sk_queues);
 	img_writer_free(f->fifo_data);
 	free(f->fifos_done);
+	dump_ghost_free(f);
 	dump_tty_free(f);
 	free(f->locks);
 	free(f->desc_heads);
@@ -176,7 +179,6 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 {
 	static const struct refusal not_yet[] = {
 		{"a special file", "not supported yet; " CLOSE_IT},
-		{"a file deleted while open", "not supported yet; " CLOSE_IT " or keep the file"},
 		{"a terminal",
 		 "only the pty slave of a shell job (-j) is supported yet; run "
 		 "the program with its stdin, stdout and stderr on files or /dev/null"},
@@ -189,12 +191,10 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 	if (target[0] != '/')
 		return &not_yet[0];
 	if (startswith(target, "/memfd:"))
-		return &not_yet[3];
-	if (strstr(target, " (deleted)"))
-		return &not_yet[1];
+		return &not_yet[2];
 	if (S_ISCHR(st->st_mode) &&
 	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
-		return &not_yet[2];
+		return &not_yet[1];
 	return NULL;
 }
 
@@ -357,6 +357,8 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 	case FD_TYPES__TTY:
 		return dump_tty_fd(ctx, pfd->fd, st, pfd->target, fi->flags & ~O_CLOEXEC, ret_id);
 	case FD_TYPES__REG:
+		if (dump_ghost_is_deleted(pfd->target))
+			return dump_ghost_fd(ctx, pfd, st, fi, ret_id);
 		return dump_files_add_reg(ctx->files, pfd->target, st, fi->flags & ~O_CLOEXEC,
 					  (uint64_t)fi->pos, ret_id);
 	default:

@@ -11,6 +11,7 @@
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
 #include "file-lock.pb-c.h"
+#include "remap-file-path.pb-c.h"
 #include "seccomp.pb-c.h"
 #include "mem/mem.h"
 #include "rsys/rsys.h"
@@ -18,6 +19,7 @@
 struct img_dir;
 struct dump_unix;
 struct dump_tty;
+struct dump_ghost;
 
 /* The files of a dump: FileEntry records for files.img, ids from 1. */
 struct dump_files {
@@ -29,6 +31,10 @@ struct dump_files {
 	struct img_writer *fifo_data; /* fifo.c: fifo-data.img, open once a FIFO is met */
 	uint32_t *fifos_done;         /* fifo.c: the FIFOs (inodes) whose data is written */
 	size_t nfifos_done;
+	struct dump_ghost *ghosts;     /* ghost.c: the deleted files whose content is written */
+	size_t nghosts;
+	RemapFilePathEntry **remaps;   /* ghost.c: remap-fpath.img (entries in the arena) */
+	size_t nremaps;
 	struct dump_tty *tty;  /* tty.c: the terminals met, NULL until one is */
 	FileLockEntry **locks; /* lock.c: filelocks.img (in the arena) */
 	size_t nlocks;
@@ -171,6 +177,16 @@ int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
 /* fifo.c: a FIFO's REG entry (its path) and FIFO entry; its data once per tree. */
 int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
 		 const struct proc_fdinfo *fi, uint32_t *ret_id);
+/*
+ * ghost.c: a file deleted while open (its link ends in " (deleted)"): the
+ * REG entry of its old path, its remap, and its content in a ghost image
+ * once per inode; remap-fpath.img written by dump_ghost_commit().
+ */
+bool dump_ghost_is_deleted(const char *target);
+int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		  const struct proc_fdinfo *fi, uint32_t *ret_id);
+int dump_ghost_commit(struct dump_files *f, struct img_dir *dir);
+void dump_ghost_free(struct dump_files *f);
 /*
  * tty.c: the TTY entry of an fd on a pty slave (a shell job's terminal, -j)
  * and its terminal's entry of tty-info.img, written by dump_tty_commit().

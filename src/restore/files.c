@@ -54,7 +54,7 @@ static int reg_file(struct rst_ctx *c, uint32_t id, const char *what, const RegF
 		rst_err(c, "%s: file %u is not in files.img or reg-files.img", what, id);
 		return -EBADMSG;
 	}
-	if (is_remapped(c, id) || (reg->has_ext && reg->ext)) {
+	if ((is_remapped(c, id) && !rst_ghost_remap(&c->img, id)) || (reg->has_ext && reg->ext)) {
 		rst_err(c, "%s: %s was deleted or external at dump time; not supported yet", what,
 			reg->name);
 		return -EOPNOTSUPP;
@@ -101,10 +101,12 @@ int rst_fd_move_up(struct rst_ctx *c, int fd, const char *label)
 
 static int open_reg(struct rst_ctx *c, const RegFileEntry *reg, int flags, const char *what)
 {
+	const RemapFilePathEntry *ghost = rst_ghost_remap(&c->img, reg->id);
 	int fd, r;
 
-	fd = open(reg->name, flags | O_CLOEXEC);
-	if (fd < 0) {
+	if (ghost && (fd = rst_ghost_open(c, ghost, reg, flags, what)) < 0)
+		return fd;
+	if (!ghost && (fd = open(reg->name, flags | O_CLOEXEC)) < 0) {
 		r = negative_errno();
 		rst_err(c, "%s: cannot open %s: %s", what, reg->name, strerror(-r));
 		return r;
@@ -476,6 +478,7 @@ void rst_shared_free(struct rst_shared *s)
 	rst_pipes_close(s);
 	rst_unix_free(s);
 	rst_fifos_free(s);
+	rst_ghosts_free(s);
 	rst_ttys_free(s);
 	rst_locks_free(s);
 	free(s->pipes);

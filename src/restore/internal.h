@@ -173,6 +173,12 @@ struct rst_fifo {
 	int keeper;
 };
 
+/* A deleted file made again and unlinked (ghost.c): its fd, from which each description is opened. */
+struct rst_ghost {
+	uint32_t id; /* ghost-file-ID.img */
+	int keeper;
+};
+
 /* A terminal of tty-info.img (tty.c). */
 struct rst_tty {
 	TtyInfoEntry *tie;
@@ -206,6 +212,8 @@ struct rst_shared {
 	struct rst_pipe_data *fifo_data; /* fifo-data.img, read on the first FIFO */
 	size_t nfifo_data;
 	bool fifo_data_loaded;
+	struct rst_ghost *ghosts; /* ghost.c: each deleted file made again, held open */
+	size_t nghosts;
 	struct rst_tty *ttys; /* tty-info.img, read on the first terminal */
 	size_t nttys;
 	bool ttys_loaded;
@@ -331,6 +339,13 @@ int rst_inet_open(struct rst_ctx *c, uint32_t id, const char *what);
 /* fifo.c: a new fd (min_fd or above) of FIFO file id, opened by its path; data queued again. */
 int rst_fifo_open(struct rst_ctx *c, uint32_t id, const char *what);
 void rst_fifos_free(struct rst_shared *s);
+
+/* ghost.c: the GHOST remap of REG file id, or NULL (it was not deleted while open). */
+const RemapFilePathEntry *rst_ghost_remap(const struct rst_images *img, uint32_t id);
+/* A new description (not moved up) of the deleted file of reg, made again once per ghost. */
+int rst_ghost_open(struct rst_ctx *c, const RemapFilePathEntry *remap, const RegFileEntry *reg,
+		   int flags, const char *what);
+void rst_ghosts_free(struct rst_shared *s);
 
 /*
  * lock.c: the task's flock and OFD locks taken on the controller's fds, its

@@ -22,7 +22,7 @@ dt_fpu() {
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
 # Dumped with -R and checked (images, crit), but not failed at every step.
-FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths)
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths fd-ghost)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -555,6 +555,22 @@ def check_core(d, pid, snap):
             bad(f"creds {key} {cr.get(key)}, {line} {v:#x}")
 
 
+DELETED = " (deleted)"
+
+
+def check_ghost(d, fd, reg):
+    """A file deleted while open: a GHOST remap of its REG entry, its content in the ghost."""
+    remaps = [r for r in entries(f"{d}/remap-fpath.img") if num(r["orig_id"]) == num(reg["id"])]
+    if len(remaps) != 1 or remaps[0].get("remap_type") != "GHOST":
+        bad(f"fd {fd}: deleted, but remap-fpath.img has {remaps} for file {num(reg['id'])}")
+        return
+    g = decode(f"{d}/ghost-file-{num(remaps[0]['remap_id']):x}.img", pretty=False)["entries"][0]
+    n = len(base64.b64decode(g.get("extra", "")))
+    if num(g["mode"]) != num(reg["mode"]) or not num(g.get("size", -1)) == num(reg["size"]) == n:
+        bad(f"fd {fd}: ghost mode {num(g['mode']):o} size {g.get('size')} with {n} bytes, "
+            f"the REG entry says mode {num(reg['mode']):o} size {num(reg['size'])}")
+
+
 def check_fds(d, pid, snap):
     live = {}
     for line in open(f"{snap}.fds"):
@@ -590,6 +606,9 @@ def check_fds(d, pid, snap):
         if not f or f.get("type") != "REG" or "reg" not in f:
             bad(f"fd {fd}: file id {num(e['id'])} is not a REG entry of files.img")
         reg = f["reg"]
+        if target.endswith(DELETED):
+            target = target[:-len(DELETED)]
+            check_ghost(d, fd, reg)
         got = (reg["name"], num(reg.get("pos", 0)), num(reg.get("flags", 0)),
                num(e.get("flags", 0)))
         want = (target, pos, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
@@ -1359,18 +1378,29 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.setsockopt(socket.IPPROTO_UDP, 1, 1)  # UDP_CORK
 u.sendto(b"held back", ("127.0.0.1", 9))
 signal.pause()'
-	# Not done yet: memfds, and files deleted while open (ghost files).
+	# Not done yet: memfds.
 	dt_refuse_py memfd 'memfd:' 'pid @PID@ fd [0-9]+ is a memfd .*close it in the program' \
 		'import os, signal
 fd = os.memfd_create("zoo")
 os.write(fd, b"data")
 signal.pause()'
-	dt_refuse_py deleted-file 'deleted' \
-		'pid @PID@ fd [0-9]+ is a file deleted while open .*keep the file' \
+	# Files deleted while open: one bigger than --ghost-limit (1 MiB by default), one
+	# still linked under another name (CRIU's link remap, not done).
+	dt_refuse_py deleted-file-too-big 'deleted' \
+		'pid @PID@ fd [0-9]+ is a file deleted while open .*more than --ghost-limit \(1048576 bytes\); raise --ghost-limit' \
 		'import os, signal, tempfile
 fd, name = tempfile.mkstemp()
+os.ftruncate(fd, 1048577)
 os.unlink(name)
 signal.pause()'
+	dt_refuse_py deleted-file-linked 'deleted' \
+		'pid @PID@ fd [0-9]+ is a file deleted while open .*still linked under another name' \
+		"import os, signal
+name = '$_SUITE_TMP/linked'
+fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+os.link(name, name + '.other')  # (removed with the suite's directory)
+os.unlink(name)
+signal.pause()"
 	dt_refuse_py io-uring 'io_uring' \
 		'pid @PID@ fd [0-9]+ is an io_uring instance .*close it in the program' \
 		"${sys}params = ctypes.create_string_buffer(120)
