@@ -89,6 +89,12 @@ int dump_files_mapped(struct dump_files *f, const char *path, uint64_t dev, uint
 			return 0;
 		}
 	}
+	if (strstr(path, " (deleted)")) {
+		pr_err("%s is mapped but was deleted: stasis cannot dump mappings of deleted "
+		       "files yet; keep the file until the checkpoint, or unmap it",
+		       path);
+		return -ENOTSUP;
+	}
 	if (stat(path, &st) < 0)
 		return negative_errno();
 	if ((uint64_t)st.st_dev != dev || (uint64_t)st.st_ino != ino) {
