@@ -198,8 +198,11 @@ static int dump_pair(struct dump_ctx *ctx, int fd, int lfd, uint32_t index)
 	int locked = 0, pkt = 0, queued = 0, r;
 
 	snprintf(label, sizeof(label), "pid %d fd %d (pty master %u)", ctx->pid, fd, index);
-	if (ioctl(lfd, TIOCGPTLCK, &locked) < 0 || ioctl(lfd, TIOCGPKT, &pkt) < 0)
-		return -errno;
+	if (ioctl(lfd, TIOCGPTLCK, &locked) < 0 || ioctl(lfd, TIOCGPKT, &pkt) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot read its lock and packet mode: %s", label, strerror(-r));
+		return r;
+	}
 	if (locked) {
 		pr_err("%s: its slave is still locked (unlockpt was not called): stasis does not "
 		       "dump a locked pty; unlock it or close it before the checkpoint; the task "
