@@ -186,8 +186,8 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 	static const struct refusal not_yet[] = {
 		{"a special file", "not supported yet; " CLOSE_IT},
 		{"a terminal",
-		 "only the pty slave of a shell job (-j) is supported yet; run "
-		 "the program with its stdin, stdout and stderr on files or /dev/null"},
+		 "only pty pairs and the pty slave of a shell job (-j) are supported yet; "
+		 "run the program with its stdin, stdout and stderr on files or /dev/null"},
 		{"a memfd", "memfds are not supported yet; " CLOSE_IT},
 	};
 
@@ -339,7 +339,8 @@ static FdTypes fd_type(const char *target, const struct stat *st, const struct r
 		return FD_TYPES__PIPE;
 	if (S_ISFIFO(st->st_mode) && target[0] == '/' && !strstr(target, " (deleted)"))
 		return FD_TYPES__FIFO;
-	if (S_ISCHR(st->st_mode) && tty_kind_of(st->st_rdev) == TTY_KIND_PTY_SLAVE)
+	if (S_ISCHR(st->st_mode) && (tty_kind_of(st->st_rdev) == TTY_KIND_PTY_SLAVE ||
+				     tty_kind_of(st->st_rdev) == TTY_KIND_PTY_MASTER))
 		return FD_TYPES__TTY;
 	if (type != FD_TYPES__UND)
 		return type;
@@ -361,7 +362,7 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 	case FD_TYPES__FIFO:
 		return dump_fifo_fd(ctx, pfd, st, fi, ret_id);
 	case FD_TYPES__TTY:
-		return dump_tty_fd(ctx, pfd->fd, st, pfd->target, fi->flags & ~O_CLOEXEC, ret_id);
+		return dump_tty_fd(ctx, pfd->fd, st, fi->flags & ~O_CLOEXEC, ret_id);
 	case FD_TYPES__REG:
 		if (dump_ghost_is_deleted(pfd->target))
 			return dump_ghost_fd(ctx, pfd, st, fi, ret_id);

@@ -188,11 +188,12 @@ int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct 
 int dump_ghost_commit(struct dump_files *f, struct img_dir *dir);
 void dump_ghost_free(struct dump_files *f);
 /*
- * tty.c: the TTY entry of an fd on a pty slave (a shell job's terminal, -j)
- * and its terminal's entry of tty-info.img, written by dump_tty_commit().
+ * tty.c: the TTY entry of an fd on a pty end (of a pair in the tree, or a
+ * shell job's slave, -j) and its terminal's entries of tty-info.img and
+ * tty-data.img, written by dump_tty_commit().
  */
-int dump_tty_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const char *target,
-		uint32_t flags, uint32_t *ret_id);
+int dump_tty_fd(struct dump_ctx *ctx, int fd, const struct stat *st, uint32_t flags,
+		uint32_t *ret_id);
 int dump_tty_commit(struct dump_files *f, struct img_dir *dir);
 void dump_tty_free(struct dump_files *f);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Terminals: kinds by device number, settings read and set again (tty.h). */
+#include <poll.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -109,7 +111,7 @@ int tty_settings_read(int fd, struct arena *a, TtyInfoEntry *ret)
  * tcsetattr() on the caller's controlling terminal from a background group
  * stops it with SIGTTOU, unless SIGTTOU is blocked.
  */
-static int set_termios(int fd, const struct termios *t)
+int tty_set_termios(int fd, const struct termios *t)
 {
 	sigset_t ttou, old;
 	int r = 0;
@@ -130,7 +132,7 @@ int tty_settings_apply(int fd, const TtyInfoEntry *tie, const char *label)
 
 	if (tie->termios) {
 		termios_from(&t, tie->termios);
-		r = set_termios(fd, &t);
+		r = tty_set_termios(fd, &t);
 		if (r < 0) {
 			pr_err("%s: cannot set its termios: %s", label, strerror(-r));
 			return r;
@@ -148,6 +150,83 @@ int tty_settings_apply(int fd, const TtyInfoEntry *tie, const char *label)
 			r = negative_errno();
 			pr_err("%s: cannot set its window size: %s", label, strerror(-r));
 			return r;
+		}
+	}
+	return 0;
+}
+
+int tty_make_raw(int fd, struct termios *ret_saved)
+{
+	struct termios saved, raw;
+	int r;
+
+	if (tcgetattr(fd, &saved) < 0)
+		return negative_errno();
+	raw = saved;
+	cfmakeraw(&raw);
+	raw.c_cc[VMIN] = 1;
+	raw.c_cc[VTIME] = 0;
+	r = tty_set_termios(fd, &raw);
+	if (r < 0)
+		return r;
+	*ret_saved = saved;
+	return 0;
+}
+
+/*
+ * What does not fit in the line discipline's buffer (4 KiB) waits in the
+ * terminal's flip buffers and comes in asynchronously once it is read: after
+ * data, wait a little for more before taking the queue for empty.
+ */
+#define TTY_MORE_WAIT_MS 20
+
+int tty_take_queue(int fd, uint8_t **ret, size_t *ret_len)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, len ? TTY_MORE_WAIT_MS : 0) <= 0 || !(p.revents & POLLIN))
+			break;
+		if (len == cap) {
+			uint8_t *nb = realloc(buf, cap ? cap * 2 : 4096);
+
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+			cap = cap ? cap * 2 : 4096;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EIO) /* the other end is closed and the queue empty */
+			break;
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return negative_errno();
+		len += n > 0 ? (size_t)n : 0;
+		if (n == 0)
+			break;
+	}
+	*ret = len ? TAKE_PTR(buf) : NULL;
+	*ret_len = len;
+	return 0;
+}
+
+int tty_write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		ssize_t n;
+
+		if (poll(&p, 1, 1000) <= 0 || !(p.revents & POLLOUT))
+			return -EAGAIN;
+		n = write(fd, buf, len);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return negative_errno();
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
 		}
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "base/arena.h"
 #include "tty.pb-c.h"
@@ -33,3 +34,18 @@ uint32_t tty_info_id(uint32_t index, bool master);
 int tty_settings_read(int fd, struct arena *a, TtyInfoEntry *ret);
 /* Set the termios and the window size of tie on the terminal fd is on; label names it. */
 int tty_settings_apply(int fd, const TtyInfoEntry *tie, const char *label);
+
+/*
+ * A pty pair's queues (docs/files.md, "Pty pairs"). A terminal has no way to
+ * read its input without taking it: stasis reads it and writes it back at
+ * once, with the slave in raw mode meanwhile (tty_make_raw), so that the
+ * bytes go back as they were, neither echoed nor converted again.
+ */
+/* Put fd's terminal in raw mode (reads return what is queued), its settings before into *ret. */
+int tty_make_raw(int fd, struct termios *ret_saved);
+/* Set t on fd's terminal again (TCSANOW: nothing queued is flushed). */
+int tty_set_termios(int fd, const struct termios *t);
+/* Take everything queued for reading on fd into a malloc'ed *ret (NULL if nothing). */
+int tty_take_queue(int fd, uint8_t **ret, size_t *ret_len);
+/* Write len bytes into fd, waiting for room (the other end's input queue). */
+int tty_write_all(int fd, const uint8_t *buf, size_t len);

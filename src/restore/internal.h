@@ -185,6 +185,12 @@ struct rst_tty {
 	bool applied; /* its settings are set on the terminal that stands for it */
 };
 
+/* A pty pair opened again by the controller, held until the tasks hold their ends (tty.c). */
+struct rst_pty {
+	uint32_t index; /* the dumped one; the new pair has its own */
+	int master, slave;
+};
+
 /* A shared anonymous memory object, mapped first by one task, then by others from it. */
 struct rst_shmem {
 	uint64_t shmid;
@@ -217,6 +223,10 @@ struct rst_shared {
 	struct rst_tty *ttys; /* tty-info.img, read on the first terminal */
 	size_t nttys;
 	bool ttys_loaded;
+	TtyDataEntry **tty_data; /* tty-data.img, read with tty-info.img */
+	size_t ntty_data;
+	struct rst_pty *ptys;
+	size_t nptys;
 	FileLockEntry **locks; /* filelocks.img */
 	size_t nlocks;
 	bool locks_loaded;
@@ -354,7 +364,8 @@ void rst_ghosts_free(struct rst_shared *s);
 int rst_locks_take(struct rst_ctx *c);
 void rst_locks_free(struct rst_shared *s);
 
-/* tty.c: a new fd (min_fd or above) on stasis's terminal for a shell job's pty (-j). */
+/* tty.c: a new fd (min_fd or above) on an end of a pty pair of the tree, or on stasis's
+ * terminal for a shell job's pty (-j). */
 int rst_tty_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what);
 void rst_ttys_free(struct rst_shared *s);
 

@@ -14,10 +14,20 @@
  *    has none and stasis leads it, stasis makes it its own first;
  *  - a group that was in the foreground is put in the foreground again
  *    (TIOCSPGRP, in the new task once it has its group: fork.c).
+ *
+ * A pty pair of the tree (its master was dumped) is opened again by the
+ * controller on the first fd of either end: /dev/ptmx, unlockpt, the slave
+ * through TIOCGPTPEER; with the slave in raw mode, the data of tty-data.img
+ * is queued again through the other end, then each end gets its settings.
+ * The new pair has an index of its own (a new /dev/pts/N). The master's
+ * description is given to the tasks; each description of the slave is a
+ * new one (TIOCGPTPEER). The controller holds both ends until the end of
+ * the restore.
  */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "files/file.h"
 #include "files/tty.h"
@@ -30,34 +40,59 @@ static const TtyFileEntry *tty_file(const struct rst_images *img, uint32_t id)
 	return fe && fe->type == FD_TYPES__TTY ? fe->tty : NULL;
 }
 
-/* tty-info.img, read once for the tree. */
-static int infos_load(struct rst_ctx *c)
+/* Every entry of image type into *ret_msgs; an absent image is empty when optional. */
+static int load_all(struct rst_ctx *c, enum img_type type, bool optional, void ***ret_msgs,
+		    size_t *ret_n)
 {
 	_cleanup_img_file_ struct img_file *f = NULL;
-	struct rst_shared *s = c->shared;
+	char name[64];
 	int r;
 
-	if (s->ttys_loaded)
+	r = img_open(c->img.dir, type, 0, &f);
+	if (r == -ENOENT && optional)
 		return 0;
-	r = img_open(c->img.dir, IMG_TTY_INFO, 0, &f);
 	if (r < 0) {
-		rst_err(c, "cannot read tty-info.img: %s", strerror(-r));
+		img_file_name(type, 0, name, sizeof(name));
+		rst_err(c, "cannot read %s: %s", name, strerror(-r));
 		return r;
 	}
 	for (;;) {
 		_cleanup_img_entry_ struct img_entry e = {};
-		struct rst_tty *n;
+		void **n;
 
 		r = img_next(f, &e);
 		if (r <= 0)
-			break;
-		n = reallocarray(s->ttys, s->nttys + 1, sizeof(*n));
+			return r;
+		n = reallocarray(*ret_msgs, *ret_n + 1, sizeof(*n));
 		if (!n)
 			return -ENOMEM;
-		s->ttys = n;
-		s->ttys[s->nttys++] = (struct rst_tty){(TtyInfoEntry *)img_entry_take_msg(&e)};
+		*ret_msgs = n;
+		n[(*ret_n)++] = img_entry_take_msg(&e);
 	}
-	s->ttys_loaded = r == 0;
+}
+
+/* tty-info.img and tty-data.img, read once for the tree. */
+static int infos_load(struct rst_ctx *c)
+{
+	struct rst_shared *s = c->shared;
+	_cleanup_free_ void **infos = NULL;
+	size_t n = 0;
+	int r;
+
+	if (s->ttys_loaded)
+		return 0;
+	r = load_all(c, IMG_TTY_INFO, false, &infos, &n);
+	if (r >= 0 && !(s->ttys = calloc(n ? n : 1, sizeof(*s->ttys))))
+		r = -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (r >= 0)
+			s->ttys[s->nttys++] = (struct rst_tty){infos[i]};
+		else
+			img_msg_free(infos[i]);
+	}
+	if (r >= 0)
+		r = load_all(c, IMG_TTY_DATA, true, (void ***)&s->tty_data, &s->ntty_data);
+	s->ttys_loaded = r >= 0;
 	return r;
 }
 
@@ -100,27 +135,127 @@ static void plan_ctty(struct rst_ctx *c, const TtyInfoEntry *tie, int fd, uint32
 		controller_takes_ctty(c, fd);
 }
 
-int rst_tty_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what)
+static const TtyDataEntry *tty_data_of(const struct rst_shared *s, uint32_t tty_id)
 {
-	const TtyFileEntry *tfe = tty_file(&c->img, fe->id);
-	struct rst_tty *t;
-	char label[96];
+	for (size_t i = 0; i < s->ntty_data; i++)
+		if (s->tty_data[i]->tty_id == tty_id)
+			return s->tty_data[i];
+	return NULL;
+}
+
+/* Queue data read from end tty_id again: written through its peer. */
+static int queue_again(const struct rst_shared *s, uint32_t tty_id, int peer, const char *label)
+{
+	const TtyDataEntry *d = tty_data_of(s, tty_id);
+	int r;
+
+	if (!d || !d->data.len)
+		return 0;
+	r = tty_write_all(peer, d->data.data, d->data.len);
+	if (r < 0)
+		pr_err("%s: cannot queue its %zu bytes again: %s", label, d->data.len,
+		       strerror(-r));
+	return r;
+}
+
+/* The new pair's queues and settings, from the dumped ends' entries. */
+static int pair_fill(struct rst_shared *s, const struct rst_pty *p, const char *label)
+{
+	const struct rst_tty *st = tty_of(s, tty_info_id(p->index, false));
+	const struct rst_tty *mt = tty_of(s, tty_info_id(p->index, true));
+	struct termios saved;
+	int r;
+
+	if (!st || !mt) {
+		pr_err("%s: tty-info.img lacks an end of the pair", label);
+		return -EBADMSG;
+	}
+	r = tty_make_raw(p->slave, &saved);
+	if (r >= 0)
+		r = queue_again(s, st->tie->id, p->master, label);
+	if (r >= 0)
+		r = queue_again(s, mt->tie->id, p->slave, label);
+	if (r >= 0)
+		r = tty_settings_apply(p->slave, st->tie, label);
+	if (r >= 0)
+		r = tty_settings_apply(p->master, mt->tie, label);
+	if (r >= 0 && mt->tie->packet_mode && ioctl(p->master, TIOCPKT, &(int){1}) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot put its master in packet mode: %s", label, strerror(-r));
+	}
+	return r;
+}
+
+/* The pair that stands for the dumped pty index, opened on the first fd of either end. */
+static int pair_of(struct rst_ctx *c, uint32_t index, const char *label, struct rst_pty **ret)
+{
+	struct rst_shared *s = c->shared;
+	struct rst_pty p = {index, -1, -1}, *n;
+	int r;
+
+	for (size_t i = 0; i < s->nptys; i++)
+		if (s->ptys[i].index == index) {
+			*ret = &s->ptys[i];
+			return 0;
+		}
+	p.master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (p.master < 0 || unlockpt(p.master) < 0 ||
+	    (p.slave = ioctl(p.master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot open a new pty pair (/dev/ptmx): %s", label, strerror(-r));
+	} else {
+		r = pair_fill(s, &p, label);
+	}
+	n = r < 0 ? NULL : reallocarray(s->ptys, s->nptys + 1, sizeof(*n));
+	if (!n) {
+		safe_close(p.master);
+		safe_close(p.slave);
+		return r < 0 ? r : -ENOMEM;
+	}
+	s->ptys = n;
+	s->ptys[s->nptys] = p;
+	*ret = &s->ptys[s->nptys++];
+	return 0;
+}
+
+/* A description of an end of a pair of the tree: the master's own, or a new one of the slave. */
+static int pair_open(struct rst_ctx *c, const struct rst_tty *t, const TtyFileEntry *tfe,
+		     uint32_t dst, const char *label)
+{
+	bool master = tfe->tty_info_id & 1;
+	struct rst_pty *p;
 	int fd, r;
 
-	if (!tfe) {
-		rst_err(c, "%s: file %u is not a terminal in files.img", what, fe->id);
-		return -EBADMSG;
-	}
-	r = infos_load(c);
+	r = pair_of(c, t->tie->pty->index, label, &p);
 	if (r < 0)
 		return r;
-	t = tty_of(c->shared, tfe->tty_info_id);
-	if (!t || t->tie->type != TTY_TYPE__PTY || !t->tie->pty) {
-		rst_err(c, "%s: terminal %#x is not a pty in tty-info.img", what, tfe->tty_info_id);
-		return -EBADMSG;
+	if (master)
+		fd = fcntl(p->master, F_DUPFD_CLOEXEC, 0);
+	else
+		fd = ioctl(p->master, TIOCGPTPEER,
+			   (int)(tfe->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot open its %s again: %s", label, master ? "master" : "slave",
+		       strerror(-r));
+		return r;
 	}
-	snprintf(label, sizeof(label), "restore: pid %d: %s (pty %u)", (int)c->pid, what,
-		 t->tie->pty->index);
+	r = file_set_flags(fd, tfe->flags, label);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (!master)
+		plan_ctty(c, t->tie, fd, dst);
+	return rst_fd_move_up(c, fd, label);
+}
+
+/* A shell job's terminal (its master was not dumped): stasis's own terminal, with -j. */
+static int shell_tty_open(struct rst_ctx *c, struct rst_tty *t, const TtyFileEntry *tfe,
+			  uint32_t dst, const char *label)
+{
+	int fd, r;
+
 	if (!c->opts->shell_job) {
 		pr_err("%s: the task's terminal was a shell's (its other end was not dumped): "
 		       "restore it with -j (--shell-job) from a terminal, which it gets instead",
@@ -147,8 +282,35 @@ int rst_tty_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what)
 		return r;
 	}
 	t->applied = true;
-	plan_ctty(c, t->tie, fd, fe->fd);
+	plan_ctty(c, t->tie, fd, dst);
 	return rst_fd_move_up(c, fd, label);
+}
+
+int rst_tty_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what)
+{
+	const TtyFileEntry *tfe = tty_file(&c->img, fe->id);
+	struct rst_tty *t;
+	char label[96];
+	int r;
+
+	if (!tfe) {
+		rst_err(c, "%s: file %u is not a terminal in files.img", what, fe->id);
+		return -EBADMSG;
+	}
+	r = infos_load(c);
+	if (r < 0)
+		return r;
+	t = tty_of(c->shared, tfe->tty_info_id);
+	if (!t || t->tie->type != TTY_TYPE__PTY || !t->tie->pty) {
+		rst_err(c, "%s: terminal %#x is not a pty in tty-info.img", what, tfe->tty_info_id);
+		return -EBADMSG;
+	}
+	snprintf(label, sizeof(label), "restore: pid %d: %s (pty %u)", (int)c->pid, what,
+		 t->tie->pty->index);
+	/* The master's entry is there when the tree held the master: a pair of its own. */
+	if (tty_of(c->shared, tfe->tty_info_id | 1))
+		return pair_open(c, t, tfe, fe->fd, label);
+	return shell_tty_open(c, t, tfe, fe->fd, label);
 }
 
 void rst_ttys_free(struct rst_shared *s)
@@ -156,4 +318,12 @@ void rst_ttys_free(struct rst_shared *s)
 	for (size_t i = 0; i < s->nttys; i++)
 		img_msg_free((struct ProtobufCMessage *)s->ttys[i].tie);
 	free(s->ttys);
+	for (size_t i = 0; i < s->ntty_data; i++)
+		img_msg_free((struct ProtobufCMessage *)s->tty_data[i]);
+	free(s->tty_data);
+	for (size_t i = 0; i < s->nptys; i++) {
+		safe_close(s->ptys[i].master);
+		safe_close(s->ptys[i].slave);
+	}
+	free(s->ptys);
 }

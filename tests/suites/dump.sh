@@ -22,7 +22,7 @@ dt_fpu() {
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
 # Dumped with -R and checked (images, crit), but not failed at every step.
-FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths fd-ghost)
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths fd-ghost fd-pty)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -158,7 +158,7 @@ dt_snapshot() { # PID PREFIX
 		"/proc/$pid/status" >"$p.sig" 2>/dev/null || return 1
 	for fd in $(ls "/proc/$pid/fd" 2>/dev/null | sort -n); do
 		printf '%s -> %s | ' "$fd" "$(readlink "/proc/$pid/fd/$fd")"
-		grep -E '^(pos|flags|mnt_id|ino|eventfd-count|eventfd-semaphore|sigmask|clockid):' \
+		grep -E '^(pos|flags|mnt_id|ino|eventfd-count|eventfd-semaphore|sigmask|clockid|tty-index):' \
 			"/proc/$pid/fdinfo/$fd" | tr '\n' ' '
 		echo
 	done >"$p.fds"
@@ -597,6 +597,9 @@ def check_fds(d, pid, snap):
         if (f or {}).get("type") == "FIFO":
             check_fifo_fd(d, fd, e, f, target, flags, files, kv)
             continue
+        if (f or {}).get("type") == "TTY":
+            check_tty_fd(d, fd, e, f, target, flags, kv)
+            continue
         if target.startswith("socket:") and (f or {}).get("type") == "INETSK":
             check_inet_fd(fd, e, f, target, flags)
             continue
@@ -622,6 +625,22 @@ def check_fds(d, pid, snap):
     if (cwd, root, num(fs.get("umask", -1))) != (snap_text(snap, "cwd"), snap_text(snap, "root"), umask):
         bad(f"fs (cwd, root, umask) is {(cwd, root, num(fs.get('umask', -1)))}, /proc says "
             f"{(snap_text(snap, 'cwd'), snap_text(snap, 'root'), umask)}")
+
+
+def check_tty_fd(d, fd, e, f, target, flags, kv):
+    """A pty end: its terminal in tty-info.img, CRIU's id (index * 2, + 1 for the master)."""
+    tfe = f.get("tty", {})
+    infos = {num(i["id"]): i for i in entries(f"{d}/tty-info.img")}
+    tid = num(tfe.get("tty_info_id", -1))
+    if target == "/dev/ptmx":
+        index, master = int(kv.get("tty-index:", -1)), 1
+    else:
+        index, master = int(target.rpartition("/")[2]), 0
+    got = (tid, num(tfe.get("flags", 0)), num(e.get("flags", 0)))
+    want = (index * 2 + master, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
+    if got != want or tid not in infos:
+        bad(f"fd {fd} ({target}): (tty id, flags, fd flags) is {got}, /proc says {want}"
+            f"{'' if tid in infos else ', and tty-info.img lacks it'}")
 
 
 def check_unix_fd(fd, e, f, target, flags, files):
