@@ -376,7 +376,7 @@ static int dump_task_core(struct dump_ctx *ctx, struct remote *rm, struct arena 
 	tc->personality = personality;
 	tc->flags = ctx->stat.flags;
 	tc->blk_sigset = rsys_task_sigmask(dump_leader(ctx)->task);
-	tc->comm = arena_strdup(a, ctx->status.name);
+	tc->comm = arena_strdup(a, dump_leader(ctx)->status.name);
 	tc->has_loginuid = true;
 	tc->loginuid = loginuid;
 	tc->has_oom_score_adj = true;

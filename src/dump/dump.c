@@ -189,11 +189,10 @@ static int freeze(struct dump_tree *t)
 
 			if (ctx->zombie)
 				continue;
+			/* (The process's status is its leader's, read by dump_freeze().) */
 			r = dump_freeze(ctx);
 			if (r == 0)
 				r = proc_read_stat(ctx->pid, 0, &ctx->stat);
-			if (r == 0)
-				r = proc_read_status(ctx->pid, 0, &ctx->status);
 			if (r < 0)
 				return r;
 		}
@@ -359,7 +358,6 @@ static void free_tree(struct dump_tree *t)
 		dump_threads_free(&t->procs[i]);
 		dump_track_free_proc(&t->procs[i]);
 		mem_vmas_release(&t->procs[i].vmas);
-		proc_status_done(&t->procs[i].status);
 	}
 	free(t->procs);
 	dump_pipes_release(&t->sh);

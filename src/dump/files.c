@@ -533,6 +533,6 @@ int dump_fs(struct dump_ctx *ctx)
 	if (r < 0)
 		return r;
 	fs.has_umask = true;
-	fs.umask = ctx->status.umask;
+	fs.umask = dump_leader(ctx)->status.umask;
 	return img_write_one(ctx->dir, IMG_FS, (uint64_t)ctx->pid, &fs.base);
 }

@@ -108,7 +108,6 @@ struct dump_ctx {
 	struct dump_thread *threads; /* the leader first; its task does the process-wide calls */
 	size_t nthreads;
 	struct proc_stat stat;
-	struct proc_status status;
 	struct mem_vmas vmas;
 	uint32_t exe_file_id;
 	int64_t seccomp_filter; /* the leader's newest filter in seccomp.img, -1 if none */

@@ -107,7 +107,7 @@ static int dump_leader_seccomp(struct dump_ctx *ctx, ThreadCoreEntry *th)
 	size_t n = 0, base = sh->nfilters;
 	int r;
 
-	if (ctx->status.seccomp == SECCOMP_MODE_FILTER) {
+	if (dump_leader(ctx)->status.seccomp == SECCOMP_MODE_FILTER) {
 		r = read_filters(ctx->pid, &sh->arena, &oldest_first, &n);
 		if (r == 0)
 			r = grow_filters(sh, n);
@@ -123,10 +123,10 @@ static int dump_leader_seccomp(struct dump_ctx *ctx, ThreadCoreEntry *th)
 		th->has_seccomp_filter = n > 0;
 		th->seccomp_filter = n ? (uint32_t)(base + n - 1) : 0;
 	}
-	if (ctx->status.seccomp != SECCOMP_MODE_DISABLED) {
+	if (dump_leader(ctx)->status.seccomp != SECCOMP_MODE_DISABLED) {
 		th->has_seccomp_mode = true;
-		th->seccomp_mode = (SeccompMode)ctx->status.seccomp;
-		pr_info("pid %d: seccomp mode %u, %zu filters", ctx->pid, ctx->status.seccomp, n);
+		th->seccomp_mode = (SeccompMode)dump_leader(ctx)->status.seccomp;
+		pr_info("pid %d: seccomp mode %u, %zu filters", ctx->pid, dump_leader(ctx)->status.seccomp, n);
 	}
 	ctx->seccomp_filter = th->has_seccomp_filter ? (int64_t)th->seccomp_filter : -1;
 	return 0;

@@ -88,7 +88,7 @@ struct child_plan {
 	bool ctty_fg;   /* TIOCSPGRP: its group was in the foreground */
 	const struct rst_posix_lock *locks;
 	size_t nlocks;
-	int *keep;      /* sorted: the fds that stay open */
+	int *keep; /* sorted: the fds that stay open */
 	size_t nkeep;
 };
 
@@ -270,37 +270,26 @@ static int cmp_int(const void *a, const void *b)
 static int make_plan(struct rst_ctx *c, int report_fd, struct child_plan *p)
 {
 	const PstreeEntry *item = c->img.item;
+	const struct rst_files *f = &c->files;
 	size_t n = 0;
 
-	if (c->zombie) {
-		*p = (struct child_plan){
-			.pid = c->pid,
-			.parent = c->parent,
-			.zombie = true,
-			.exit_status = (int)c->img.core->tc->exit_code,
-			.new_session = item->sid == item->pid,
-			.own_group = item->sid != item->pid && item->pgid == item->pid,
-		};
-		return 0;
-	}
 	*p = (struct child_plan){
 		.pid = c->pid,
 		.parent = c->parent,
-		.clone_flags = (c->share_files ? CLONE_FILES : 0) | (c->share_fs ? CLONE_FS : 0),
 		.new_session = item->sid == item->pid,
 		.own_group = item->sid != item->pid && item->pgid == item->pid,
-		.moves = c->files.moves,
-		.nmoves = c->files.nmoves,
-		.cwd_fd = c->files.cwd_fd,
-		.root_fd = c->files.root_fd,
-		.has_umask = c->img.fs->has_umask,
-		.umask = (mode_t)c->img.fs->umask,
-		.ctty_fd = c->files.ctty_fd,
-		.ctty_lead = c->files.ctty_lead,
-		.ctty_fg = c->files.ctty_fg,
-		.locks = c->files.posix_locks,
-		.nlocks = c->files.nposix_locks,
 	};
+	if (c->zombie) {
+		p->zombie = true;
+		p->exit_status = (int)c->img.core->tc->exit_code;
+		return 0;
+	}
+	p->clone_flags = (c->share_files ? CLONE_FILES : 0) | (c->share_fs ? CLONE_FS : 0);
+	p->moves = f->moves, p->nmoves = f->nmoves;
+	p->cwd_fd = f->cwd_fd, p->root_fd = f->root_fd;
+	p->has_umask = c->img.fs->has_umask, p->umask = (mode_t)c->img.fs->umask;
+	p->ctty_fd = f->ctty_fd, p->ctty_lead = f->ctty_lead, p->ctty_fg = f->ctty_fg;
+	p->locks = f->posix_locks, p->nlocks = f->nposix_locks;
 	p->keep = calloc(c->files.nmoves + c->files.nopen + 1, sizeof(int));
 	if (!p->keep)
 		return -ENOMEM;

@@ -140,11 +140,5 @@ static void check(void)
 
 int main(int argc, char **argv)
 {
-	zoo_init(argc, argv, &desc);
-	setup();
-	zoo_ready();
-	zoo_break_now();
-	zoo_wait_term();
-	check();
-	return zoo_verdict();
+	return zoo_run(argc, argv, &desc, setup, check);
 }

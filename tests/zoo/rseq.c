@@ -83,11 +83,5 @@ static const struct zoo_desc desc = {
 
 int main(int argc, char **argv)
 {
-	zoo_init(argc, argv, &desc);
-	setup();
-	zoo_ready();
-	zoo_break_now();
-	zoo_wait_term();
-	check();
-	return zoo_verdict();
+	return zoo_run(argc, argv, &desc, setup, check);
 }

@@ -21,16 +21,9 @@ static pid_t child;
 
 static char state_of(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
+	struct zoo_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return '?';
-	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-	fclose(f);
-	return p ? p[2] : '?';
+	return zoo_proc_stat(pid, &st) ? st.state : '?';
 }
 
 static void setup(void)
@@ -90,11 +83,5 @@ static const struct zoo_desc desc = {
 
 int main(int argc, char **argv)
 {
-	zoo_init(argc, argv, &desc);
-	setup();
-	zoo_ready();
-	zoo_break_now();
-	zoo_wait_term();
-	check();
-	return zoo_verdict();
+	return zoo_run(argc, argv, &desc, setup, check);
 }

@@ -215,38 +215,21 @@ static void wait_settled(void)
 	zoo_setup_failed("the children did not set their groups");
 }
 
-static bool read_stat(pid_t pid, int *ppid, int *pgid, int *sid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	bool ok;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	ok = fgets(buf, sizeof(buf), f) != NULL;
-	fclose(f);
-	p = ok ? strrchr(buf, ')') : NULL;
-	return p && sscanf(p + 2, "%*c %d %d %d", ppid, pgid, sid) == 3;
-}
-
 static void check_tree(void)
 {
 	pid_t me = getpid();
-	int ppid, pgid, sid;
+	struct zoo_stat st;
 
 	for (unsigned i = 0; i <= NCHILD; i++) {
 		pid_t want_ppid = i == NCHILD ? kids[0].pid : me;
 		pid_t want_pgid = kids[i].want_pgid ? kids[i].want_pgid : me;
 		pid_t want_sid = kids[i].want_sid ? kids[i].want_sid : me;
 
-		if (!zoo_expect(read_stat(kids[i].pid, &ppid, &pgid, &sid), "pid %d is gone",
-				kids[i].pid))
+		if (!zoo_expect(zoo_proc_stat(kids[i].pid, &st), "pid %d is gone", kids[i].pid))
 			continue;
-		zoo_expect(ppid == want_ppid && pgid == want_pgid && sid == want_sid,
-			   "pid %d: ppid %d pgid %d sid %d, not %d %d %d", kids[i].pid, ppid, pgid,
-			   sid, want_ppid, want_pgid, want_sid);
+		zoo_expect(st.ppid == want_ppid && st.pgid == want_pgid && st.sid == want_sid,
+			   "pid %d: ppid %d pgid %d sid %d, not %d %d %d", kids[i].pid, st.ppid,
+			   st.pgid, st.sid, want_ppid, want_pgid, want_sid);
 	}
 	zoo_expect(getpgid(0) == me && getsid(0) == me, "root is not its own group and session");
 }

@@ -27,20 +27,12 @@ static void on_sigchld(int sig)
 	sigchlds++;
 }
 
-static char state_of(pid_t pid, int *ret_ppid)
+/* A zombie of root's? */
+static bool zombie_of_root(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
+	struct zoo_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return '?';
-	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-	fclose(f);
-	if (!p || sscanf(p + 2, "%*c %d", ret_ppid) != 1)
-		return '?';
-	return p[2];
+	return zoo_proc_stat(pid, &st) && st.state == 'Z' && st.ppid == getpid();
 }
 
 static void wait_zombie(pid_t pid)
@@ -84,15 +76,13 @@ static void setup(void)
 
 static void check(void)
 {
-	int status, ppid = 0;
+	int status;
 
 	zoo_sleep_ms(20); /* a stray SIGCHLD would have come by now */
 	zoo_expect(sigchlds == sigchlds_before, "root got %d SIGCHLDs, not %d", (int)sigchlds,
 		   sigchlds_before);
-	zoo_expect(state_of(exited, &ppid) == 'Z' && ppid == getpid(),
-		   "pid %d is not a zombie of root (ppid %d)", exited, ppid);
-	zoo_expect(state_of(killed, &ppid) == 'Z' && ppid == getpid(),
-		   "pid %d is not a zombie of root (ppid %d)", killed, ppid);
+	zoo_expect(zombie_of_root(exited), "pid %d is not a zombie of root", exited);
+	zoo_expect(zombie_of_root(killed), "pid %d is not a zombie of root", killed);
 	if (zoo_expect(waitpid(exited, &status, 0) == exited, "waitpid %d: %m", exited))
 		zoo_expect(WIFEXITED(status) && WEXITSTATUS(status) == want_code,
 			   "pid %d ended with status %#x, not exit %d", exited, status, want_code);
@@ -117,11 +107,5 @@ static const struct zoo_desc desc = {
 
 int main(int argc, char **argv)
 {
-	zoo_init(argc, argv, &desc);
-	setup();
-	zoo_ready();
-	zoo_break_now();
-	zoo_wait_term();
-	check();
-	return zoo_verdict();
+	return zoo_run(argc, argv, &desc, setup, check);
 }

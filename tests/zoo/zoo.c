@@ -407,3 +407,32 @@ bool zoo_fdinfo(int fd, char *buf, size_t size)
 	buf[n] = '\0';
 	return true;
 }
+
+int zoo_run(int argc, char **argv, const struct zoo_desc *desc, void (*setup)(void),
+	    void (*check)(void))
+{
+	zoo_init(argc, argv, desc);
+	setup();
+	zoo_ready();
+	zoo_break_now();
+	zoo_wait_term();
+	check();
+	return zoo_verdict();
+}
+
+bool zoo_proc_stat(int pid, struct zoo_stat *ret)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	ok = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	p = ok ? strrchr(buf, ')') : NULL;
+	return p &&
+	       sscanf(p + 2, "%c %d %d %d", &ret->state, &ret->ppid, &ret->pgid, &ret->sid) == 4;
+}

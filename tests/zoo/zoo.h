@@ -88,6 +88,22 @@ _printf_(2, 3) bool zoo_expect(bool ok, const char *fmt, ...);
 /* Write the verdict and return the exit status for main(). */
 int zoo_verdict(void);
 
+/*
+ * The whole life of most zoo programs, for main() to return: zoo_init(),
+ * setup(), zoo_ready(), zoo_break_now(), zoo_wait_term(), check(), the
+ * verdict.
+ */
+int zoo_run(int argc, char **argv, const struct zoo_desc *desc, void (*setup)(void),
+	    void (*check)(void));
+
+/* Fields of /proc/PID/stat (for the checks of programs with children). */
+struct zoo_stat {
+	char state; /* R S D Z T ... */
+	int ppid, pgid, sid;
+};
+/* false if pid is gone (or its stat cannot be read). */
+bool zoo_proc_stat(int pid, struct zoo_stat *ret);
+
 /* A repeatable byte pattern: byte i of the stream seeded with seed. */
 static inline uint8_t zoo_pattern(uint64_t seed, uint64_t i)
 {
