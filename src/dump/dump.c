@@ -211,9 +211,10 @@ static int open_remote(struct dump_ctx *ctx)
 }
 
 /*
- * Before the pages: nothing of stasis stays mapped in the task, and the task
- * is back in its own stop with its own registers, so that it goes on
- * unharmed even if stasis dies while the pages are copied.
+ * Before the fds and the pages: nothing of stasis stays mapped in the task,
+ * and the task is back in its own stop with its own registers, so that it
+ * goes on unharmed if stasis dies now. (A big process's pages step maps a
+ * scratch page and two pipes again for its copy: docs/mem.md.)
  */
 static int close_remote(struct dump_ctx *ctx)
 {

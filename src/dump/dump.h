@@ -33,6 +33,13 @@ struct dump_opts {
 	/* --ghost-limit: the largest deleted file whose content is saved; 0: the default */
 	uint64_t ghost_limit;
 	/*
+	 * Private memory (resident KiB) from which a process's pages are
+	 * vmspliced by the task rather than read with process_vm_readv (the
+	 * pipes cost a few remote syscalls); 0: DUMP_SPLICE_MIN_KIB_DEFAULT.
+	 * Set from STASIS_SPLICE_MIN_KIB by the CLI, for tests.
+	 */
+	uint64_t splice_min_kib;
+	/*
 	 * Fault injection for tests: fail at step N (1-based) as if it had
 	 * failed for real; 0 for none. Set from STASIS_FAIL_STEP by the CLI.
 	 */
@@ -40,6 +47,7 @@ struct dump_opts {
 };
 
 #define DUMP_GHOST_LIMIT_DEFAULT (1024 * 1024) /* criu's */
+#define DUMP_SPLICE_MIN_KIB_DEFAULT (16 * 1024)
 
 /* 0, or a negative errno after saying what failed on the log. */
 int stasis_dump(const struct dump_opts *opts);

@@ -232,6 +232,20 @@ int dump_vmas(struct dump_ctx *ctx);
 int dump_mm(struct dump_ctx *ctx);
 int dump_pages(struct dump_ctx *ctx);
 
+/* splice.c: the pipes a task vmsplices its pages into, for mem_dump_opts.splicer. */
+struct dump_splice {
+	struct rsys_task *task; /* the leader, with a scratch page while open */
+	unsigned long scratch;  /* the iovecs of a vmsplice go here */
+	struct mem_splicer sp;
+};
+/*
+ * Map a scratch page in the leader and make the pipes; on failure nothing
+ * is left in the task (the caller copies the pages the other way).
+ */
+int dump_splice_open(struct dump_ctx *ctx, struct dump_splice *s);
+/* Close the task's ends, unmap the scratch page, settle the leader. Logs a failure. */
+int dump_splice_close(struct dump_splice *s);
+
 /* predump.c: pre-dumps and incremental dumps (docs/predump.md) */
 int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir);
 int dump_track_proc(struct dump_ctx *ctx);

@@ -134,10 +134,52 @@ static int dump_shmem(struct dump_ctx *ctx)
 	return 0;
 }
 
+/* Enough private memory that the pipes' few remote syscalls pay off. */
+static bool worth_splicing(const struct dump_ctx *ctx)
+{
+	uint64_t min = ctx->opts->splice_min_kib ?: DUMP_SPLICE_MIN_KIB_DEFAULT, kib = 0;
+
+	for (size_t i = 0; i < ctx->vmas.nr && kib < min; i++)
+		if (mem_vma_has_private_pages(&ctx->vmas.v[i].e))
+			kib += ctx->vmas.v[i].rss_swap_kib;
+	return kib >= min;
+}
+
+static int dump_pages_through_pipes(struct dump_ctx *ctx, struct dump_splice *s,
+				    struct mem_dump_opts *opts)
+{
+	int r, k;
+
+	pr_info("pid %d: its pages vmspliced by itself into pipes of %zu KiB", ctx->pid,
+		s->sp.pipe[0].size / 1024);
+	opts->splicer = &s->sp;
+	r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid,
+			   dump_pages_id(ctx->sh), opts, &ctx->mem_stats);
+	k = dump_splice_close(s);
+	return r < 0 ? r : k;
+}
+
+/* The private pages: vmspliced by the task when it is worth it and it can, else read. */
+static int dump_private_pages(struct dump_ctx *ctx, struct mem_dump_opts *opts)
+{
+	struct dump_splice s;
+	int r;
+
+	if (worth_splicing(ctx)) {
+		r = dump_splice_open(ctx, &s);
+		if (r == 0)
+			return dump_pages_through_pipes(ctx, &s, opts);
+		pr_info("pid %d: no pipes in the task (%s): pages read with process_vm_readv",
+			ctx->pid, strerror(-r));
+	}
+	return mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid,
+			      dump_pages_id(ctx->sh), opts, &ctx->mem_stats);
+}
+
 int dump_pages(struct dump_ctx *ctx)
 {
 	_cleanup_free_ uint64_t *sp = calloc(ctx->nthreads, sizeof(*sp));
-	const struct mem_dump_opts opts = {.thread_sp = sp, .nr_thread_sp = ctx->nthreads};
+	struct mem_dump_opts opts = {.thread_sp = sp, .nr_thread_sp = ctx->nthreads};
 	int r;
 
 	if (!sp)
@@ -149,8 +191,7 @@ int dump_pages(struct dump_ctx *ctx)
 	if (ctx->track) /* --track-mem: what changed since the parent image set */
 		r = dump_track_pages(ctx);
 	else
-		r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid,
-				   dump_pages_id(ctx->sh), &opts, &ctx->mem_stats);
+		r = dump_private_pages(ctx, &opts);
 	return r < 0 ? r : dump_shmem(ctx);
 }
 

@@ -14,9 +14,18 @@
  * The writer thread is started with the second half: a dump that fits in
  * one half is read and written inline. It never logs: errors are handed
  * back and reported by the calling thread.
+ *
+ * With a splicer (mem_copier_open_splice), a half is a pipe instead of a
+ * buffer: the task vmsplices its pages into it (a remote syscall: the pipe
+ * then holds references to the task's pages, no copy) and the writer
+ * splices them into the file (the one copy). The task is frozen, so the
+ * pages cannot change between the two. Runs the task cannot vmsplice (not
+ * readable by it, or a short vmsplice) are read into a bounce buffer and
+ * written into the pipe from our side, in their place.
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -48,7 +57,8 @@ struct piece {
 enum half_state { HALF_FREE, HALF_WRITING, HALF_WRITTEN };
 
 struct half {
-	uint8_t *buf;
+	uint8_t *buf;                /* NULL for a pipe */
+	const struct mem_pipe *pipe; /* NULL for a buffer */
 	size_t used;
 	struct run *runs;
 	size_t nr_runs;
@@ -67,6 +77,8 @@ struct mem_copier {
 	size_t half_size;
 	bool one_thread;
 	bool zero_unreadable; /* pages gone since they were found read as zeros */
+	const struct mem_splicer *sp;
+	uint8_t *bounce; /* half_size bytes, for what the task cannot vmsplice */
 	struct half h[2];
 	int cur;
 	struct iovec remote[IOV_MAX];
@@ -82,10 +94,12 @@ struct mem_copier {
 	int err; /* the first error: the copier is unusable after it */
 };
 
-static int write_all_fd(int fd, const uint8_t *p, size_t len)
+/* len bytes into fd: from p, or spliced from the pipe `from` if it is >= 0. */
+static int put_all(int fd, int from, const uint8_t *p, size_t len)
 {
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = from >= 0 ? splice(from, NULL, fd, NULL, len, SPLICE_F_MOVE)
+				      : write(fd, p, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -94,10 +108,17 @@ static int write_all_fd(int fd, const uint8_t *p, size_t len)
 		}
 		if (n == 0)
 			return -EIO;
-		p += n;
+		if (p)
+			p += n;
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Put what the half holds into the pages file. */
+static int drain_half(struct mem_copier *c, struct half *h)
+{
+	return put_all(c->out_fd, h->pipe ? h->pipe->rfd : -1, h->buf, h->used);
 }
 
 static void *writer_main(void *arg)
@@ -118,7 +139,7 @@ static void *writer_main(void *arg)
 		h = &c->h[i];
 		pthread_cond_broadcast(&c->cond);
 		pthread_mutex_unlock(&c->lock);
-		r = write_all_fd(c->out_fd, h->buf, h->used);
+		r = drain_half(c, h);
 		pthread_mutex_lock(&c->lock);
 		h->err = r;
 		h->state = HALF_WRITTEN;
@@ -151,30 +172,40 @@ void mem_copier_free(struct mem_copier *c)
 	pthread_mutex_destroy(&c->lock);
 	for (int i = 0; i < 2; i++)
 		free_half(&c->h[i], c->half_size);
+	if (c->bounce)
+		munmap(c->bounce, c->half_size);
 	free(c);
 }
 
-static int alloc_half(struct half *h, size_t half_size)
+static uint8_t *alloc_buf(size_t size)
+{
+	uint8_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Fewer faults and TLB misses while the copies run; merely a hint. */
+	(void)madvise(p, size, MADV_HUGEPAGE);
+	return p;
+}
+
+/* A buffer half, or with pipe a pipe half (no buffer of its own). */
+static int alloc_half(struct half *h, size_t half_size, const struct mem_pipe *pipe)
 {
 	size_t max_runs = half_size / MEM_PAGE_SIZE;
 
-	h->buf = mmap(NULL, half_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (h->buf == MAP_FAILED) {
-		h->buf = NULL;
+	h->pipe = pipe;
+	if (!pipe && !(h->buf = alloc_buf(half_size)))
 		return -ENOMEM;
-	}
-	/* Fewer faults and TLB misses while the copies run; merely a hint. */
-	(void)madvise(h->buf, half_size, MADV_HUGEPAGE);
 	h->runs = calloc(max_runs, sizeof(*h->runs));
 	h->pieces = calloc(max_runs, sizeof(*h->pieces));
 	return h->runs && h->pieces ? 0 : -ENOMEM;
 }
 
-int mem_copier_open(const char *label, pid_t pid, int src_fd, struct img_pagemap_writer *w,
-		    size_t buf_size, bool one_thread, struct mem_copier **ret_c)
+static int copier_new(const char *label, pid_t pid, int src_fd, struct img_pagemap_writer *w,
+		      size_t half_size, const struct mem_splicer *sp, bool one_thread,
+		      struct mem_copier **ret_c)
 {
 	struct mem_copier *c;
-	size_t half = ALIGN_UP(buf_size / 2, (size_t)MEM_PAGE_SIZE);
 	int r;
 
 	c = calloc(1, sizeof(*c));
@@ -185,20 +216,40 @@ int mem_copier_open(const char *label, pid_t pid, int src_fd, struct img_pagemap
 	c->src_fd = src_fd;
 	c->w = w;
 	c->out_fd = img_pagemap_writer_pages_fd(w);
-	c->half_size = MAX(half, (size_t)COPY_MIN_HALF);
+	c->half_size = half_size;
 	c->one_thread = one_thread;
+	c->sp = sp;
 	c->queued = -1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	for (int i = 0; i < (one_thread ? 1 : 2); i++) {
-		r = alloc_half(&c->h[i], c->half_size);
-		if (r < 0) {
-			mem_copier_free(c);
-			return r;
-		}
+	r = sp && !(c->bounce = alloc_buf(half_size)) ? -ENOMEM : 0;
+	for (int i = 0; r == 0 && i < (one_thread ? 1 : 2); i++)
+		r = alloc_half(&c->h[i], c->half_size, sp ? &sp->pipe[i] : NULL);
+	if (r < 0) {
+		mem_copier_free(c);
+		return r;
 	}
 	*ret_c = c;
 	return 0;
+}
+
+int mem_copier_open(const char *label, pid_t pid, int src_fd, struct img_pagemap_writer *w,
+		    size_t buf_size, bool one_thread, struct mem_copier **ret_c)
+{
+	size_t half = ALIGN_UP(buf_size / 2, (size_t)MEM_PAGE_SIZE);
+
+	return copier_new(label, pid, src_fd, w, MAX(half, (size_t)COPY_MIN_HALF), NULL, one_thread,
+			  ret_c);
+}
+
+int mem_copier_open_splice(const char *label, pid_t pid, int src_fd, struct img_pagemap_writer *w,
+			   const struct mem_splicer *sp, bool one_thread, struct mem_copier **ret_c)
+{
+	size_t half = MIN(sp->pipe[0].size, sp->pipe[1].size) & ~(size_t)(MEM_PAGE_SIZE - 1);
+
+	if (!half || !sp->max_iov)
+		return -EINVAL;
+	return copier_new(label, pid, src_fd, w, half, sp, one_thread, ret_c);
 }
 
 static int read_via_fd(struct mem_copier *c, uint8_t *dst, uint64_t addr, uint64_t len)
@@ -267,14 +318,13 @@ static int read_runs(struct mem_copier *c, const struct run *runs, size_t nr, ui
 	return r < 0 ? r : (int)i + 1;
 }
 
-/* Read the pages a half describes into its buffer. */
-static int fill_half(struct mem_copier *c, struct half *h)
+/* Read the pages of runs[0..nr) into dst. */
+static int read_into(struct mem_copier *c, const struct run *runs, size_t nr, uint8_t *dst)
 {
-	uint8_t *dst = h->buf;
 	size_t i = 0;
 
-	while (i < h->nr_runs) {
-		const struct run *run = &h->runs[i];
+	while (i < nr) {
+		const struct run *run = &runs[i];
 		int r;
 
 		if (run->via_fd || c->pid == 0) {
@@ -285,13 +335,83 @@ static int fill_half(struct mem_copier *c, struct half *h)
 			i++;
 			continue;
 		}
-		r = read_runs(c, run, h->nr_runs - i, dst);
+		r = read_runs(c, run, nr - i, dst);
 		if (r < 0)
 			return r;
 		for (int k = 0; k < r; k++)
-			dst += h->runs[i++].len;
+			dst += runs[i++].len;
 	}
 	return 0;
+}
+
+/*
+ * Runs[0..nr) but their first `skip` bytes (which are in the pipe already):
+ * read through the bounce buffer and written into the pipe from our side.
+ */
+static int bounce_runs(struct mem_copier *c, const struct half *h, struct run *runs, size_t nr,
+		       uint64_t skip)
+{
+	uint64_t total = 0;
+	int r;
+
+	for (; nr && skip >= runs[0].len; runs++, nr--)
+		skip -= runs[0].len;
+	if (!nr)
+		return 0;
+	runs[0].addr += skip;
+	runs[0].len -= skip;
+	for (size_t i = 0; i < nr; i++)
+		total += runs[i].len;
+	r = read_into(c, runs, nr, c->bounce);
+	if (r < 0)
+		return r;
+	r = put_all(h->pipe->wfd, -1, c->bounce, total);
+	if (r < 0)
+		pr_err("%s: cannot put pages into a pipe: %s", c->label, strerror(-r));
+	return r;
+}
+
+/*
+ * The task vmsplices the runs into the half's pipe, up to max_iov runs a
+ * call; what it could not move goes in through the bounce buffer. The pipe
+ * is empty and holds half_size bytes, so nothing here waits.
+ */
+static int fill_pipe(struct mem_copier *c, struct half *h)
+{
+	struct iovec iov[IOV_MAX];
+	size_t i = 0;
+
+	while (i < h->nr_runs) {
+		uint64_t total = 0;
+		size_t k;
+		ssize_t n = 0;
+		int r;
+
+		for (k = 0; i + k < h->nr_runs && k < MIN(c->sp->max_iov, (size_t)IOV_MAX) &&
+			    !h->runs[i + k].via_fd;
+		     k++) {
+			iov[k] = (struct iovec){(void *)(uintptr_t)h->runs[i + k].addr,
+						h->runs[i + k].len};
+			total += h->runs[i + k].len;
+		}
+		if (k)
+			n = c->sp->vmsplice(c->sp->arg, h->pipe->task_fd, iov, k);
+		else
+			k = 1; /* a via_fd run */
+		r = (uint64_t)MAX(n, 0) < total || !total
+			    ? bounce_runs(c, h, &h->runs[i], k, (uint64_t)MAX(n, 0))
+			    : 0;
+		if (r < 0)
+			return r;
+		i += k;
+	}
+	return 0;
+}
+
+/* Read the pages a half describes into its buffer, or have the task put them into its pipe. */
+static int fill_half(struct mem_copier *c, struct half *h)
+{
+	return h->pipe ? fill_pipe(c, h) : read_into(c, h->runs, h->nr_runs, h->buf);
 }
 
 static int add_entry(struct mem_copier *c, const struct piece *p)
@@ -350,7 +470,7 @@ static int reclaim(struct mem_copier *c, int i)
 
 static int write_inline(struct mem_copier *c, struct half *h)
 {
-	int r = write_all_fd(c->out_fd, h->buf, h->used);
+	int r = drain_half(c, h);
 
 	return r < 0 ? report_write(c, r) : add_pieces(c, h);
 }

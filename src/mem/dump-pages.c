@@ -147,9 +147,13 @@ int mem_dump_pages(pid_t pid, const struct mem_vmas *vmas, struct img_dir *dir, 
 	if (r < 0)
 		return r;
 	snprintf(label, sizeof(label), "pid %d", pid);
-	r = mem_copier_open(label, pid, mem_fd, w,
-			    d.opts->buf_size ? d.opts->buf_size : MEM_DUMP_BUF_DEFAULT,
-			    d.opts->one_thread, &copier);
+	if (d.opts->splicer)
+		r = mem_copier_open_splice(label, pid, mem_fd, w, d.opts->splicer,
+					   d.opts->one_thread, &copier);
+	else
+		r = mem_copier_open(label, pid, mem_fd, w,
+				    d.opts->buf_size ? d.opts->buf_size : MEM_DUMP_BUF_DEFAULT,
+				    d.opts->one_thread, &copier);
 	if (r < 0)
 		return r;
 	d.copier = copier;

@@ -59,6 +59,15 @@ struct mem_copier;
 int mem_copier_open(const char *label, pid_t pid, int src_fd, struct img_pagemap_writer *w,
 		    size_t buf_size, bool one_thread, struct mem_copier **ret_c);
 /*
+ * The same, but the pages of pid go through the splicer's pipes (one copy:
+ * the task vmsplices them, the writer splices them into the file); a run the
+ * task cannot vmsplice is read as above and written into the pipe. Halves
+ * are the pipes' size.
+ */
+int mem_copier_open_splice(const char *label, pid_t pid, int src_fd, struct img_pagemap_writer *w,
+			   const struct mem_splicer *sp, bool one_thread,
+			   struct mem_copier **ret_c);
+/*
  * Queue the pages [addr, addr + len) (page aligned), to be recorded with
  * pagemap flags `flags` (IMG_PE_*) at vaddr addr. via_fd: read them from
  * src_fd. Calls must come in increasing address order.

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "mm.pb-c.h"
 #include "vma.pb-c.h"
@@ -151,6 +152,30 @@ int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool prot
 
 /* ---- Dumping pages ------------------------------------------------------- */
 
+/*
+ * Pages moved by the task itself: vmsplice() of its own memory into a pipe
+ * it holds (a remote syscall of the caller's), then splice() from our end of
+ * that pipe into pages-N.img, so that each page is copied once. Two pipes,
+ * so that the task fills one while the other is written out.
+ */
+struct mem_pipe {
+	int rfd;     /* our read end */
+	int wfd;     /* our write end (pages the task cannot vmsplice go in through it) */
+	int task_fd; /* the write end in the task */
+	size_t size; /* F_GETPIPE_SZ */
+};
+
+struct mem_splicer {
+	/*
+	 * Make the task run vmsplice(task_fd, iov, n, 0) on ranges of its own
+	 * memory (n <= max_iov); returns the bytes moved or a negative errno.
+	 */
+	ssize_t (*vmsplice)(void *arg, int task_fd, const struct iovec *iov, size_t n);
+	void *arg;
+	size_t max_iov;
+	struct mem_pipe pipe[2];
+};
+
 struct mem_dump_opts {
 	/*
 	 * The stack pointers of the task's threads: the pages that hold them are
@@ -161,6 +186,7 @@ struct mem_dump_opts {
 	size_t buf_size;     /* bytes of copy buffer (two halves); 0: MEM_DUMP_BUF_DEFAULT */
 	unsigned scan_flags; /* MEM_SCAN_* */
 	bool one_thread;     /* read and write in the calling thread only (no writer thread) */
+	const struct mem_splicer *splicer; /* NULL: process_vm_readv into a buffer, then write() */
 };
 
 #define MEM_DUMP_BUF_DEFAULT (8u << 20)

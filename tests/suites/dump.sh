@@ -1201,6 +1201,51 @@ dt_repeat() { # PROGRAM COUNT
 	dt_result "dump/repeat/$prog" "$why" "$dir/dump$k"
 }
 
+# Pages vmspliced by the task (docs/mem.md, "Copying"), forced for a small
+# task with STASIS_SPLICE_MIN_KIB=1: with -R the task keeps no pipe and no
+# scratch page, and the pages are its memory; a dump whose pages file cannot
+# be written (a 512 KiB tmpfs fills up in the middle of the pages) fails and
+# leaves the task as it was.
+dt_splice() { # PROGRAM
+	local prog=$1 dir why="" full_why="" checks mnt
+	dir=$(scratch_dir)
+	if ! dt_start "$prog" "$dir"; then
+		dt_result "dump/splice/$prog" ""
+		_zoo_cleanup
+		return
+	fi
+	dt_snapshot "$ZOO_PID" "$dir/before"
+	mkdir -p "$dir/images" "$dir/full"
+	STASIS_SPLICE_MIN_KIB=1 dt_dump "" "$dir/dump" -R -t "$ZOO_PID" -D "$dir/images" -o dump.log -v4
+	if [ "$DT_RC" != 0 ]; then
+		why="stasis dump -R: $(dt_rc_text "$dir/dump")"
+	elif ! "$STASIS" log decode "$dir/images/dump.log" | grep -q 'vmspliced by itself'; then
+		why="the pages were not vmspliced (no such line in dump.log)"
+	else
+		why=$(dt_left_alone "$ZOO_PID" "$dir/before")
+	fi
+	checks=$(dt_image_checks "dump/splice/$prog" "$([ "$DT_RC" = 0 ] && echo yes)" \
+		"$dir/images" "$ZOO_PID" "$dir/before" content)
+	mnt=$dir/full
+	if ! mount -t tmpfs -o size=512k stasis-full "$mnt" 2>"$dir/mount.err"; then
+		full_why="cannot mount a small tmpfs: $(cat "$dir/mount.err")"
+	else
+		STASIS_SPLICE_MIN_KIB=1 dt_dump "" "$dir/full-dump" -R -t "$ZOO_PID" -D "$mnt"
+		if [ "$DT_RC" = 0 ]; then
+			full_why="the dump into a full tmpfs succeeded"
+		elif ! grep -q 'cannot write the pages' "$dir/full-dump.err"; then
+			full_why="it did not fail on the pages: $(dt_last_err "$dir/full-dump")"
+		else
+			full_why=$(dt_left_alone "$ZOO_PID" "$dir/before")
+		fi
+		umount "$mnt"
+	fi
+	dt_finish
+	dt_result "dump/splice/$prog" "$why" "$dir/dump"
+	echo "$checks"
+	dt_result "dump/splice/$prog/disk-full" "$full_why" "$dir/full-dump"
+}
+
 # stasis itself killed (a time limit, the OOM killer) while it copies the
 # pages, when no remote call is under way: the task must not pay for it.
 dt_dumper_killed() {
@@ -1484,6 +1529,7 @@ dt_main() {
 		dt_leave_running "$prog"
 	done
 	dt_repeat anon-mem 10
+	dt_splice anon-mem
 	dt_dumper_killed
 	if [ -n "$DT_COUNTER_IMAGES" ]; then
 		n=$(dt_py lazy "$DT_COUNTER_IMAGES")
