@@ -43,7 +43,7 @@ struct dump_tty {
 	size_t ndata;
 };
 
-static TtyInfoEntry *info_of(struct dump_tty *t, uint32_t id)
+static TtyInfoEntry *info_of(const struct dump_tty *t, uint32_t id)
 {
 	for (size_t i = 0; t && i < t->n; i++)
 		if (t->terms[i].tie->id == id)
@@ -305,8 +305,7 @@ static int check_shell_jobs(const struct dump_tty *t)
 	for (size_t i = 0; i < t->n; i++) {
 		const struct dump_term *s = &t->terms[i];
 
-		if ((s->tie->id & 1) || s->shell_job ||
-		    info_of((struct dump_tty *)t, s->tie->id | 1))
+		if ((s->tie->id & 1) || s->shell_job || info_of(t, s->tie->id | 1))
 			continue;
 		pr_err("pid %d fd %d is the terminal /dev/pts/%u, whose master is outside the tree "
 		       "(a shell's terminal): dump it with -j (--shell-job) and restore it with -j "
