@@ -20,6 +20,7 @@ struct img_dir;
 struct dump_unix;
 struct dump_tty;
 struct dump_ghost;
+struct dump_memfd;
 
 /* The files of a dump: FileEntry records for files.img, ids from 1. */
 struct dump_files {
@@ -36,6 +37,7 @@ struct dump_files {
 	RemapFilePathEntry **remaps;   /* ghost.c: remap-fpath.img (entries in the arena) */
 	size_t nremaps;
 	struct dump_tty *tty;  /* tty.c: the terminals met, NULL until one is */
+	struct dump_memfd *memfd; /* memfd.c: the memfd inodes met, NULL until one is */
 	FileLockEntry **locks; /* lock.c: filelocks.img (in the arena) */
 	size_t nlocks;
 	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
@@ -82,6 +84,13 @@ struct dump_shared {
 	struct dump_tracking *tracking;       /* pre-dump, --track-mem: predump.c */
 	struct dump_tracking *tracking_owned; /* the same when this dump owns it */
 };
+
+/* Pages of a shared memory object (mem_dump_shmem's counts in sh) into ctx's shpages_*. */
+static inline void dump_count_shpages(struct mem_dump_stats *st, const struct mem_dump_stats *sh)
+{
+	st->shpages_scanned += sh->pages_scanned;
+	st->shpages_written += sh->pages_written;
+}
 
 /* The next free pages-N.img id. */
 uint32_t dump_pages_id(struct dump_shared *sh);
@@ -186,6 +195,21 @@ int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct 
 		  const struct proc_fdinfo *fi, uint32_t *ret_id);
 int dump_ghost_commit(struct dump_files *f, struct img_dir *dir);
 void dump_ghost_free(struct dump_files *f);
+/*
+ * memfd.c: the MEMFD entry of an fd on a memfd (its link starts with
+ * "/memfd:") or of a VMA mapping one (one entry per inode and status
+ * flags); each memfd inode once in memfd.img, written by
+ * dump_memfd_commit(), its content in pagemap-shmem-INODE.img by
+ * dump_memfd_pages().
+ */
+bool dump_memfd_is(const char *target);
+int dump_memfd_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct proc_fdinfo *fi,
+		  uint32_t *ret_id);
+int dump_memfd_mapped(struct dump_ctx *ctx, const struct mem_vma *v, uint32_t *ret_id);
+/* The content of the memfds met so far and not saved yet (after the task's own pages). */
+int dump_memfd_pages(struct dump_ctx *ctx);
+int dump_memfd_commit(struct dump_files *f, struct img_dir *dir);
+void dump_memfd_free(struct dump_files *f);
 /*
  * tty.c: the TTY entry of an fd on a pty end (of a pair in the tree, or a
  * shell job's slave, -j) and its terminal's entries of tty-info.img and

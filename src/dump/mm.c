@@ -24,7 +24,10 @@ int dump_vmas(struct dump_ctx *ctx)
 			continue;
 		uint32_t id;
 
-		r = dump_files_mapped(ctx->files, v->path, v->dev, v->ino, &id);
+		if (v->e.status & VMA_AREA_MEMFD)
+			r = dump_memfd_mapped(ctx, v, &id);
+		else
+			r = dump_files_mapped(ctx->files, v->path, v->dev, v->ino, &id);
 		v->e.shmid = id;
 		if (r < 0) {
 			pr_err("pid %d: VMA %" PRIx64 "-%" PRIx64
@@ -94,7 +97,7 @@ static int shmem_mark(struct dump_shared *sh, uint64_t shmid)
 /*
  * Each shared anonymous object once, into pagemap-shmem-SHMID.img and a
  * pages file of its own (ids after the task's, as CRIU numbers them), up to
- * the end of its furthest mapping.
+ * the end of its furthest mapping; counted as CRIU does, in shpages_*.
  */
 static int dump_shmem(struct dump_ctx *ctx)
 {
@@ -102,6 +105,7 @@ static int dump_shmem(struct dump_ctx *ctx)
 
 	for (size_t v = 0; v < vmas->nr; v++) {
 		const VmaEntry *e = &vmas->v[v].e;
+		struct mem_dump_stats sh = {};
 		uint64_t size = 0;
 		int r;
 
@@ -121,8 +125,8 @@ static int dump_shmem(struct dump_ctx *ctx)
 			if ((o->status & VMA_ANON_SHARED) && o->shmid == e->shmid)
 				size = MAX(size, o->pgoff + o->end - o->start);
 		}
-		r = mem_dump_shmem(ctx->pid, e, size, ctx->dir, dump_pages_id(ctx->sh),
-				   &ctx->mem_stats);
+		r = mem_dump_shmem(ctx->pid, e, size, ctx->dir, dump_pages_id(ctx->sh), &sh);
+		dump_count_shpages(&ctx->mem_stats, &sh);
 		if (r == 0)
 			r = shmem_mark(ctx->sh, e->shmid);
 		if (r < 0) {
@@ -151,7 +155,9 @@ int dump_pages(struct dump_ctx *ctx)
 	else
 		r = mem_dump_pages(ctx->pid, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid,
 				   dump_pages_id(ctx->sh), &opts, &ctx->mem_stats);
-	return r < 0 ? r : dump_shmem(ctx);
+	if (r >= 0)
+		r = dump_shmem(ctx);
+	return r < 0 ? r : dump_memfd_pages(ctx);
 }
 
 uint32_t dump_pages_id(struct dump_shared *sh)
