@@ -84,16 +84,11 @@ int dump_files_mapped(struct dump_files *f, const char *path, uint64_t dev, uint
 	for (size_t i = 0; i < f->n; i++) {
 		RegFileEntry *reg = f->entries[i]->reg;
 
-		if (reg && reg->flags == 0 && reg->pos == 0 && streq(reg->name, path)) {
+		if (reg && reg->flags == 0 && reg->pos == 0 && streq(reg->name, path) &&
+		    !dump_ghost_remapped(f, reg->id)) {
 			*ret_id = reg->id;
 			return 0;
 		}
-	}
-	if (strstr(path, " (deleted)")) {
-		pr_err("%s is mapped but was deleted: stasis cannot dump mappings of deleted "
-		       "files yet; keep the file until the checkpoint, or unmap it",
-		       path);
-		return -ENOTSUP;
 	}
 	if (stat(path, &st) < 0)
 		return negative_errno();

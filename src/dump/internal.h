@@ -186,13 +186,24 @@ int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
 int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
 		 const struct proc_fdinfo *fi, uint32_t *ret_id);
 /*
- * ghost.c: a file deleted while open (its link ends in " (deleted)"): the
- * REG entry of its old path, its remap, and its content in a ghost image
- * once per inode; remap-fpath.img written by dump_ghost_commit().
+ * ghost.c: a file deleted while open or mapped (its link ends in
+ * " (deleted)"): the REG entry of its old path, its remap, and its content
+ * in a ghost image once per inode; remap-fpath.img written by
+ * dump_ghost_commit().
  */
 bool dump_ghost_is_deleted(const char *target);
 int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
 		  const struct proc_fdinfo *fi, uint32_t *ret_id);
+/*
+ * The REG entry (sent to its ghost) of a deleted file that the task maps or
+ * runs: target is its link (" (deleted)"), link where to read it
+ * (/proc/PID/map_files/..., /proc/PID/exe); one entry per file, as for
+ * files not deleted.
+ */
+int dump_ghost_mapped(struct dump_ctx *ctx, const char *target, const char *link,
+		      const char *label, uint32_t *ret_id);
+/* Whether entry id of files.img is sent to a ghost. */
+bool dump_ghost_remapped(const struct dump_files *f, uint32_t id);
 int dump_ghost_commit(struct dump_files *f, struct img_dir *dir);
 void dump_ghost_free(struct dump_files *f);
 /*
@@ -205,7 +216,9 @@ void dump_ghost_free(struct dump_files *f);
 bool dump_memfd_is(const char *target);
 int dump_memfd_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct proc_fdinfo *fi,
 		  uint32_t *ret_id);
-int dump_memfd_mapped(struct dump_ctx *ctx, const struct mem_vma *v, uint32_t *ret_id);
+/* link: the VMA's map_files link; label names it. */
+int dump_memfd_mapped(struct dump_ctx *ctx, const struct mem_vma *v, const char *link,
+		      const char *label, uint32_t *ret_id);
 /* The content of the memfds met so far and not saved yet (after the task's own pages). */
 int dump_memfd_pages(struct dump_ctx *ctx);
 int dump_memfd_commit(struct dump_files *f, struct img_dir *dir);

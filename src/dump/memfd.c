@@ -188,21 +188,17 @@ int dump_memfd_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct 
 			ret_id);
 }
 
-int dump_memfd_mapped(struct dump_ctx *ctx, const struct mem_vma *v, uint32_t *ret_id)
+int dump_memfd_mapped(struct dump_ctx *ctx, const struct mem_vma *v, const char *link,
+		      const char *label, uint32_t *ret_id)
 {
 	struct dump_memfd *m = state(ctx->files);
-	char path[96], label[PATH_MAX + 96];
 	uint32_t inode_id, id, flags = v->e.fdflags;
 	struct memfd_map *n;
 	int r;
 
 	if (!m)
 		return -ENOMEM;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, ctx->pid,
-		 v->e.start, v->e.end);
-	snprintf(label, sizeof(label), "pid %d: VMA %" PRIx64 "-%" PRIx64 " (%s)", ctx->pid,
-		 v->e.start, v->e.end, v->path);
-	r = inode_id_of(ctx, path, v->path, label, &inode_id);
+	r = inode_id_of(ctx, link, v->path, label, &inode_id);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < m->nmaps; i++)

@@ -10,29 +10,44 @@
 
 /* The pages image of a single-task dump (CRIU numbers them from 1). */
 
+/*
+ * The id in files.img of a file the task maps or runs, path being its link:
+ * a deleted file goes to a ghost, read through link.
+ */
+static int mapped_file_id(struct dump_ctx *ctx, const char *path, const char *link, uint64_t dev,
+			  uint64_t ino, const char *label, uint32_t *ret_id)
+{
+	if (dump_ghost_is_deleted(path))
+		return dump_ghost_mapped(ctx, path, link, label, ret_id);
+	return dump_files_mapped(ctx->files, path, dev, ino, ret_id);
+}
+
 int dump_vmas(struct dump_ctx *ctx)
 {
 	int r = mem_vmas_collect(ctx->pid, &ctx->vmas);
 
-	if (r < 0)
+	/* File ids are for mm-PID.img, which a pre-dump does not write. */
+	if (r < 0 || ctx->opts->pre_dump)
 		return r;
 	/* File VMAs name their file by its id in files.img (CRIU's shmid). */
 	for (size_t i = 0; i < ctx->vmas.nr; i++) {
 		struct mem_vma *v = &ctx->vmas.v[i];
+		char link[96], label[96];
+		uint32_t id;
 
 		if (!(v->e.status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
 			continue;
-		uint32_t id;
-
+		snprintf(link, sizeof(link), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, ctx->pid,
+			 v->e.start, v->e.end);
+		snprintf(label, sizeof(label), "pid %d: VMA %" PRIx64 "-%" PRIx64, ctx->pid,
+			 v->e.start, v->e.end);
 		if (v->e.status & VMA_AREA_MEMFD)
-			r = dump_memfd_mapped(ctx, v, &id);
+			r = dump_memfd_mapped(ctx, v, link, label, &id);
 		else
-			r = dump_files_mapped(ctx->files, v->path, v->dev, v->ino, &id);
+			r = mapped_file_id(ctx, v->path, link, v->dev, v->ino, label, &id);
 		v->e.shmid = id;
 		if (r < 0) {
-			pr_err("pid %d: VMA %" PRIx64 "-%" PRIx64
-			       " maps %s, which cannot be dumped",
-			       ctx->pid, v->e.start, v->e.end, v->path);
+			pr_err("%s maps %s, which cannot be dumped", label, v->path);
 			return r;
 		}
 	}
@@ -60,8 +75,8 @@ int dump_mm(struct dump_ctx *ctx)
 	snprintf(link, sizeof(link), "/proc/%d/exe", ctx->pid);
 	if (stat(link, &st) < 0)
 		return negative_errno();
-	r = dump_files_mapped(ctx->files, exe, (uint64_t)st.st_dev, (uint64_t)st.st_ino,
-			      &facts.exe_file_id);
+	r = mapped_file_id(ctx, exe, link, (uint64_t)st.st_dev, (uint64_t)st.st_ino, "executable",
+			   &facts.exe_file_id);
 	if (r < 0)
 		return r;
 	facts.brk = (uint64_t)brk;

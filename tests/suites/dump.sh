@@ -22,7 +22,7 @@ dt_fpu() {
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
 # Dumped with -R and checked (images, crit), but not failed at every step.
-FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths fd-ghost fd-pty fd-memfd mem-memfd)
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths fd-ghost fd-pty fd-memfd mem-memfd mem-deleted)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -370,6 +370,8 @@ def check_mm(d, pid, snap):
                 got = memfd_name(d, files, num(v.get("shmid", 0)), where)
             else:
                 got = reg_name(files, num(v.get("shmid", 0)), where)
+                if name.endswith(DELETED):  # a ghost file: a GHOST remap of its REG entry
+                    got += DELETED if ghost_of(d, num(v.get("shmid", 0))) else ""
             if got != name:
                 bad(f"{where}: shmid names {got}")
             if num(v.get("pgoff", 0)) != m["off"]:
@@ -576,6 +578,14 @@ def check_core(d, pid, snap):
 
 
 DELETED = " (deleted)"
+
+
+def ghost_of(d, fid):
+    """The GHOST remaps of file fid in remap-fpath.img."""
+    if not os.path.exists(f"{d}/remap-fpath.img"):
+        return []
+    return [r for r in entries(f"{d}/remap-fpath.img")
+            if num(r["orig_id"]) == fid and r.get("remap_type") == "GHOST"]
 
 
 def check_ghost(d, fd, reg):

@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "zoo.h"
@@ -140,9 +139,6 @@ static void check_private(void)
 
 static void check_orphan(void)
 {
-	int status;
-	pid_t pid;
-
 	for (size_t i = 0; i < SMALL_PAGES * PAGE; i++)
 		if (orphan[i] != zoo_pattern(40, i)) {
 			zoo_fail("orphan: byte %zu differs", i);
@@ -150,15 +146,7 @@ static void check_orphan(void)
 		}
 	orphan[5] ^= 0xff;
 	zoo_expect(orphan2[5] == orphan[5], "orphan: its two mappings are not one object");
-	pid = fork();
-	if (!zoo_expect(pid >= 0, "fork: %m"))
-		return;
-	if (pid == 0) {
-		orphan[3 * PAGE] = 0x5a;
-		_exit(0);
-	}
-	zoo_expect(waitpid(pid, &status, 0) == pid && WIFEXITED(status), "the child failed");
-	zoo_expect(orphan[3 * PAGE] == 0x5a, "orphan: a child's write does not show: not shared");
+	zoo_shared_with_child(orphan + 3 * PAGE, 0x5a, "orphan");
 }
 
 static void check_sealed(void)
