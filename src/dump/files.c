@@ -361,7 +361,7 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 	case FD_TYPES__TTY:
 		return dump_tty_fd(ctx, pfd->fd, st, fi->flags & ~O_CLOEXEC, ret_id);
 	case FD_TYPES__MEMFD:
-		return dump_memfd_fd(ctx, pfd, fi, ret_id);
+		return dump_memfd_fd(ctx, pfd, st, fi, ret_id);
 	case FD_TYPES__REG:
 		if (dump_ghost_is_deleted(pfd->target))
 			return dump_ghost_fd(ctx, pfd, st, fi, ret_id);

@@ -214,8 +214,8 @@ void dump_ghost_free(struct dump_files *f);
  * dump_memfd_pages().
  */
 bool dump_memfd_is(const char *target);
-int dump_memfd_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct proc_fdinfo *fi,
-		  uint32_t *ret_id);
+int dump_memfd_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		  const struct proc_fdinfo *fi, uint32_t *ret_id);
 /* link: the VMA's map_files link; label names it. */
 int dump_memfd_mapped(struct dump_ctx *ctx, const struct mem_vma *v, const char *link,
 		      const char *label, uint32_t *ret_id);

@@ -99,12 +99,22 @@ static int inode_entry(struct dump_ctx *ctx, int fd, const struct stat *st, cons
 	return 0;
 }
 
+/* The id in memfd.img of the inode (dev, ino) if it was met, else 0. */
+static uint32_t inode_seen(const struct dump_memfd *m, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < m->ninodes; i++)
+		if ((uint64_t)m->inodes[i].dev == dev && (uint64_t)m->inodes[i].ino == ino)
+			return (uint32_t)i + 1;
+	return 0;
+}
+
 /*
- * The id in memfd.img of the memfd at path (/proc/PID/fd/N or a map_files
- * link); met first, it is kept open for its content (dump_memfd_pages).
+ * The id in memfd.img of the memfd (dev, ino) at path (/proc/PID/fd/N or a
+ * map_files link); met first, it is kept open for its content
+ * (dump_memfd_pages).
  */
-static int inode_id_of(struct dump_ctx *ctx, const char *path, const char *link, const char *label,
-		       uint32_t *ret_id)
+static int inode_id_of(struct dump_ctx *ctx, uint64_t dev, uint64_t ino, const char *path,
+		       const char *link, const char *label, uint32_t *ret_id)
 {
 	struct dump_memfd *m = state(ctx->files);
 	_cleanup_close_ int fd = -1;
@@ -116,6 +126,9 @@ static int inode_id_of(struct dump_ctx *ctx, const char *path, const char *link,
 
 	if (!m)
 		return -ENOMEM;
+	*ret_id = inode_seen(m, dev, ino);
+	if (*ret_id)
+		return 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
 		r = negative_errno();
@@ -123,18 +136,13 @@ static int inode_id_of(struct dump_ctx *ctx, const char *path, const char *link,
 		return r;
 	}
 	if (sfs.f_type != TMPFS_MAGIC) {
-		pr_err("%s is %s, a memfd %s: stasis cannot checkpoint it; the task was left "
-		       "running",
+		pr_err("%s is %s, a memfd %s: stasis cannot checkpoint it; close (or unmap) it "
+		       "in the program before the checkpoint; the task was left running",
 		       label, link,
 		       sfs.f_type == HUGETLBFS_MAGIC ? "of huge pages (MFD_HUGETLB)"
 						     : "on an unknown file system");
 		return -ENOTSUP;
 	}
-	for (size_t i = 0; i < m->ninodes; i++)
-		if (m->inodes[i].dev == st.st_dev && m->inodes[i].ino == st.st_ino) {
-			*ret_id = (uint32_t)i + 1;
-			return 0;
-		}
 	r = inode_entry(ctx, fd, &st, link, label, &e);
 	if (r < 0)
 		return r;
@@ -172,8 +180,8 @@ static int add_file(struct dump_files *f, uint32_t inode_id, uint32_t flags, uin
 	return 0;
 }
 
-int dump_memfd_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct proc_fdinfo *fi,
-		  uint32_t *ret_id)
+int dump_memfd_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		  const struct proc_fdinfo *fi, uint32_t *ret_id)
 {
 	char path[64], label[PATH_MAX + 64];
 	uint32_t inode_id;
@@ -181,7 +189,8 @@ int dump_memfd_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct 
 
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
 	snprintf(label, sizeof(label), "pid %d fd %d", ctx->pid, pfd->fd);
-	r = inode_id_of(ctx, path, pfd->target, label, &inode_id);
+	r = inode_id_of(ctx, (uint64_t)st->st_dev, (uint64_t)st->st_ino, path, pfd->target, label,
+			&inode_id);
 	if (r < 0)
 		return r;
 	return add_file(ctx->files, inode_id, fi->flags & ~(uint32_t)O_CLOEXEC, (uint64_t)fi->pos,
@@ -198,7 +207,7 @@ int dump_memfd_mapped(struct dump_ctx *ctx, const struct mem_vma *v, const char 
 
 	if (!m)
 		return -ENOMEM;
-	r = inode_id_of(ctx, link, v->path, label, &inode_id);
+	r = inode_id_of(ctx, v->dev, v->ino, link, v->path, label, &inode_id);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < m->nmaps; i++)

@@ -1453,7 +1453,7 @@ u.sendto(b"held back", ("127.0.0.1", 9))
 signal.pause()'
 	# A memfd of huge pages (MFD_HUGETLB): not done (plain memfds are, fd-memfd).
 	dt_refuse_py memfd-hugetlb 'memfd:' \
-		'pid @PID@ fd [0-9]+ is /memfd:zoo \(deleted\), a memfd of huge pages \(MFD_HUGETLB\): stasis cannot checkpoint it' \
+		'pid @PID@ fd [0-9]+ is /memfd:zoo \(deleted\), a memfd of huge pages \(MFD_HUGETLB\): stasis cannot checkpoint it; close \(or unmap\) it' \
 		'import os, signal
 fd = os.memfd_create("zoo", os.MFD_HUGETLB)
 signal.pause()'
