@@ -41,7 +41,8 @@ int dump_vmas(struct dump_ctx *ctx)
 			 v->e.start, v->e.end);
 		snprintf(label, sizeof(label), "pid %d: VMA %" PRIx64 "-%" PRIx64, ctx->pid,
 			 v->e.start, v->e.end);
-		if (v->e.status & VMA_AREA_MEMFD)
+		/* (by name too: a memfd of huge pages is refused there, not taken for a ghost) */
+		if ((v->e.status & VMA_AREA_MEMFD) || dump_memfd_is(v->path))
 			r = dump_memfd_mapped(ctx, v, link, label, &id);
 		else
 			r = mapped_file_id(ctx, v->path, link, v->dev, v->ino, label, &id);
