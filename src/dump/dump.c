@@ -259,7 +259,10 @@ static int write_stats(struct dump_tree *t)
 		d.pages_scanned += t->procs[i].mem_stats.pages_scanned;
 		d.pages_written += t->procs[i].mem_stats.pages_written;
 		d.pages_skipped_parent += t->procs[i].mem_stats.pages_parent;
+		d.shpages_scanned += t->procs[i].mem_stats.shpages_scanned;
+		d.shpages_written += t->procs[i].mem_stats.shpages_written;
 	}
+	d.has_shpages_scanned = d.has_shpages_written = d.shpages_scanned > 0;
 	d.memwrite_time = d.memdump_time; /* copied and written in one pass */
 	d.pages_lazy = 0; /* only a --lazy-pages dump leaves pages to be fetched later */
 	s.dump = &d;

@@ -5,7 +5,7 @@
  * files, directories and character devices reached by path are dumped
  * here, pipes in pipe.c, FIFOs in fifo.c, unix sockets in unix.c, TCP and
  * UDP sockets in inet.c, eventfd, timerfd, signalfd, epoll and inotify in
- * anon.c; every other kind is refused by name, with what the user can do.
+ * anon.c, memfds in memfd.c; every other kind is refused by name, with what the user can do.
  */
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -84,16 +84,11 @@ int dump_files_mapped(struct dump_files *f, const char *path, uint64_t dev, uint
 	for (size_t i = 0; i < f->n; i++) {
 		RegFileEntry *reg = f->entries[i]->reg;
 
-		if (reg && reg->flags == 0 && reg->pos == 0 && streq(reg->name, path)) {
+		if (reg && reg->flags == 0 && reg->pos == 0 && streq(reg->name, path) &&
+		    !dump_ghost_remapped(f, reg->id)) {
 			*ret_id = reg->id;
 			return 0;
 		}
-	}
-	if (strstr(path, " (deleted)")) {
-		pr_err("%s is mapped but was deleted: stasis cannot dump mappings of deleted "
-		       "files yet; keep the file until the checkpoint, or unmap it",
-		       path);
-		return -ENOTSUP;
 	}
 	if (stat(path, &st) < 0)
 		return negative_errno();
@@ -126,6 +121,8 @@ int dump_files_write(struct dump_files *f, struct img_dir *dir)
 	if (r >= 0)
 		r = dump_tty_commit(f, dir);
 	if (r >= 0)
+		r = dump_memfd_commit(f, dir);
+	if (r >= 0)
 		r = dump_locks_commit(f, dir);
 	return r;
 }
@@ -138,6 +135,7 @@ void dump_files_release(struct dump_files *f)
 	free(f->fifos_done);
 	dump_ghost_free(f);
 	dump_tty_free(f);
+	dump_memfd_free(f);
 	free(f->locks);
 	free(f->desc_heads);
 	free(f->desc_next);
@@ -188,7 +186,6 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 		{"a terminal",
 		 "only pty pairs and the pty slave of a shell job (-j) are supported yet; "
 		 "run the program with its stdin, stdout and stderr on files or /dev/null"},
-		{"a memfd", "memfds are not supported yet; " CLOSE_IT},
 	};
 
 	for (size_t i = 0; startswith(target, "anon_inode:") && i < ELEMENTSOF(anon_refusals); i++)
@@ -196,8 +193,6 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 			return &anon_refusals[i].refusal;
 	if (target[0] != '/')
 		return &not_yet[0];
-	if (startswith(target, "/memfd:"))
-		return &not_yet[2];
 	if (S_ISCHR(st->st_mode) &&
 	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
 		return &not_yet[1];
@@ -344,6 +339,8 @@ static FdTypes fd_type(const char *target, const struct stat *st, const struct r
 		return FD_TYPES__TTY;
 	if (type != FD_TYPES__UND)
 		return type;
+	if (S_ISREG(st->st_mode) && dump_memfd_is(target))
+		return FD_TYPES__MEMFD;
 	*ret_why = unsupported_kind(target, st);
 	return *ret_why ? FD_TYPES__UND : FD_TYPES__REG;
 }
@@ -363,6 +360,8 @@ static int dump_description(struct dump_ctx *ctx, const struct proc_fd *pfd, FdT
 		return dump_fifo_fd(ctx, pfd, st, fi, ret_id);
 	case FD_TYPES__TTY:
 		return dump_tty_fd(ctx, pfd->fd, st, fi->flags & ~O_CLOEXEC, ret_id);
+	case FD_TYPES__MEMFD:
+		return dump_memfd_fd(ctx, pfd, st, fi, ret_id);
 	case FD_TYPES__REG:
 		if (dump_ghost_is_deleted(pfd->target))
 			return dump_ghost_fd(ctx, pfd, st, fi, ret_id);

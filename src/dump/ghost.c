@@ -20,7 +20,8 @@
 struct dump_ghost {
 	dev_t dev;
 	ino_t ino;
-	uint32_t id; /* ghost-file-ID.img */
+	uint32_t id;         /* ghost-file-ID.img */
+	uint32_t map_reg_id; /* the REG entry its mappings name, 0 until one is met */
 };
 
 bool dump_ghost_is_deleted(const char *target)
@@ -30,24 +31,25 @@ bool dump_ghost_is_deleted(const char *target)
 	return target[0] == '/' && n > s && streq(target + n - s, DELETED_SUFFIX);
 }
 
-/* The ghost of (dev, ino) written already, or 0. */
-static uint32_t ghost_seen(const struct dump_files *f, dev_t dev, ino_t ino)
+/* The ghost of (dev, ino) written already, or NULL. */
+static struct dump_ghost *ghost_seen(const struct dump_files *f, dev_t dev, ino_t ino)
 {
 	for (size_t i = 0; i < f->nghosts; i++)
 		if (f->ghosts[i].dev == dev && f->ghosts[i].ino == ino)
-			return f->ghosts[i].id;
-	return 0;
+			return &f->ghosts[i];
+	return NULL;
 }
 
-/* The content, read through our own open of /proc/PID/fd/N: the task's fd may be write-only. */
-static int copy_content(struct img_writer *w, pid_t pid, int fd, uint64_t size, const char *label)
+/*
+ * The content, read through our own open of link (/proc/PID/fd/N, a
+ * map_files link, /proc/PID/exe): the task's fd may be write-only.
+ */
+static int copy_content(struct img_writer *w, const char *link, uint64_t size, const char *label)
 {
 	_cleanup_free_ uint8_t *buf = malloc(65536);
 	_cleanup_close_ int rfd = -1;
-	char link[64];
 	uint64_t off = 0;
 
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fd);
 	rfd = open(link, O_RDONLY | O_CLOEXEC);
 	if (rfd < 0) {
 		int r = negative_errno();
@@ -75,7 +77,7 @@ static int copy_content(struct img_writer *w, pid_t pid, int fd, uint64_t size, 
 	return 0;
 }
 
-static int write_ghost(struct dump_ctx *ctx, int fd, const struct stat *st, uint32_t id,
+static int write_ghost(struct dump_ctx *ctx, const char *link, const struct stat *st, uint32_t id,
 		       const char *label)
 {
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
@@ -102,7 +104,7 @@ static int write_ghost(struct dump_ctx *ctx, int fd, const struct stat *st, uint
 	if (r >= 0)
 		r = img_write_entry(w, &gfe.base, NULL, 0);
 	if (r >= 0)
-		r = copy_content(w, ctx->pid, fd, gfe.size, label);
+		r = copy_content(w, link, gfe.size, label);
 	if (r >= 0)
 		r = img_writer_commit(TAKE_PTR(w));
 	if (r >= 0)
@@ -111,29 +113,29 @@ static int write_ghost(struct dump_ctx *ctx, int fd, const struct stat *st, uint
 	return r;
 }
 
-/* The ghost of the file of fd: written on the first description met on its inode. */
-static int ghost_of(struct dump_ctx *ctx, int fd, const struct stat *st, const char *label,
-		    uint32_t *ret_id)
+/* The ghost of the file open at link: written on the first description or mapping met on it. */
+static int ghost_of(struct dump_ctx *ctx, const char *link, const struct stat *st,
+		    const char *label, struct dump_ghost **ret)
 {
 	struct dump_files *f = ctx->files;
-	uint32_t id = ghost_seen(f, st->st_dev, st->st_ino);
-	struct dump_ghost *n;
+	struct dump_ghost *g = ghost_seen(f, st->st_dev, st->st_ino), *n;
+	uint32_t id;
 	int r;
 
-	if (id) {
-		*ret_id = id;
+	if (g) {
+		*ret = g;
 		return 0;
 	}
 	id = (uint32_t)f->nghosts + 1;
-	r = write_ghost(ctx, fd, st, id, label);
+	r = write_ghost(ctx, link, st, id, label);
 	if (r < 0)
 		return r;
 	n = reallocarray(f->ghosts, f->nghosts + 1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	f->ghosts = n;
-	f->ghosts[f->nghosts++] = (struct dump_ghost){st->st_dev, st->st_ino, id};
-	*ret_id = id;
+	f->ghosts[f->nghosts] = (struct dump_ghost){st->st_dev, st->st_ino, id, 0};
+	*ret = &f->ghosts[f->nghosts++];
 	return 0;
 }
 
@@ -174,35 +176,87 @@ static const char *not_a_ghost(const struct stat *st, uint64_t limit, char *buf,
 	return NULL;
 }
 
-int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
-		  const struct proc_fdinfo *fi, uint32_t *ret_id)
+/*
+ * A REG entry for target (a link ending in " (deleted)"; who holds it: label,
+ * how: "open" or "mapped"), with flags and pos, sent by a remap to the ghost
+ * of the file, which is read through link.
+ */
+static int ghost_reg(struct dump_ctx *ctx, const char *target, const char *link,
+		     const struct stat *st, const char *label, const char *how, uint32_t flags,
+		     uint64_t pos, struct dump_ghost **ret_ghost, uint32_t *ret_id)
 {
 	uint64_t limit = ctx->opts->ghost_limit ? ctx->opts->ghost_limit : DUMP_GHOST_LIMIT_DEFAULT;
-	size_t len = strlen(pfd->target) - strlen(DELETED_SUFFIX);
-	_cleanup_free_ char *path = strndup(pfd->target, len);
-	char label[PATH_MAX + 64], why[160];
+	_cleanup_free_ char *path = strndup(target, strlen(target) - strlen(DELETED_SUFFIX));
+	char what[PATH_MAX + 96], why[160];
 	const char *refusal = not_a_ghost(st, limit, why, sizeof(why));
-	uint32_t reg_id, ghost_id;
+	struct dump_ghost *g;
+	uint32_t reg_id;
 	int r;
 
 	if (!path)
 		return -ENOMEM;
 	if (refusal) {
-		pr_err("pid %d fd %d is a file deleted while open (%s): stasis cannot checkpoint "
-		       "it: %s; the task was left running",
-		       ctx->pid, pfd->fd, pfd->target, refusal);
+		pr_err("%s is a file deleted while %s (%s): stasis cannot checkpoint it: %s; the "
+		       "task was left running",
+		       label, how, target, refusal);
 		return -ENOTSUP;
 	}
-	snprintf(label, sizeof(label), "pid %d fd %d (%s)", ctx->pid, pfd->fd, pfd->target);
-	r = ghost_of(ctx, pfd->fd, st, label, &ghost_id);
+	snprintf(what, sizeof(what), "%s (%s)", label, target);
+	r = ghost_of(ctx, link, st, what, &g);
 	if (r < 0)
 		return r;
-	r = dump_files_add_reg(ctx->files, path, st, fi->flags & ~(uint32_t)O_CLOEXEC,
-			       (uint64_t)fi->pos, &reg_id);
+	r = dump_files_add_reg(ctx->files, path, st, flags, pos, &reg_id);
 	if (r < 0)
 		return r;
+	*ret_ghost = g;
 	*ret_id = reg_id;
-	return add_remap(ctx->files, reg_id, ghost_id);
+	return add_remap(ctx->files, reg_id, g->id);
+}
+
+int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		  const struct proc_fdinfo *fi, uint32_t *ret_id)
+{
+	char label[64], link[64];
+	struct dump_ghost *g;
+
+	snprintf(label, sizeof(label), "pid %d fd %d", ctx->pid, pfd->fd);
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
+	return ghost_reg(ctx, pfd->target, link, st, label, "open",
+			 fi->flags & ~(uint32_t)O_CLOEXEC, (uint64_t)fi->pos, &g, ret_id);
+}
+
+int dump_ghost_mapped(struct dump_ctx *ctx, const char *target, const char *link, const char *label,
+		      uint32_t *ret_id)
+{
+	struct dump_ghost *g;
+	struct stat st;
+	int r;
+
+	if (stat(link, &st) < 0) {
+		r = negative_errno();
+		pr_err("%s: cannot stat %s, the deleted file %s: %s", label, link, target,
+		       strerror(-r));
+		return r;
+	}
+	g = ghost_seen(ctx->files, st.st_dev, st.st_ino);
+	if (g && g->map_reg_id) {
+		*ret_id = g->map_reg_id;
+		return 0;
+	}
+	/* One entry for every mapping of the file, flags 0 and pos 0, as dump_files_mapped(). */
+	r = ghost_reg(ctx, target, link, &st, label, "mapped", 0, 0, &g, ret_id);
+	if (r < 0)
+		return r;
+	g->map_reg_id = *ret_id;
+	return 0;
+}
+
+bool dump_ghost_remapped(const struct dump_files *f, uint32_t id)
+{
+	for (size_t i = 0; i < f->nremaps; i++)
+		if (f->remaps[i]->orig_id == id)
+			return true;
+	return false;
 }
 
 int dump_ghost_commit(struct dump_files *f, struct img_dir *dir)

@@ -20,6 +20,7 @@ struct img_dir;
 struct dump_unix;
 struct dump_tty;
 struct dump_ghost;
+struct dump_memfd;
 
 /* The files of a dump: FileEntry records for files.img, ids from 1. */
 struct dump_files {
@@ -36,6 +37,7 @@ struct dump_files {
 	RemapFilePathEntry **remaps;   /* ghost.c: remap-fpath.img (entries in the arena) */
 	size_t nremaps;
 	struct dump_tty *tty;  /* tty.c: the terminals met, NULL until one is */
+	struct dump_memfd *memfd; /* memfd.c: the memfd inodes met, NULL until one is */
 	FileLockEntry **locks; /* lock.c: filelocks.img (in the arena) */
 	size_t nlocks;
 	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
@@ -82,6 +84,13 @@ struct dump_shared {
 	struct dump_tracking *tracking;       /* pre-dump, --track-mem: predump.c */
 	struct dump_tracking *tracking_owned; /* the same when this dump owns it */
 };
+
+/* Pages of a shared memory object (mem_dump_shmem's counts in sh) into ctx's shpages_*. */
+static inline void dump_count_shpages(struct mem_dump_stats *st, const struct mem_dump_stats *sh)
+{
+	st->shpages_scanned += sh->pages_scanned;
+	st->shpages_written += sh->pages_written;
+}
 
 /* The next free pages-N.img id. */
 uint32_t dump_pages_id(struct dump_shared *sh);
@@ -177,15 +186,43 @@ int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
 int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
 		 const struct proc_fdinfo *fi, uint32_t *ret_id);
 /*
- * ghost.c: a file deleted while open (its link ends in " (deleted)"): the
- * REG entry of its old path, its remap, and its content in a ghost image
- * once per inode; remap-fpath.img written by dump_ghost_commit().
+ * ghost.c: a file deleted while open or mapped (its link ends in
+ * " (deleted)"): the REG entry of its old path, its remap, and its content
+ * in a ghost image once per inode; remap-fpath.img written by
+ * dump_ghost_commit().
  */
 bool dump_ghost_is_deleted(const char *target);
 int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
 		  const struct proc_fdinfo *fi, uint32_t *ret_id);
+/*
+ * The REG entry (sent to its ghost) of a deleted file that the task maps or
+ * runs: target is its link (" (deleted)"), link where to read it
+ * (/proc/PID/map_files/..., /proc/PID/exe); one entry per file, as for
+ * files not deleted.
+ */
+int dump_ghost_mapped(struct dump_ctx *ctx, const char *target, const char *link,
+		      const char *label, uint32_t *ret_id);
+/* Whether entry id of files.img is sent to a ghost. */
+bool dump_ghost_remapped(const struct dump_files *f, uint32_t id);
 int dump_ghost_commit(struct dump_files *f, struct img_dir *dir);
 void dump_ghost_free(struct dump_files *f);
+/*
+ * memfd.c: the MEMFD entry of an fd on a memfd (its link starts with
+ * "/memfd:") or of a VMA mapping one (one entry per inode and status
+ * flags); each memfd inode once in memfd.img, written by
+ * dump_memfd_commit(), its content in pagemap-shmem-INODE.img by
+ * dump_memfd_pages().
+ */
+bool dump_memfd_is(const char *target);
+int dump_memfd_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		  const struct proc_fdinfo *fi, uint32_t *ret_id);
+/* link: the VMA's map_files link; label names it. */
+int dump_memfd_mapped(struct dump_ctx *ctx, const struct mem_vma *v, const char *link,
+		      const char *label, uint32_t *ret_id);
+/* The content of the memfds met so far and not saved yet (after the task's own pages). */
+int dump_memfd_pages(struct dump_ctx *ctx);
+int dump_memfd_commit(struct dump_files *f, struct img_dir *dir);
+void dump_memfd_free(struct dump_files *f);
 /*
  * tty.c: the TTY entry of an fd on a pty end (of a pair in the tree, or a
  * shell job's slave, -j) and its terminal's entries of tty-info.img and

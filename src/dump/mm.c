@@ -10,26 +10,45 @@
 
 /* The pages image of a single-task dump (CRIU numbers them from 1). */
 
+/*
+ * The id in files.img of a file the task maps or runs, path being its link:
+ * a deleted file goes to a ghost, read through link.
+ */
+static int mapped_file_id(struct dump_ctx *ctx, const char *path, const char *link, uint64_t dev,
+			  uint64_t ino, const char *label, uint32_t *ret_id)
+{
+	if (dump_ghost_is_deleted(path))
+		return dump_ghost_mapped(ctx, path, link, label, ret_id);
+	return dump_files_mapped(ctx->files, path, dev, ino, ret_id);
+}
+
 int dump_vmas(struct dump_ctx *ctx)
 {
 	int r = mem_vmas_collect(ctx->pid, &ctx->vmas);
 
-	if (r < 0)
+	/* File ids are for mm-PID.img, which a pre-dump does not write. */
+	if (r < 0 || ctx->opts->pre_dump)
 		return r;
 	/* File VMAs name their file by its id in files.img (CRIU's shmid). */
 	for (size_t i = 0; i < ctx->vmas.nr; i++) {
 		struct mem_vma *v = &ctx->vmas.v[i];
+		char link[96], label[96];
+		uint32_t id;
 
 		if (!(v->e.status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED)))
 			continue;
-		uint32_t id;
-
-		r = dump_files_mapped(ctx->files, v->path, v->dev, v->ino, &id);
+		snprintf(link, sizeof(link), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, ctx->pid,
+			 v->e.start, v->e.end);
+		snprintf(label, sizeof(label), "pid %d: VMA %" PRIx64 "-%" PRIx64, ctx->pid,
+			 v->e.start, v->e.end);
+		/* (by name too: a memfd of huge pages is refused there, not taken for a ghost) */
+		if ((v->e.status & VMA_AREA_MEMFD) || dump_memfd_is(v->path))
+			r = dump_memfd_mapped(ctx, v, link, label, &id);
+		else
+			r = mapped_file_id(ctx, v->path, link, v->dev, v->ino, label, &id);
 		v->e.shmid = id;
 		if (r < 0) {
-			pr_err("pid %d: VMA %" PRIx64 "-%" PRIx64
-			       " maps %s, which cannot be dumped",
-			       ctx->pid, v->e.start, v->e.end, v->path);
+			pr_err("%s maps %s, which cannot be dumped", label, v->path);
 			return r;
 		}
 	}
@@ -57,8 +76,8 @@ int dump_mm(struct dump_ctx *ctx)
 	snprintf(link, sizeof(link), "/proc/%d/exe", ctx->pid);
 	if (stat(link, &st) < 0)
 		return negative_errno();
-	r = dump_files_mapped(ctx->files, exe, (uint64_t)st.st_dev, (uint64_t)st.st_ino,
-			      &facts.exe_file_id);
+	r = mapped_file_id(ctx, exe, link, (uint64_t)st.st_dev, (uint64_t)st.st_ino, "executable",
+			   &facts.exe_file_id);
 	if (r < 0)
 		return r;
 	facts.brk = (uint64_t)brk;
@@ -94,7 +113,7 @@ static int shmem_mark(struct dump_shared *sh, uint64_t shmid)
 /*
  * Each shared anonymous object once, into pagemap-shmem-SHMID.img and a
  * pages file of its own (ids after the task's, as CRIU numbers them), up to
- * the end of its furthest mapping.
+ * the end of its furthest mapping; counted as CRIU does, in shpages_*.
  */
 static int dump_shmem(struct dump_ctx *ctx)
 {
@@ -102,6 +121,7 @@ static int dump_shmem(struct dump_ctx *ctx)
 
 	for (size_t v = 0; v < vmas->nr; v++) {
 		const VmaEntry *e = &vmas->v[v].e;
+		struct mem_dump_stats sh = {};
 		uint64_t size = 0;
 		int r;
 
@@ -121,8 +141,8 @@ static int dump_shmem(struct dump_ctx *ctx)
 			if ((o->status & VMA_ANON_SHARED) && o->shmid == e->shmid)
 				size = MAX(size, o->pgoff + o->end - o->start);
 		}
-		r = mem_dump_shmem(ctx->pid, e, size, ctx->dir, dump_pages_id(ctx->sh),
-				   &ctx->mem_stats);
+		r = mem_dump_shmem(ctx->pid, e, size, ctx->dir, dump_pages_id(ctx->sh), &sh);
+		dump_count_shpages(&ctx->mem_stats, &sh);
 		if (r == 0)
 			r = shmem_mark(ctx->sh, e->shmid);
 		if (r < 0) {
@@ -192,7 +212,9 @@ int dump_pages(struct dump_ctx *ctx)
 		r = dump_track_pages(ctx);
 	else
 		r = dump_private_pages(ctx, &opts);
-	return r < 0 ? r : dump_shmem(ctx);
+	if (r >= 0)
+		r = dump_shmem(ctx);
+	return r < 0 ? r : dump_memfd_pages(ctx);
 }
 
 uint32_t dump_pages_id(struct dump_shared *sh)

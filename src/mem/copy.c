@@ -77,6 +77,7 @@ struct mem_copier {
 	size_t half_size;
 	bool one_thread;
 	bool zero_unreadable; /* pages gone since they were found read as zeros */
+	bool zero_past_end;   /* src_fd is a file: the last page's bytes past its end are zeros */
 	const struct mem_splicer *sp;
 	uint8_t *bounce; /* half_size bytes, for what the task cannot vmsplice */
 	struct half h[2];
@@ -259,6 +260,10 @@ static int read_via_fd(struct mem_copier *c, uint8_t *dst, uint64_t addr, uint64
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0 && c->zero_past_end && len < MEM_PAGE_SIZE) {
+			memset(dst, 0, len);
+			break;
+		}
 		if (n <= 0 && c->zero_unreadable) {
 			/* Unmapped by the running task since the scan: a next round saves it. */
 			n = (ssize_t)(MEM_PAGE_SIZE - addr % MEM_PAGE_SIZE);
@@ -597,4 +602,9 @@ int mem_copier_finish(struct mem_copier *c)
 void mem_copier_zero_unreadable(struct mem_copier *c)
 {
 	c->zero_unreadable = true;
+}
+
+void mem_copier_zero_past_end(struct mem_copier *c)
+{
+	c->zero_past_end = true;
 }

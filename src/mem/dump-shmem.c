@@ -63,13 +63,43 @@ static int copy_object(int fd, uint64_t size, struct mem_copier *copier, uint64_
 	return 0;
 }
 
-int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir *dir,
-		   uint32_t pages_id, struct mem_dump_stats *stats)
+int mem_dump_shmem_fd(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir, uint32_t pages_id,
+		      struct mem_dump_stats *stats)
 {
 	_cleanup_img_pagemap_writer_ struct img_pagemap_writer *w = NULL;
 	_cleanup_(mem_copier_freep) struct mem_copier *copier = NULL;
+	uint64_t pages = 0, end = ALIGN_UP(size, (uint64_t)MEM_PAGE_SIZE);
+	char label[32];
+	int r;
+
+	r = img_pagemap_writer_open(dir, IMG_SHMEM_PAGEMAP, shmid, pages_id, &w);
+	if (r < 0)
+		return r;
+	snprintf(label, sizeof(label), "shmem %" PRIu64, shmid);
+	r = mem_copier_open(label, 0, fd, w, MEM_DUMP_BUF_DEFAULT, false, &copier);
+	if (r < 0)
+		return r;
+	mem_copier_zero_past_end(copier);
+	r = copy_object(fd, end, copier, &pages);
+	if (r < 0)
+		return r;
+	r = mem_copier_finish(copier);
+	if (r < 0)
+		return r;
+	r = img_pagemap_writer_commit(TAKE_PTR(w));
+	if (r < 0)
+		return r;
+	if (stats) {
+		stats->pages_scanned += end / MEM_PAGE_SIZE;
+		stats->pages_written += pages;
+	}
+	return 0;
+}
+
+int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir *dir,
+		   uint32_t pages_id, struct mem_dump_stats *stats)
+{
 	_cleanup_close_ int fd = -1;
-	uint64_t pages = 0;
 	char path[96];
 	int r;
 
@@ -83,25 +113,5 @@ int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir
 		pr_perror("cannot open the shared memory %" PRIu64 " through %s", vma->shmid, path);
 		return r;
 	}
-	r = img_pagemap_writer_open(dir, IMG_SHMEM_PAGEMAP, vma->shmid, pages_id, &w);
-	if (r < 0)
-		return r;
-	snprintf(path, sizeof(path), "shmem %" PRIu64, vma->shmid);
-	r = mem_copier_open(path, 0, fd, w, MEM_DUMP_BUF_DEFAULT, false, &copier);
-	if (r < 0)
-		return r;
-	r = copy_object(fd, size, copier, &pages);
-	if (r < 0)
-		return r;
-	r = mem_copier_finish(copier);
-	if (r < 0)
-		return r;
-	r = img_pagemap_writer_commit(TAKE_PTR(w));
-	if (r < 0)
-		return r;
-	if (stats) {
-		stats->pages_scanned += size / MEM_PAGE_SIZE;
-		stats->pages_written += pages;
-	}
-	return 0;
+	return mem_dump_shmem_fd(fd, vma->shmid, size, dir, pages_id, stats);
 }

@@ -75,6 +75,8 @@ int mem_copier_open_splice(const char *label, pid_t pid, int src_fd, struct img_
 int mem_copier_add(struct mem_copier *c, uint64_t addr, uint64_t len, uint32_t flags, bool via_fd);
 /* Read pages that are gone (the task runs and unmapped them) as zeros, not as an error. */
 void mem_copier_zero_unreadable(struct mem_copier *c);
+/* src_fd is a file whose size is not page aligned: the tail of its last page reads as zeros. */
+void mem_copier_zero_past_end(struct mem_copier *c);
 /* Copy what is queued, wait until it is written and every entry added. */
 int mem_copier_finish(struct mem_copier *c);
 /* Stop the writer thread and free; what was not finished is dropped. */

@@ -197,6 +197,9 @@ struct mem_dump_stats {
 	uint64_t pages_lazy;    /* of them, marked PE_LAZY */
 	uint64_t pages_zero;    /* present but mapping the zero page: not written */
 	uint64_t pages_parent;  /* unchanged since the parent image set: IMG_PE_PARENT */
+	/* Of shared memory objects (shared anonymous memory, memfds), counted apart as CRIU does */
+	uint64_t shpages_scanned;
+	uint64_t shpages_written;
 };
 
 /*
@@ -225,6 +228,13 @@ int mem_dump_pages(pid_t pid, const struct mem_vmas *vmas, struct img_dir *dir, 
  */
 int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir *dir,
 		   uint32_t pages_id, struct mem_dump_stats *stats);
+/*
+ * The same for the shmem file fd (a memfd), read from offset 0 to size
+ * (any size: the tail of its last page is saved as zeros), into
+ * pagemap-shmem-SHMID.img.
+ */
+int mem_dump_shmem_fd(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir,
+		      uint32_t pages_id, struct mem_dump_stats *stats);
 
 /* ---- Dirty tracking (track.c, docs/predump.md) ---------------------------- */
 

@@ -3,7 +3,7 @@
  * Files, opened by the controller before the task exists: the task's own fds
  * (fdinfo: regular files here, pipes in pipe.c, FIFOs in fifo.c, sockets in
  * unix.c and inet.c, eventfd, timerfd, signalfd, epoll and inotify in
- * anon.c), the files its VMAs map, its
+ * anon.c, memfds in memfd.c), the files its VMAs map, its
  * executable and its cwd. clone3() without CLONE_FILES copies the fd table,
  * so the task inherits them all; it then moves its fds to their numbers and
  * closes the rest, and the controller's remote mmap()s use the others by
@@ -212,6 +212,8 @@ static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *wh
 		return rst_fifo_open(c, fe->id, what);
 	if (fe->type == FD_TYPES__TTY)
 		return rst_tty_open(c, fe, what);
+	if (fe->type == FD_TYPES__MEMFD)
+		return rst_memfd_open_fd(c, fe->id, what);
 	if (rst_anon_type(fe->type))
 		return rst_anon_open(c, fe, what);
 	rst_err(c, "%s is of kind %s, which stasis does not restore yet", what,
@@ -263,10 +265,14 @@ static int open_for_task(struct rst_ctx *c, uint32_t id, int accmode, const char
 
 	if (rst_files_fd(c, id, accmode) >= 0)
 		return 0;
-	r = reg_file(c, id, what, &reg);
-	if (r < 0)
-		return r;
-	fd = open_reg(c, reg, accmode, what);
+	if (rst_memfd_is(&c->img, id)) {
+		fd = rst_memfd_open(c, id, accmode, false, what);
+	} else {
+		r = reg_file(c, id, what, &reg);
+		if (r < 0)
+			return r;
+		fd = open_reg(c, reg, accmode, what);
+	}
 	if (fd < 0)
 		return fd;
 	n = reallocarray(c->files.open, c->files.nopen + 1, sizeof(*n));
@@ -481,6 +487,7 @@ void rst_shared_free(struct rst_shared *s)
 	rst_ghosts_free(s);
 	rst_ttys_free(s);
 	rst_locks_free(s);
+	rst_memfds_free(s);
 	free(s->pipes);
 	free(s->descs);
 	free(s->shmems);

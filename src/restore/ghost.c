@@ -102,6 +102,20 @@ static int create_at_free_name(const char *path, uint32_t id, char *ret_name)
 	return -EEXIST;
 }
 
+/* A read-only description of the file of fd, which is closed. */
+static int reopen_read_only(int fd)
+{
+	char link[64];
+	int ro;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ro = open(link, O_RDONLY | O_CLOEXEC);
+	if (ro < 0)
+		ro = negative_errno();
+	close(fd);
+	return ro;
+}
+
 /* Ghost id made again from ghost-file-ID.img, its keeper returned (kept open by the caller). */
 static int make_ghost(struct rst_ctx *c, uint32_t id, const char *path, const char *what)
 {
@@ -151,7 +165,14 @@ static int make_ghost(struct rst_ctx *c, uint32_t id, const char *path, const ch
 	}
 	rst_info(c, "%s: deleted file %s made again as %s (%llu bytes)", what, path, name,
 		 (unsigned long long)(gfe->has_size ? gfe->size : first.extra_len));
-	return rst_fd_move_up(c, fd, name);
+	/* Kept read-only: a writer would keep it from being a task's executable (ETXTBSY). */
+	r = reopen_read_only(fd);
+	if (r < 0) {
+		rst_err(c, "%s: cannot reopen the deleted file %s read-only: %s", what, path,
+			strerror(-r));
+		return r;
+	}
+	return rst_fd_move_up(c, r, name);
 }
 
 static int keeper(struct rst_ctx *c, uint32_t id, const char *path, const char *what)

@@ -230,6 +230,7 @@ struct rst_shared {
 	FileLockEntry **locks; /* filelocks.img */
 	size_t nlocks;
 	bool locks_loaded;
+	struct rst_memfds *memfds; /* memfd.c: memfd.img and the memfds made, NULL until one is */
 };
 
 void rst_shared_free(struct rst_shared *s);
@@ -363,6 +364,23 @@ void rst_ghosts_free(struct rst_shared *s);
  */
 int rst_locks_take(struct rst_ctx *c);
 void rst_locks_free(struct rst_shared *s);
+
+/*
+ * memfd.c: a new description (min_fd or above) of the MEMFD entry id of
+ * files.img, with these flags (and its position if seek), on its memfd
+ * made again once for the tree; the seals that wait for the mappings.
+ */
+bool rst_memfd_is(const struct rst_images *img, uint32_t id);
+int rst_memfd_open(struct rst_ctx *c, uint32_t id, int flags, bool seek, const char *what);
+/* The same for an fd of the task: the entry's own flags and position. */
+int rst_memfd_open_fd(struct rst_ctx *c, uint32_t id, const char *what);
+/* Once every task has mapped its VMAs: F_SEAL_FUTURE_WRITE (and F_SEAL_SEAL after it). */
+int rst_memfd_seal_late(struct rst_shared *s);
+void rst_memfds_free(struct rst_shared *s);
+
+/* Every entry of image type into *ret_msgs (appended); an absent image is empty when optional. */
+int rst_load_all(struct rst_ctx *c, enum img_type type, bool optional, void ***ret_msgs,
+		 size_t *ret_n);
 
 /* tty.c: a new fd (min_fd or above) on an end of a pty pair of the tree, or on stasis's
  * terminal for a shell job's pty (-j). */

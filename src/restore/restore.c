@@ -307,6 +307,9 @@ static int finish_tree(struct rst_tree *t)
 
 	for (size_t i = 0; r == 0 && i < t->n; i++)
 		r = t->tasks[i].zombie ? 0 : rebuild(&t->tasks[i]);
+	/* Every VMA is mapped: the memfd seals that forbid new writable mappings. */
+	if (r == 0)
+		r = rst_memfd_seal_late(&t->shared);
 	if (r == 0)
 		r = write_pidfile(&t->tasks[0]);
 	/* The children first: a parent that runs may wait for them. */

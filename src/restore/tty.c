@@ -40,8 +40,7 @@ static const TtyFileEntry *tty_file(const struct rst_images *img, uint32_t id)
 	return fe && fe->type == FD_TYPES__TTY ? fe->tty : NULL;
 }
 
-/* Every entry of image type into *ret_msgs; an absent image is empty when optional. */
-static int load_all(struct rst_ctx *c, enum img_type type, bool optional, void ***ret_msgs,
+int rst_load_all(struct rst_ctx *c, enum img_type type, bool optional, void ***ret_msgs,
 		    size_t *ret_n)
 {
 	_cleanup_img_file_ struct img_file *f = NULL;
@@ -81,7 +80,7 @@ static int infos_load(struct rst_ctx *c)
 
 	if (s->ttys_loaded)
 		return 0;
-	r = load_all(c, IMG_TTY_INFO, false, &infos, &n);
+	r = rst_load_all(c, IMG_TTY_INFO, false, &infos, &n);
 	if (r >= 0 && !(s->ttys = calloc(n ? n : 1, sizeof(*s->ttys))))
 		r = -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -91,7 +90,7 @@ static int infos_load(struct rst_ctx *c)
 			img_msg_free(infos[i]);
 	}
 	if (r >= 0)
-		r = load_all(c, IMG_TTY_DATA, true, (void ***)&s->tty_data, &s->ntty_data);
+		r = rst_load_all(c, IMG_TTY_DATA, true, (void ***)&s->tty_data, &s->ntty_data);
 	s->ttys_loaded = r >= 0;
 	return r;
 }

@@ -33,7 +33,6 @@ static const struct {
 	{VMA_AREA_SYSVIPC, "SysV shared memory"},
 	{VMA_AREA_SOCKET, "a packet socket ring"},
 	{VMA_AREA_AIORING, "an AIO ring"},
-	{VMA_AREA_MEMFD, "a memfd"},
 	{VMA_AREA_SHSTK, "a shadow stack"},
 	{VMA_AREA_UPROBES, "uprobes"},
 	{VMA_UNSUPP, "a mapping CRIU could not dump"},

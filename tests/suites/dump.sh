@@ -22,7 +22,7 @@ dt_fpu() {
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
 # Dumped with -R and checked (images, crit), but not failed at every step.
-FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths fd-ghost fd-pty)
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths fd-ghost fd-pty fd-memfd mem-memfd mem-deleted)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -331,6 +331,17 @@ def reg_name(files, fid, what):
     return e["reg"]["name"]
 
 
+def memfd_name(d, files, fid, what):
+    """The /proc name of the memfd of MEMFD entry fid: its inode's name in memfd.img."""
+    e = files.get(fid, {}).get("memfd")
+    if not e:
+        bad(f"{what}: file id {fid} is not a MEMFD entry of files.img")
+    for i in entries(f"{d}/memfd.img"):
+        if num(i["inode_id"]) == num(e["inode_id"]):
+            return f"/memfd:{i['name']} (deleted)"
+    bad(f"{what}: memfd inode {num(e['inode_id'])} is not in memfd.img")
+
+
 def check_mm(d, pid, snap):
     mm = entries(f"{d}/mm-{pid}.img")[0]
     files = files_by_id(d)
@@ -352,7 +363,15 @@ def check_mm(d, pid, snap):
             kind = "VMA_FILE_SHARED" if shared else "VMA_FILE_PRIVATE"
             if kind not in status or "MAP_ANON" in flags:
                 bad(f"{where}: flags {v['flags']}, status {v['status']} (a file mapping)")
-            got = reg_name(files, num(v.get("shmid", 0)), where)
+            memfd = name.startswith("/memfd:")
+            if memfd != ("VMA_AREA_MEMFD" in status):
+                bad(f"{where}: status {v['status']}")
+            if memfd:
+                got = memfd_name(d, files, num(v.get("shmid", 0)), where)
+            else:
+                got = reg_name(files, num(v.get("shmid", 0)), where)
+                if name.endswith(DELETED):  # a ghost file: a GHOST remap of its REG entry
+                    got += DELETED if ghost_of(d, num(v.get("shmid", 0))) else ""
             if got != name:
                 bad(f"{where}: shmid names {got}")
             if num(v.get("pgoff", 0)) != m["off"]:
@@ -444,7 +463,8 @@ def check_pages(d, pid, snap, live, content):
         return
     # What CRIU's should_dump_page() selects: present or swapped pages that
     # are not the zero page, and of private file mappings only the copied
-    # (anonymous) ones; the whole vDSO; never vvar.
+    # (anonymous) ones; the whole vDSO; never vvar; nothing of shared
+    # mappings (their object's content is saved apart: shmem, memfd, file).
     zpfn = zero_page_pfn()
     want = set()
     for m in maps:
@@ -452,6 +472,8 @@ def check_pages(d, pid, snap, live, content):
             continue
         if m["name"] == "[vdso]":
             want.update(range(m["start"], m["end"], PAGE))
+            continue
+        if m["perms"][3] == "s":
             continue
         for i, w in enumerate(pagemap_words(pid, m["start"], m["end"])):
             present, swapped, filepage = w >> 63 & 1, w >> 62 & 1, w >> 61 & 1
@@ -558,6 +580,14 @@ def check_core(d, pid, snap):
 DELETED = " (deleted)"
 
 
+def ghost_of(d, fid):
+    """The GHOST remaps of file fid in remap-fpath.img."""
+    if not os.path.exists(f"{d}/remap-fpath.img"):
+        return []
+    return [r for r in entries(f"{d}/remap-fpath.img")
+            if num(r["orig_id"]) == fid and r.get("remap_type") == "GHOST"]
+
+
 def check_ghost(d, fd, reg):
     """A file deleted while open: a GHOST remap of its REG entry, its content in the ghost."""
     remaps = [r for r in entries(f"{d}/remap-fpath.img") if num(r["orig_id"]) == num(reg["id"])]
@@ -600,6 +630,9 @@ def check_fds(d, pid, snap):
         if (f or {}).get("type") == "TTY":
             check_tty_fd(d, fd, e, f, target, flags, kv)
             continue
+        if (f or {}).get("type") == "MEMFD":
+            check_memfd_fd(d, pid, fd, e, f, target, pos, flags)
+            continue
         if target.startswith("socket:") and (f or {}).get("type") == "INETSK":
             check_inet_fd(fd, e, f, target, flags)
             continue
@@ -625,6 +658,27 @@ def check_fds(d, pid, snap):
     if (cwd, root, num(fs.get("umask", -1))) != (snap_text(snap, "cwd"), snap_text(snap, "root"), umask):
         bad(f"fs (cwd, root, umask) is {(cwd, root, num(fs.get('umask', -1)))}, /proc says "
             f"{(snap_text(snap, 'cwd'), snap_text(snap, 'root'), umask)}")
+
+
+def check_memfd_fd(d, pid, fd, e, f, target, pos, flags):
+    """A memfd: flags and position, its inode in memfd.img by name and size, its content in
+    pagemap-shmem-SHMID.img."""
+    mfe = f.get("memfd", {})
+    inodes = {num(i["inode_id"]): i for i in entries(f"{d}/memfd.img")}
+    ino = inodes.get(num(mfe.get("inode_id", -1)))
+    got = (e.get("type"), num(mfe.get("pos", 0)), num(mfe.get("flags", 0)), num(e.get("flags", 0)))
+    want = ("MEMFD", pos, flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
+    if got != want or not ino:
+        bad(f"fd {fd} ({target}): (fd type, pos, flags, fd flags) is {got}, /proc says {want}"
+            f"{'' if ino else ', and memfd.img lacks its inode'}")
+        return
+    name = target[len("/memfd:"):-len(DELETED)] if target.endswith(DELETED) else None
+    size = os.stat(f"/proc/{pid}/fd/{fd}").st_size
+    if (ino["name"], num(ino["size"])) != (name, size):
+        bad(f"fd {fd} ({target}): memfd.img says name {ino['name']!r} size {num(ino['size'])}, "
+            f"/proc says {name!r} size {size}")
+    if size and not os.path.exists(f"{d}/pagemap-shmem-{num(ino['shmid'])}.img"):
+        bad(f"fd {fd} ({target}): no pagemap-shmem-{num(ino['shmid'])}.img for its content")
 
 
 def check_tty_fd(d, fd, e, f, target, flags, kv):
@@ -1442,11 +1496,11 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.setsockopt(socket.IPPROTO_UDP, 1, 1)  # UDP_CORK
 u.sendto(b"held back", ("127.0.0.1", 9))
 signal.pause()'
-	# Not done yet: memfds.
-	dt_refuse_py memfd 'memfd:' 'pid @PID@ fd [0-9]+ is a memfd .*close it in the program' \
+	# A memfd of huge pages (MFD_HUGETLB): not done (plain memfds are, fd-memfd).
+	dt_refuse_py memfd-hugetlb 'memfd:' \
+		'pid @PID@ fd [0-9]+ is /memfd:zoo \(deleted\), a memfd of huge pages \(MFD_HUGETLB\): stasis cannot checkpoint it; close \(or unmap\) it' \
 		'import os, signal
-fd = os.memfd_create("zoo")
-os.write(fd, b"data")
+fd = os.memfd_create("zoo", os.MFD_HUGETLB)
 signal.pause()'
 	# Files deleted while open: one bigger than --ghost-limit (1 MiB by default), one
 	# still linked under another name (CRIU's link remap, not done).

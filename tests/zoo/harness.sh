@@ -292,9 +292,10 @@ _zoo_tree() { # PID [PPID]
 _zoo_outside() { # DIR NAME
 	local pid=$ZOO_PID
 	ZOO_TREE_ROOT=$pid _zoo_tree "$pid" | sort -n >"$1/$2.tree" || return 1
-	# A shared anonymous mapping is a new shmem object after a restore (as
-	# with criu): its inode number is the one field that may differ.
-	sed -E 's|^([^ ]+ [^ ]+ [^ ]+ [^ ]+) [0-9]+( +/dev/zero \(deleted\))$|\1 SHMEM\2|' \
+	# A shared anonymous mapping, a memfd or a file deleted while mapped is a
+	# new object after a restore (as with criu): its inode number is the one
+	# field that may differ.
+	sed -E 's@^([^ ]+ [^ ]+ [^ ]+ [^ ]+) [0-9]+( +.* \(deleted\))$@\1 INODE\2@' \
 		"/proc/$pid/maps" >"$1/$2.maps" 2>/dev/null || return 1
 	grep -E '^(Umask|Uid|Gid|Groups|SigBlk|SigIgn|SigCgt|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp|Seccomp_filters|Speculation_Store_Bypass):' \
 		"/proc/$pid/status" >"$1/$2.status" 2>/dev/null

@@ -7,7 +7,6 @@
  */
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "zoo.h"
@@ -59,20 +58,10 @@ static void check_contents(void)
 static void check_shared(void)
 {
 	struct zoo_vma v;
-	int status;
-	pid_t pid;
 
 	if (zoo_expect(zoo_vma_at(shared, &v), "the mapping is gone"))
 		zoo_expect(strcmp(v.perms, "rw-s") == 0, "the mapping is %s, not rw-s", v.perms);
-	pid = fork();
-	if (!zoo_expect(pid >= 0, "fork: %m"))
-		return;
-	if (pid == 0) {
-		shared[CHILD_PAGE * PAGE] = 0x5a;
-		_exit(0);
-	}
-	zoo_expect(waitpid(pid, &status, 0) == pid && WIFEXITED(status), "the child failed");
-	zoo_expect(shared[CHILD_PAGE * PAGE] == 0x5a, "a child's write does not show: not shared");
+	zoo_shared_with_child(shared + CHILD_PAGE * PAGE, 0x5a, "the mapping");
 }
 
 static void break_content(void)

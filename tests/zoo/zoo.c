@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -418,6 +419,24 @@ int zoo_run(int argc, char **argv, const struct zoo_desc *desc, void (*setup)(vo
 	zoo_wait_term();
 	check();
 	return zoo_verdict();
+}
+
+bool zoo_shared_with_child(volatile uint8_t *p, uint8_t v, const char *what)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (!zoo_expect(pid >= 0, "%s: fork: %m", what))
+		return false;
+	if (pid == 0) {
+		*p = v;
+		_exit(0);
+	}
+	if (!zoo_expect(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+				WEXITSTATUS(status) == 0,
+			"%s: the child failed", what))
+		return false;
+	return zoo_expect(*p == v, "%s: a child's write does not show: not shared", what);
 }
 
 bool zoo_proc_stat(int pid, struct zoo_stat *ret)

@@ -104,6 +104,13 @@ struct zoo_stat {
 /* false if pid is gone (or its stat cannot be read). */
 bool zoo_proc_stat(int pid, struct zoo_stat *ret);
 
+/*
+ * Fork a child that writes v at p and exits: true if the parent then reads
+ * v there (p is shared memory); a failed fork or child is recorded as a
+ * failure (what names the memory).
+ */
+bool zoo_shared_with_child(volatile uint8_t *p, uint8_t v, const char *what);
+
 /* A repeatable byte pattern: byte i of the stream seeded with seed. */
 static inline uint8_t zoo_pattern(uint64_t seed, uint64_t i)
 {
