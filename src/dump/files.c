@@ -4,8 +4,9 @@
  * mapped file) and fdinfo-ID.img (which fd holds which file). Regular
  * files, directories and character devices reached by path are dumped
  * here, pipes in pipe.c, FIFOs in fifo.c, unix sockets in unix.c, TCP and
- * UDP sockets in inet.c, eventfd, timerfd, signalfd, epoll and inotify in
- * anon.c; every other kind is refused by name, with what the user can do.
+ * UDP sockets in inet.c, eventfd, timerfd, signalfd, epoll, inotify and
+ * fanotify in anon.c; every other kind is refused by name, with what the
+ * user can do.
  */
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -167,7 +168,6 @@ static const struct {
 	 {"a perf event", "its counters and ring buffer cannot be rebuilt; " CLOSE_IT}},
 	{"anon_inode:bpf",
 	 {"a BPF object", "stasis does not dump BPF maps, programs or links; " CLOSE_IT}},
-	{"anon_inode:[fanotify]", {"a fanotify group", "not supported yet; " CLOSE_IT}},
 	{"anon_inode:[pidfd]", {"a pidfd", "not supported yet; " CLOSE_IT}},
 	{"anon_inode:",
 	 {"an unknown anonymous inode", "stasis does not know this kind; " CLOSE_IT}},

@@ -149,7 +149,7 @@ int dump_threads_remote_close(struct dump_ctx *ctx);
 int dump_threads_release(struct dump_ctx *ctx, bool kill);
 void dump_threads_free(struct dump_ctx *ctx);
 
-/* anon.c: eventfd, timerfd, signalfd, epoll, inotify (FD_TYPES__UND for another target). */
+/* anon.c: eventfd, timerfd, signalfd, epoll, inotify, fanotify (FD_TYPES__UND otherwise). */
 FdTypes dump_anon_type(const char *target);
 int dump_anon_fd(struct dump_ctx *ctx, int fd, FdTypes type, const struct proc_fdinfo *fi,
 		 uint32_t *ret_id);

@@ -330,7 +330,7 @@ void rst_files_free(struct rst_files *f);
 /* fd moved to min_fd or above, close-on-exec (the original closed); label names it. */
 int rst_fd_move_up(struct rst_ctx *c, int fd, const char *label);
 
-/* anon.c: eventfd, timerfd, signalfd, epoll, inotify. */
+/* anon.c: eventfd, timerfd, signalfd, epoll, inotify, fanotify. */
 bool rst_anon_type(int type);
 /* A new fd (min_fd or above) of the description of fe, made as it was dumped. */
 int rst_anon_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what);
