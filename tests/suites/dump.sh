@@ -1430,6 +1430,19 @@ signal.pause()"
 		'pid @PID@ fd [0-9]+ is a userfaultfd .*close it in the program' \
 		"${sys}must(libc.syscall(323, os.O_CLOEXEC))
 signal.pause()"
+	dt_refuse_py pidfd 'pidfd' \
+		'pid @PID@ fd [0-9]+ is a pidfd .*close it in the program' \
+		'import os, signal
+fd = os.pidfd_open(os.getpid())
+signal.pause()'
+	# fanotify groups are dumped, but a filesystem mark has no place in CRIU's image.
+	dt_refuse_py fanotify-filesystem-mark 'fanotify' \
+		'pid @PID@ fd [0-9]+ \(FANOTIFY\): a filesystem mark \(FAN_MARK_FILESYSTEM, .*remove the mark before the checkpoint' \
+		"${sys}libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]
+fd = libc.fanotify_init(0, os.O_RDONLY)
+must(fd)
+must(libc.fanotify_mark(fd, 0x101, 0x20, -100, b'/'))  # FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN
+signal.pause()"
 	# PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, on this process, any CPU.
 	dt_refuse_py perf-event 'perf_event' \
 		'pid @PID@ fd [0-9]+ is a perf event .*close it in the program' \
