@@ -388,6 +388,7 @@ static uint64_t kind_id(FdTypes type, const struct proc_fdinfo *fi)
 /* /proc/PID/fd and /proc/PID/fdinfo, open for the whole table: one path walk, not one per fd. */
 struct fd_dirs {
 	int fd, fdinfo;
+	int pidfd; /* of the task, for dump_fown() */
 };
 
 static int dump_one_fd(struct dump_ctx *ctx, const struct fd_dirs *dirs, const struct proc_fd *pfd,
@@ -434,6 +435,8 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct fd_dirs *dirs, const s
 	if (r < 0 || e->id)
 		return r;
 	r = dump_description(ctx, pfd, type, &st, &fi, &e->id);
+	if (r >= 0)
+		r = dump_fown(ctx, dirs->pidfd, pfd->fd, e->id);
 	d.id = e->id;
 	return r < 0 ? r : remember_description(ctx, &d);
 }
@@ -463,7 +466,7 @@ int dump_fds(struct dump_ctx *ctx)
 	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
 	_cleanup_free_ FdinfoEntry *done = NULL;
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
-	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1;
+	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1, pidfd = -1;
 	char path[64];
 	int r;
 
@@ -476,13 +479,14 @@ int dump_fds(struct dump_ctx *ctx)
 	fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo", ctx->pid);
 	fdinfo_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd_dir < 0 || fdinfo_dir < 0)
+	pidfd = sys_pidfd_open(ctx->pid, 0);
+	if (fd_dir < 0 || fdinfo_dir < 0 || pidfd < 0)
 		return negative_errno();
 	done = calloc(table.n ? table.n : 1, sizeof(*done));
 	if (!done)
 		return -ENOMEM;
 	for (size_t i = 0; i < table.n; i++) {
-		r = dump_one_fd(ctx, &(struct fd_dirs){fd_dir, fdinfo_dir}, &table.fds[i],
+		r = dump_one_fd(ctx, &(struct fd_dirs){fd_dir, fdinfo_dir, pidfd}, &table.fds[i],
 				&done[i]);
 		if (r < 0)
 			return r;

@@ -127,6 +127,8 @@ int dump_files_mapped(struct dump_files *f, const char *path, uint64_t dev, uint
 int dump_files_write(struct dump_files *f, struct img_dir *dir);
 void dump_files_release(struct dump_files *f);
 int dump_fds(struct dump_ctx *ctx);
+/* fown.c: the owner (F_SETOWN_EX, F_SETSIG) of file id, which fd of the task holds. */
+int dump_fown(struct dump_ctx *ctx, int pidfd, int fd, uint32_t id);
 int dump_fs(struct dump_ctx *ctx);
 
 /* pipe.c: the PIPE entry of an fd's description (flags from fdinfo), then pipes-data.img

@@ -109,8 +109,7 @@ static int arm_timer(struct rst_ctx *c, uint32_t fd, const TimerfdEntry *t)
 	return res < 0 ? (int)res : 0;
 }
 
-/* Whether an fd before fds[i] has the same open file description. */
-static bool seen_before(const struct rst_images *img, size_t i)
+bool rst_fd_seen_before(const struct rst_images *img, size_t i)
 {
 	for (size_t j = 0; j < i; j++)
 		if (img->fds[j]->id == img->fds[i]->id)
@@ -125,7 +124,7 @@ int rst_files_late(struct rst_ctx *c)
 		const FileEntry *f;
 		int r = 0;
 
-		if (!rst_anon_type(fe->type) || seen_before(&c->img, i))
+		if (!rst_anon_type(fe->type) || rst_fd_seen_before(&c->img, i))
 			continue;
 		f = rst_file_entry(&c->img, fe->id);
 		if (f->type == FD_TYPES__EVENTPOLL)

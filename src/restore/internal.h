@@ -321,8 +321,12 @@ int rst_files_open(struct rst_ctx *c);
 int rst_files_fd(const struct rst_ctx *c, uint32_t id, int accmode);
 /* How a VMA's file is opened for mmap (O_RDONLY, O_RDWR ...). */
 int rst_vma_accmode(const VmaEntry *e);
-/* F_SETOWN/F_SETSIG, once the owner exists. */
+/* fown.c: F_SETOWN_EX/F_SETSIG by the controller, once the owner exists. */
 int rst_files_set_owners(struct rst_ctx *c);
+/* fown.c: O_ASYNC set by the task on its own fd numbers (the kernel signals that number). */
+int rst_files_async(struct rst_ctx *c);
+/* anon.c: whether an fd before fds[i] has the same open file description. */
+bool rst_fd_seen_before(const struct rst_images *img, size_t i);
 /* Close the controller's copies once the task has its own; the numbers stay valid in the task. */
 void rst_files_close_ours(struct rst_files *f);
 void rst_files_free(struct rst_files *f);
