@@ -337,7 +337,7 @@ static FdTypes fd_type(const char *target, const struct stat *st, const struct r
 
 	if (startswith(target, "pipe:"))
 		return FD_TYPES__PIPE;
-	if (S_ISFIFO(st->st_mode) && target[0] == '/' && !strstr(target, " (deleted)"))
+	if (S_ISFIFO(st->st_mode) && target[0] == '/') /* deleted too: fifo.c */
 		return FD_TYPES__FIFO;
 	if (S_ISCHR(st->st_mode) && (tty_kind_of(st->st_rdev) == TTY_KIND_PTY_SLAVE ||
 				     tty_kind_of(st->st_rdev) == TTY_KIND_PTY_MASTER))

@@ -101,7 +101,8 @@ static int write_ghost(struct dump_ctx *ctx, int fd, const struct stat *st, uint
 	r = img_create(ctx->dir, IMG_GHOST_FILE, id, &w);
 	if (r >= 0)
 		r = img_write_entry(w, &gfe.base, NULL, 0);
-	if (r >= 0)
+	/* a FIFO has no content here: its data goes into fifo-data.img */
+	if (r >= 0 && S_ISREG(st->st_mode))
 		r = copy_content(w, ctx->pid, fd, gfe.size, label);
 	if (r >= 0)
 		r = img_writer_commit(TAKE_PTR(w));
@@ -158,9 +159,9 @@ static int add_remap(struct dump_files *f, uint32_t orig_id, uint32_t remap_id)
 /* Why a deleted file cannot be a ghost, or NULL. */
 static const char *not_a_ghost(const struct stat *st, uint64_t limit, char *buf, size_t size)
 {
-	if (!S_ISREG(st->st_mode))
-		return "only deleted regular files are supported; close it in the program before "
-		       "the checkpoint";
+	if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode))
+		return "only deleted regular files and FIFOs are supported; close it in the "
+		       "program before the checkpoint";
 	if (st->st_nlink > 0)
 		return "it is still linked under another name, which stasis cannot find back; "
 		       "close it in the program before the checkpoint";
@@ -174,19 +175,15 @@ static const char *not_a_ghost(const struct stat *st, uint64_t limit, char *buf,
 	return NULL;
 }
 
-int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
-		  const struct proc_fdinfo *fi, uint32_t *ret_id)
+int dump_ghost_remap(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		     uint32_t reg_id)
 {
 	uint64_t limit = ctx->opts->ghost_limit ? ctx->opts->ghost_limit : DUMP_GHOST_LIMIT_DEFAULT;
-	size_t len = strlen(pfd->target) - strlen(DELETED_SUFFIX);
-	_cleanup_free_ char *path = strndup(pfd->target, len);
 	char label[PATH_MAX + 64], why[160];
 	const char *refusal = not_a_ghost(st, limit, why, sizeof(why));
-	uint32_t reg_id, ghost_id;
+	uint32_t ghost_id;
 	int r;
 
-	if (!path)
-		return -ENOMEM;
 	if (refusal) {
 		pr_err("pid %d fd %d is a file deleted while open (%s): stasis cannot checkpoint "
 		       "it: %s; the task was left running",
@@ -195,14 +192,29 @@ int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct 
 	}
 	snprintf(label, sizeof(label), "pid %d fd %d (%s)", ctx->pid, pfd->fd, pfd->target);
 	r = ghost_of(ctx, pfd->fd, st, label, &ghost_id);
-	if (r < 0)
-		return r;
+	return r < 0 ? r : add_remap(ctx->files, reg_id, ghost_id);
+}
+
+char *dump_ghost_path(const char *target)
+{
+	return strndup(target, strlen(target) - strlen(DELETED_SUFFIX));
+}
+
+int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		  const struct proc_fdinfo *fi, uint32_t *ret_id)
+{
+	_cleanup_free_ char *path = dump_ghost_path(pfd->target);
+	uint32_t reg_id;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
 	r = dump_files_add_reg(ctx->files, path, st, fi->flags & ~(uint32_t)O_CLOEXEC,
 			       (uint64_t)fi->pos, &reg_id);
 	if (r < 0)
 		return r;
 	*ret_id = reg_id;
-	return add_remap(ctx->files, reg_id, ghost_id);
+	return dump_ghost_remap(ctx, pfd, st, reg_id);
 }
 
 int dump_ghost_commit(struct dump_files *f, struct img_dir *dir)

@@ -186,6 +186,11 @@ int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct s
 bool dump_ghost_is_deleted(const char *target);
 int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
 		  const struct proc_fdinfo *fi, uint32_t *ret_id);
+/* The REG entry reg_id of a deleted file (a FIFO's, fifo.c) sent to its ghost. */
+int dump_ghost_remap(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		     uint32_t reg_id);
+/* The path a deleted file had: its link without " (deleted)" (malloc'd). */
+char *dump_ghost_path(const char *target);
 int dump_ghost_commit(struct dump_files *f, struct img_dir *dir);
 void dump_ghost_free(struct dump_files *f);
 /*

@@ -357,6 +357,10 @@ void rst_fifos_free(struct rst_shared *s);
 /* ghost.c: the GHOST remap of REG file id, or NULL (it was not deleted while open). */
 const RemapFilePathEntry *rst_ghost_remap(const struct rst_images *img, uint32_t id);
 /* A new description (not moved up) of the deleted file of reg, made again once per ghost. */
+/* "/proc/self/fd/KEEPER": the ghost of remap made again, to open (a deleted FIFO's). */
+#define RST_GHOST_LINK_MAX 32
+int rst_ghost_link(struct rst_ctx *c, const RemapFilePathEntry *remap, const RegFileEntry *reg,
+		   const char *what, char ret_link[static RST_GHOST_LINK_MAX]);
 int rst_ghost_open(struct rst_ctx *c, const RemapFilePathEntry *remap, const RegFileEntry *reg,
 		   int flags, const char *what);
 void rst_ghosts_free(struct rst_shared *s);
