@@ -2,9 +2,10 @@
 /*
  * fanotify: a group reporting file ids (FAN_REPORT_FID, non-blocking) with
  * a mount mark (FAN_OPEN on the mount of the zoo's directory), an inode
- * mark (FAN_MODIFY on a file) and an inode mark that only ignores
- * (FAN_OPEN on another file, surviving modification). After the restore:
- * the group's flags and the same three marks (fdinfo, the mount by its
+ * mark (FAN_MODIFY on a file), an inode mark that only ignores (FAN_OPEN on
+ * another file, surviving modification) and one of the newer ignore
+ * semantics (FAN_MARK_IGNORE) that also reports FAN_CLOSE_WRITE. After the
+ * restore: the group's flags and the same four marks (fdinfo, the mount by its
  * mnt_id), and the events of this process: opening and writing the marked
  * file is reported (FAN_OPEN by the mount mark, FAN_MODIFY by the inode
  * mark), opening the ignored file is not, even after a write to it.
@@ -23,7 +24,7 @@
 #define KERNEL_O_LARGEFILE 0100000 /* glibc's O_LARGEFILE is 0 here; the kernel adds its own */
 
 static int fan;
-static char marked[4096], ignored[4096];
+static char marked[4096], ignored[4096], ignoring[4096];
 static uint64_t mnt_id;
 
 /* A file handle as fanotify reports it (struct file_handle with room for its bytes). */
@@ -54,8 +55,10 @@ static void setup(void)
 
 	zoo_path(marked, sizeof(marked), "marked");
 	zoo_path(ignored, sizeof(ignored), "ignored");
+	zoo_path(ignoring, sizeof(ignoring), "ignoring");
 	touch(marked);
 	touch(ignored);
+	touch(ignoring);
 	if (statx(AT_FDCWD, zoo_dir(), 0, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
 		zoo_setup_failed("statx(%s, STATX_MNT_ID): %m", zoo_dir());
 	mnt_id = stx.stx_mnt_id;
@@ -66,6 +69,9 @@ static void setup(void)
 	mark(FAN_MARK_ADD, FAN_MODIFY, marked);
 	mark(FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY, FAN_OPEN,
 	     ignored);
+	/* the newer ignore semantics (FAN_MARK_IGNORE), with a mask of its own */
+	mark(FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, FAN_OPEN, ignoring);
+	mark(FAN_MARK_ADD, FAN_CLOSE_WRITE, ignoring);
 }
 
 /* Is there a line starting with want in info? */
@@ -104,9 +110,10 @@ static void check_list(void)
 	zoo_expect(has_line(info, want), "no mount mark \"%.*s\"", (int)strlen(want) - 1, want);
 	check_inode_mark(info, marked, "mflags:0 mask:2 ignored_mask:0 ");
 	check_inode_mark(info, ignored, "mflags:40 mask:0 ignored_mask:20 ");
+	check_inode_mark(info, ignoring, "mflags:440 mask:8 ignored_mask:20 ");
 	for (const char *p = info; (p = strstr(p, "\nfanotify ")); p++)
 		n++;
-	zoo_expect(n == 4, "%d fanotify lines, not 4 (the group and 3 marks)", n);
+	zoo_expect(n == 5, "%d fanotify lines, not 5 (the group and 4 marks)", n);
 }
 
 static bool handle_of(const char *path, struct handle *ret)
@@ -232,11 +239,17 @@ static void break_mask(void)
 	fanotify_mark(fan, FAN_MARK_ADD, FAN_CLOSE_WRITE, AT_FDCWD, marked);
 }
 
+static void break_new_ignore(void)
+{
+	fanotify_mark(fan, FAN_MARK_REMOVE | FAN_MARK_IGNORE, FAN_OPEN, AT_FDCWD, ignoring);
+}
+
 static const struct zoo_break breaks[] = {
 	{"the inode mark of the marked file removed", break_inode_mark},
 	{"the ignore mark of the ignored file removed", break_ignore},
 	{"the mount mark removed", break_mount_mark},
 	{"the marked file's mask widened to FAN_CLOSE_WRITE", break_mask},
+	{"the FAN_MARK_IGNORE mark's ignore mask removed", break_new_ignore},
 };
 
 static const struct zoo_desc desc = {
