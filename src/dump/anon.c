@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The file objects on anonymous inodes, and inotify (files/anon.h): one
+ * The file objects on anonymous inodes, inotify and fanotify (files/anon.h): one
  * FileEntry of their type per open file description, filled from fdinfo.
  */
 #include "base/log.h"
@@ -13,7 +13,7 @@ static const struct {
 } anon_kinds[] = {
 	{ANON_EVENTFD, FD_TYPES__EVENTFD},   {ANON_TIMERFD, FD_TYPES__TIMERFD},
 	{ANON_SIGNALFD, FD_TYPES__SIGNALFD}, {ANON_EVENTPOLL, FD_TYPES__EVENTPOLL},
-	{ANON_INOTIFY, FD_TYPES__INOTIFY},
+	{ANON_INOTIFY, FD_TYPES__INOTIFY},   {ANON_FANOTIFY, FD_TYPES__FANOTIFY},
 };
 
 FdTypes dump_anon_type(const char *target)
@@ -64,6 +64,13 @@ static int fill_entry(struct dump_ctx *ctx, int fd, struct arena *a, FileEntry *
 		fe->ify->id = fe->id;
 		fe->ify->fown = fown;
 		return inotify_from_fdinfo(ctx->pid, fi, a, label, fe->ify);
+	case FD_TYPES__FANOTIFY:
+		fe->ffy = ARENA_MSG(a, FanotifyFileEntry, FANOTIFY_FILE_ENTRY__INIT);
+		if (!fe->ffy)
+			return -ENOMEM;
+		fe->ffy->id = fe->id;
+		fe->ffy->fown = fown;
+		return fanotify_from_fdinfo(ctx->pid, fi, a, label, fe->ffy);
 	default:
 		return -EINVAL;
 	}

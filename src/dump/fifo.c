@@ -4,7 +4,8 @@
  * files.img for the path, with the fd's flags, and a FIFO entry naming it
  * (regf_id) and the FIFO's inode (pipe_id); in fifo-data.img, once per FIFO,
  * its buffer size and the bytes it holds, copied without draining it like
- * a pipe's.
+ * a pipe's. A FIFO deleted while open has its REG entry sent to a ghost
+ * (ghost.c) with no content: its data is in fifo-data.img like any FIFO's.
  */
 #include <fcntl.h>
 
@@ -69,7 +70,9 @@ int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct s
 {
 	FifoEntry *e = ARENA_MSG(&ctx->files->arena, FifoEntry, FIFO_ENTRY__INIT);
 	uint32_t flags = fi->flags & ~(uint32_t)O_CLOEXEC, pipe_id = (uint32_t)st->st_ino;
+	_cleanup_free_ char *path = NULL;
 	char label[PATH_MAX + 64];
+	bool deleted;
 	FileEntry *fe;
 	int r;
 
@@ -82,7 +85,14 @@ int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct s
 		       label);
 		return -ENOTSUP;
 	}
-	r = dump_files_add_reg(ctx->files, pfd->target, st, flags, 0, &e->regf_id);
+	deleted = dump_ghost_is_deleted(pfd->target);
+	path = deleted ? dump_ghost_path(pfd->target) : strdup(pfd->target);
+	if (!path)
+		return -ENOMEM;
+	r = dump_files_add_reg(ctx->files, path, st, flags, 0, &e->regf_id);
+	/* deleted: made again at restore from its ghost (docs/files.md, "ghost FIFOs") */
+	if (r >= 0 && deleted)
+		r = dump_ghost_remap(ctx, pfd, st, e->regf_id);
 	if (r < 0)
 		return r;
 	e->has_regf_id = true;

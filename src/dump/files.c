@@ -4,8 +4,9 @@
  * mapped file) and fdinfo-ID.img (which fd holds which file). Regular
  * files, directories and character devices reached by path are dumped
  * here, pipes in pipe.c, FIFOs in fifo.c, unix sockets in unix.c, TCP and
- * UDP sockets in inet.c, eventfd, timerfd, signalfd, epoll and inotify in
- * anon.c, memfds in memfd.c; every other kind is refused by name, with what the user can do.
+ * UDP sockets in inet.c, eventfd, timerfd, signalfd, epoll, inotify and
+ * fanotify in anon.c, memfds in memfd.c; every other kind is refused by
+ * name, with what the user can do.
  */
 #include <fcntl.h>
 #include <linux/kcmp.h>
@@ -165,7 +166,6 @@ static const struct {
 	 {"a perf event", "its counters and ring buffer cannot be rebuilt; " CLOSE_IT}},
 	{"anon_inode:bpf",
 	 {"a BPF object", "stasis does not dump BPF maps, programs or links; " CLOSE_IT}},
-	{"anon_inode:[fanotify]", {"a fanotify group", "not supported yet; " CLOSE_IT}},
 	{"anon_inode:[pidfd]", {"a pidfd", "not supported yet; " CLOSE_IT}},
 	{"anon_inode:",
 	 {"an unknown anonymous inode", "stasis does not know this kind; " CLOSE_IT}},
@@ -332,7 +332,7 @@ static FdTypes fd_type(const char *target, const struct stat *st, const struct r
 
 	if (startswith(target, "pipe:"))
 		return FD_TYPES__PIPE;
-	if (S_ISFIFO(st->st_mode) && target[0] == '/' && !strstr(target, " (deleted)"))
+	if (S_ISFIFO(st->st_mode) && target[0] == '/') /* deleted too: fifo.c */
 		return FD_TYPES__FIFO;
 	if (S_ISCHR(st->st_mode) && (tty_kind_of(st->st_rdev) == TTY_KIND_PTY_SLAVE ||
 				     tty_kind_of(st->st_rdev) == TTY_KIND_PTY_MASTER))
@@ -387,6 +387,7 @@ static uint64_t kind_id(FdTypes type, const struct proc_fdinfo *fi)
 /* /proc/PID/fd and /proc/PID/fdinfo, open for the whole table: one path walk, not one per fd. */
 struct fd_dirs {
 	int fd, fdinfo;
+	int pidfd; /* of the task, for dump_fown() */
 };
 
 static int dump_one_fd(struct dump_ctx *ctx, const struct fd_dirs *dirs, const struct proc_fd *pfd,
@@ -433,6 +434,8 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct fd_dirs *dirs, const s
 	if (r < 0 || e->id)
 		return r;
 	r = dump_description(ctx, pfd, type, &st, &fi, &e->id);
+	if (r >= 0)
+		r = dump_fown(ctx, dirs->pidfd, pfd->fd, e->id);
 	d.id = e->id;
 	return r < 0 ? r : remember_description(ctx, &d);
 }
@@ -462,7 +465,7 @@ int dump_fds(struct dump_ctx *ctx)
 	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
 	_cleanup_free_ FdinfoEntry *done = NULL;
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
-	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1;
+	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1, pidfd = -1;
 	char path[64];
 	int r;
 
@@ -475,13 +478,14 @@ int dump_fds(struct dump_ctx *ctx)
 	fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo", ctx->pid);
 	fdinfo_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd_dir < 0 || fdinfo_dir < 0)
+	pidfd = sys_pidfd_open(ctx->pid, 0);
+	if (fd_dir < 0 || fdinfo_dir < 0 || pidfd < 0)
 		return negative_errno();
 	done = calloc(table.n ? table.n : 1, sizeof(*done));
 	if (!done)
 		return -ENOMEM;
 	for (size_t i = 0; i < table.n; i++) {
-		r = dump_one_fd(ctx, &(struct fd_dirs){fd_dir, fdinfo_dir}, &table.fds[i],
+		r = dump_one_fd(ctx, &(struct fd_dirs){fd_dir, fdinfo_dir, pidfd}, &table.fds[i],
 				&done[i]);
 		if (r < 0)
 			return r;

@@ -103,7 +103,8 @@ static int write_ghost(struct dump_ctx *ctx, const char *link, const struct stat
 	r = img_create(ctx->dir, IMG_GHOST_FILE, id, &w);
 	if (r >= 0)
 		r = img_write_entry(w, &gfe.base, NULL, 0);
-	if (r >= 0)
+	/* a FIFO has no content here: its data goes into fifo-data.img */
+	if (r >= 0 && S_ISREG(st->st_mode))
 		r = copy_content(w, link, gfe.size, label);
 	if (r >= 0)
 		r = img_writer_commit(TAKE_PTR(w));
@@ -160,9 +161,9 @@ static int add_remap(struct dump_files *f, uint32_t orig_id, uint32_t remap_id)
 /* Why a deleted file cannot be a ghost, or NULL. */
 static const char *not_a_ghost(const struct stat *st, uint64_t limit, char *buf, size_t size)
 {
-	if (!S_ISREG(st->st_mode))
-		return "only deleted regular files are supported; close it in the program before "
-		       "the checkpoint";
+	if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode))
+		return "only deleted regular files and FIFOs are supported; close it in the "
+		       "program before the checkpoint";
 	if (st->st_nlink > 0)
 		return "it is still linked under another name, which stasis cannot find back; "
 		       "close it in the program before the checkpoint";
@@ -177,24 +178,18 @@ static const char *not_a_ghost(const struct stat *st, uint64_t limit, char *buf,
 }
 
 /*
- * A REG entry for target (a link ending in " (deleted)"; who holds it: label,
- * how: "open" or "mapped"), with flags and pos, sent by a remap to the ghost
- * of the file, which is read through link.
+ * The ghost of target (a link ending in " (deleted)"; who holds it: label,
+ * how: "open" or "mapped"), read through link; refused by name if it cannot
+ * be one.
  */
-static int ghost_reg(struct dump_ctx *ctx, const char *target, const char *link,
-		     const struct stat *st, const char *label, const char *how, uint32_t flags,
-		     uint64_t pos, struct dump_ghost **ret_ghost, uint32_t *ret_id)
+static int ghost_for(struct dump_ctx *ctx, const char *target, const char *link,
+		     const struct stat *st, const char *label, const char *how,
+		     struct dump_ghost **ret_ghost)
 {
 	uint64_t limit = ctx->opts->ghost_limit ? ctx->opts->ghost_limit : DUMP_GHOST_LIMIT_DEFAULT;
-	_cleanup_free_ char *path = strndup(target, strlen(target) - strlen(DELETED_SUFFIX));
 	char what[PATH_MAX + 96], why[160];
 	const char *refusal = not_a_ghost(st, limit, why, sizeof(why));
-	struct dump_ghost *g;
-	uint32_t reg_id;
-	int r;
 
-	if (!path)
-		return -ENOMEM;
 	if (refusal) {
 		pr_err("%s is a file deleted while %s (%s): stasis cannot checkpoint it: %s; the "
 		       "task was left running",
@@ -202,7 +197,27 @@ static int ghost_reg(struct dump_ctx *ctx, const char *target, const char *link,
 		return -ENOTSUP;
 	}
 	snprintf(what, sizeof(what), "%s (%s)", label, target);
-	r = ghost_of(ctx, link, st, what, &g);
+	return ghost_of(ctx, link, st, what, ret_ghost);
+}
+
+char *dump_ghost_path(const char *target)
+{
+	return strndup(target, strlen(target) - strlen(DELETED_SUFFIX));
+}
+
+/* A REG entry for target with flags and pos, sent by a remap to the ghost of the file. */
+static int ghost_reg(struct dump_ctx *ctx, const char *target, const char *link,
+		     const struct stat *st, const char *label, const char *how, uint32_t flags,
+		     uint64_t pos, struct dump_ghost **ret_ghost, uint32_t *ret_id)
+{
+	_cleanup_free_ char *path = dump_ghost_path(target);
+	struct dump_ghost *g;
+	uint32_t reg_id;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = ghost_for(ctx, target, link, st, label, how, &g);
 	if (r < 0)
 		return r;
 	r = dump_files_add_reg(ctx->files, path, st, flags, pos, &reg_id);
@@ -211,6 +226,19 @@ static int ghost_reg(struct dump_ctx *ctx, const char *target, const char *link,
 	*ret_ghost = g;
 	*ret_id = reg_id;
 	return add_remap(ctx->files, reg_id, g->id);
+}
+
+int dump_ghost_remap(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		     uint32_t reg_id)
+{
+	char label[64], link[64];
+	struct dump_ghost *g;
+	int r;
+
+	snprintf(label, sizeof(label), "pid %d fd %d", ctx->pid, pfd->fd);
+	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
+	r = ghost_for(ctx, pfd->target, link, st, label, "open", &g);
+	return r < 0 ? r : add_remap(ctx->files, reg_id, g->id);
 }
 
 int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,

@@ -136,6 +136,8 @@ int dump_files_mapped(struct dump_files *f, const char *path, uint64_t dev, uint
 int dump_files_write(struct dump_files *f, struct img_dir *dir);
 void dump_files_release(struct dump_files *f);
 int dump_fds(struct dump_ctx *ctx);
+/* fown.c: the owner (F_SETOWN_EX, F_SETSIG) of file id, which fd of the task holds. */
+int dump_fown(struct dump_ctx *ctx, int pidfd, int fd, uint32_t id);
 int dump_fs(struct dump_ctx *ctx);
 
 /* pipe.c: the PIPE entry of an fd's description (flags from fdinfo), then pipes-data.img
@@ -158,7 +160,7 @@ int dump_threads_remote_close(struct dump_ctx *ctx);
 int dump_threads_release(struct dump_ctx *ctx, bool kill);
 void dump_threads_free(struct dump_ctx *ctx);
 
-/* anon.c: eventfd, timerfd, signalfd, epoll, inotify (FD_TYPES__UND for another target). */
+/* anon.c: eventfd, timerfd, signalfd, epoll, inotify, fanotify (FD_TYPES__UND otherwise). */
 FdTypes dump_anon_type(const char *target);
 int dump_anon_fd(struct dump_ctx *ctx, int fd, FdTypes type, const struct proc_fdinfo *fi,
 		 uint32_t *ret_id);
@@ -204,6 +206,11 @@ int dump_ghost_mapped(struct dump_ctx *ctx, const char *target, const char *link
 		      const char *label, uint32_t *ret_id);
 /* Whether entry id of files.img is sent to a ghost. */
 bool dump_ghost_remapped(const struct dump_files *f, uint32_t id);
+/* The REG entry reg_id of a deleted file (a FIFO's, fifo.c) sent to its ghost. */
+int dump_ghost_remap(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
+		     uint32_t reg_id);
+/* The path a deleted file had: its link without " (deleted)" (malloc'd). */
+char *dump_ghost_path(const char *target);
 int dump_ghost_commit(struct dump_files *f, struct img_dir *dir);
 void dump_ghost_free(struct dump_files *f);
 /*

@@ -3,7 +3,7 @@
 
 /*
  * File objects on anonymous inodes, and inotify (docs/files.md): eventfd,
- * timerfd, signalfd, epoll, inotify. For each kind, the dump fills CRIU's
+ * timerfd, signalfd, epoll, inotify, fanotify. For each kind, the dump fills CRIU's
  * entry from /proc/PID/fdinfo/FD, and the restore makes the object again in
  * the caller (the controller), close-on-exec, with the entry's status flags.
  * What must be done from inside the task, with the task's fd numbers (the
@@ -32,6 +32,7 @@
 #define ANON_SIGNALFD "anon_inode:[signalfd]"
 #define ANON_EVENTPOLL "anon_inode:[eventpoll]"
 #define ANON_INOTIFY "anon_inode:inotify"
+#define ANON_FANOTIFY "anon_inode:[fanotify]"
 
 /*
  * eventfd. EFD_SEMAPHORE (1) is kept in bit 0 of flags, which the access
@@ -77,3 +78,13 @@ int epoll_make(const EventpollFileEntry *e, const char *label);
 int inotify_from_fdinfo(pid_t pid, const struct proc_fdinfo *fi, struct arena *a, const char *label,
 			InotifyFileEntry *e);
 int inotify_make(const InotifyFileEntry *e, const char *label);
+
+/*
+ * fanotify: the group's flags and each mark (inode marks with the path of
+ * their inode, mount marks with their mount point; filesystem marks are
+ * refused). Events queued and not read are not kept (as with CRIU).
+ * fanotify_make() makes the group again and adds the marks by path.
+ */
+int fanotify_from_fdinfo(pid_t pid, const struct proc_fdinfo *fi, struct arena *a,
+			 const char *label, FanotifyFileEntry *e);
+int fanotify_make(const FanotifyFileEntry *e, const char *label);

@@ -9,7 +9,9 @@ int file_set_flags(int fd, uint32_t flags, const char *label)
 {
 	int r;
 
-	if (fcntl(fd, F_SETFL, (int)(flags & FILE_SETFL_MASK)) >= 0)
+	/* O_ASYNC is the task's to set (restore/fown.c): the kernel signals the setter's fd number
+	 */
+	if (fcntl(fd, F_SETFL, (int)(flags & FILE_SETFL_MASK & ~O_ASYNC)) >= 0)
 		return 0;
 	r = negative_errno();
 	pr_err("%s: cannot set its flags to %#o: %s", label, flags & FILE_SETFL_MASK, strerror(-r));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * eventfd, timerfd, signalfd, epoll and inotify (files/anon.h). The
+ * eventfd, timerfd, signalfd, epoll, inotify and fanotify (files/anon.h). The
  * controller makes each open file description before the task exists, and
  * the task inherits it like its other files (files.c). Two things need the
  * task's own fd numbers and wait until the task is rebuilt
@@ -28,6 +28,8 @@ static int make(const FileEntry *f, const char *label)
 		return f->epfd ? epoll_make(f->epfd, label) : -EBADMSG;
 	case FD_TYPES__INOTIFY:
 		return f->ify ? inotify_make(f->ify, label) : -EBADMSG;
+	case FD_TYPES__FANOTIFY:
+		return f->ffy ? fanotify_make(f->ffy, label) : -EBADMSG;
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -37,7 +39,7 @@ bool rst_anon_type(int type)
 {
 	return type == FD_TYPES__EVENTFD || type == FD_TYPES__TIMERFD ||
 	       type == FD_TYPES__SIGNALFD || type == FD_TYPES__EVENTPOLL ||
-	       type == FD_TYPES__INOTIFY;
+	       type == FD_TYPES__INOTIFY || type == FD_TYPES__FANOTIFY;
 }
 
 int rst_anon_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what)
@@ -107,8 +109,7 @@ static int arm_timer(struct rst_ctx *c, uint32_t fd, const TimerfdEntry *t)
 	return res < 0 ? (int)res : 0;
 }
 
-/* Whether an fd before fds[i] has the same open file description. */
-static bool seen_before(const struct rst_images *img, size_t i)
+bool rst_fd_seen_before(const struct rst_images *img, size_t i)
 {
 	for (size_t j = 0; j < i; j++)
 		if (img->fds[j]->id == img->fds[i]->id)
@@ -123,7 +124,7 @@ int rst_files_late(struct rst_ctx *c)
 		const FileEntry *f;
 		int r = 0;
 
-		if (!rst_anon_type(fe->type) || seen_before(&c->img, i))
+		if (!rst_anon_type(fe->type) || rst_fd_seen_before(&c->img, i))
 			continue;
 		f = rst_file_entry(&c->img, fe->id);
 		if (f->type == FD_TYPES__EVENTPOLL)

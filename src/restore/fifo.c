@@ -86,7 +86,9 @@ int rst_fifo_open(struct rst_ctx *c, uint32_t id, const char *what)
 	const int drop = O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
 	const FifoEntry *e = fifo_by_id(&c->img, id);
 	const RegFileEntry *reg = e ? rst_reg_file(&c->img, e->regf_id) : NULL;
-	char label[96];
+	const RemapFilePathEntry *remap;
+	char label[96], link[RST_GHOST_LINK_MAX];
+	const char *path;
 	int fd, r;
 
 	if (!reg) {
@@ -94,10 +96,15 @@ int rst_fifo_open(struct rst_ctx *c, uint32_t id, const char *what)
 		return -EBADMSG;
 	}
 	snprintf(label, sizeof(label), "restore: pid %d: %s (FIFO)", (int)c->pid, what);
-	r = keeper(c, e->pipe_id, reg->name, label);
+	/* a FIFO deleted while open: opened through the keeper of its ghost */
+	remap = rst_ghost_remap(&c->img, e->regf_id);
+	r = remap ? rst_ghost_link(c, remap, reg, label, link) : 0;
+	path = remap ? link : reg->name;
+	if (r >= 0)
+		r = keeper(c, e->pipe_id, path, label);
 	if (r < 0)
 		return r;
-	fd = open_fifo(c, reg->name, (int)reg->flags & ~drop, label);
+	fd = open_fifo(c, path, (int)reg->flags & ~drop, label);
 	if (fd < 0)
 		return fd;
 	r = file_set_flags(fd, reg->flags, label);

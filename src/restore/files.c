@@ -177,7 +177,8 @@ static int share(struct rst_shared *s, uint32_t id, int src, pid_t owner)
 static int open_task_reg(struct rst_ctx *c, uint32_t id, const char *what)
 {
 	/* O_CREAT and O_TRUNC did their work when the program opened the file. */
-	const int drop = O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC;
+	/* O_ASYNC is set by the task itself (rst_files_async): open() would not arm it. */
+	const int drop = O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC | O_ASYNC;
 	const RegFileEntry *reg;
 	int src, r;
 
@@ -392,51 +393,6 @@ int rst_files_open(struct rst_ctx *c)
 	if (r == 0)
 		r = open_cwd(c);
 	return r;
-}
-
-static int set_owner(struct rst_ctx *c, const struct rst_fd_move *m, const FownEntry *fown)
-{
-	struct f_owner_ex owner = {.type = (int)fown->pid_type, .pid = (pid_t)fown->pid};
-
-	if (fown->signum && fcntl(m->src, F_SETSIG, (int)fown->signum) < 0) {
-		int r = negative_errno();
-		rst_err(c, "fd %d: cannot set its signal to %u: %s", m->dst, fown->signum,
-			strerror(-r));
-		return r;
-	}
-	if (fown->pid && fcntl(m->src, F_SETOWN_EX, &owner) < 0) {
-		int r = negative_errno();
-		rst_err(c, "fd %d: cannot set its owner to %u: %s", m->dst, fown->pid,
-			strerror(-r));
-		return r;
-	}
-	return 0;
-}
-
-static const FownEntry *fown_of(const struct rst_images *img, uint32_t id)
-{
-	const RegFileEntry *reg = rst_reg_file(img, id);
-	const PipeEntry *pipe = reg ? NULL : rst_pipe_entry(img, id);
-
-	return reg ? reg->fown : pipe ? pipe->fown : NULL;
-}
-
-int rst_files_set_owners(struct rst_ctx *c)
-{
-	for (size_t i = 0; i < c->img.nfds; i++) {
-		const FownEntry *fown = fown_of(&c->img, c->img.fds[i]->id);
-		int r;
-
-		if (!fown || (!fown->pid && !fown->signum))
-			continue;
-		for (size_t j = 0; j < c->files.nmoves; j++)
-			if (c->files.moves[j].dst == (int)c->img.fds[i]->fd) {
-				r = set_owner(c, &c->files.moves[j], fown);
-				if (r < 0)
-					return r;
-			}
-	}
-	return 0;
 }
 
 static bool src_seen_before(const struct rst_files *f, size_t i)

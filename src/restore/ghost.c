@@ -8,7 +8,9 @@
  * and unlinks it at once. Every description of it is then a new open of
  * the keeper through /proc/self/fd, with its own flags, so the program
  * finds a deleted file (its link ends in " (deleted)") with its content.
- * The keepers are closed with the rest of what the tree shares.
+ * The keepers are closed with the rest of what the tree shares. A deleted
+ * FIFO is made again the same way (mkfifo, no content: its data is in
+ * fifo-data.img), and fifo.c opens it through its keeper.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -87,12 +89,22 @@ static int set_attrs(int fd, const GhostFileEntry *gfe)
 	return 0;
 }
 
+/* A new file (or FIFO) at name; an fd on it, read-write (a FIFO's never blocks). */
+static int create_new(const char *name, bool fifo)
+{
+	if (!fifo)
+		return open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (mkfifo(name, 0600) < 0)
+		return -1;
+	return open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+}
+
 /* A new file at path, or at a free name next to it; its name in ret_name (PATH_MAX). */
-static int create_at_free_name(const char *path, uint32_t id, char *ret_name)
+static int create_at_free_name(const char *path, uint32_t id, bool fifo, char *ret_name)
 {
 	snprintf(ret_name, PATH_MAX, "%s", path);
 	for (unsigned i = 0; i < 100; i++) {
-		int fd = open(ret_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		int fd = create_new(ret_name, fifo);
 
 		if (fd >= 0 || errno != EEXIST)
 			return fd < 0 ? negative_errno() : fd;
@@ -134,20 +146,21 @@ static int make_ghost(struct rst_ctx *c, uint32_t id, const char *path, const ch
 		return r == 0 ? -EBADMSG : r;
 	}
 	gfe = (const GhostFileEntry *)first.msg;
-	if (!S_ISREG(gfe->mode)) {
+	if (!S_ISREG(gfe->mode) && !S_ISFIFO(gfe->mode)) {
 		rst_err(c,
-			"%s: the ghost of %s is no regular file (mode %o); stasis restores "
-			"deleted regular files only",
+			"%s: the ghost of %s is no regular file or FIFO (mode %o); stasis restores "
+			"deleted regular files and FIFOs only",
 			what, path, gfe->mode);
 		return -EOPNOTSUPP;
 	}
-	fd = create_at_free_name(path, id, name);
+	fd = create_at_free_name(path, id, S_ISFIFO(gfe->mode), name);
 	if (fd < 0) {
 		rst_err(c, "%s: cannot make the deleted file %s again: %s", what, path,
 			strerror(-fd));
 		return fd;
 	}
-	r = fill(img, gfe, &first, fd);
+	/* a FIFO's data is in fifo-data.img (fifo.c) */
+	r = S_ISFIFO(gfe->mode) ? 0 : fill(img, gfe, &first, fd);
 	if (r < 0)
 		rst_err(c, "%s: cannot write the content of the deleted file %s into %s: %s", what,
 			path, name, strerror(-r));
@@ -195,16 +208,26 @@ static int keeper(struct rst_ctx *c, uint32_t id, const char *path, const char *
 	return fd;
 }
 
-int rst_ghost_open(struct rst_ctx *c, const RemapFilePathEntry *remap, const RegFileEntry *reg,
-		   int flags, const char *what)
+int rst_ghost_link(struct rst_ctx *c, const RemapFilePathEntry *remap, const RegFileEntry *reg,
+		   const char *what, char ret_link[static RST_GHOST_LINK_MAX])
 {
 	uint32_t id = remap->has_remap_type ? remap->remap_id : remap->remap_id & ~OLD_REMAP_GHOST;
-	int k = keeper(c, id, reg->name, what), fd;
-	char link[64];
+	int k = keeper(c, id, reg->name, what);
 
 	if (k < 0)
 		return k;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", k);
+	snprintf(ret_link, RST_GHOST_LINK_MAX, "/proc/self/fd/%d", k);
+	return 0;
+}
+
+int rst_ghost_open(struct rst_ctx *c, const RemapFilePathEntry *remap, const RegFileEntry *reg,
+		   int flags, const char *what)
+{
+	char link[RST_GHOST_LINK_MAX];
+	int r = rst_ghost_link(c, remap, reg, what, link), fd;
+
+	if (r < 0)
+		return r;
 	fd = open(link, flags | O_CLOEXEC);
 	if (fd < 0) {
 		int r = negative_errno();

@@ -322,8 +322,12 @@ int rst_files_open(struct rst_ctx *c);
 int rst_files_fd(const struct rst_ctx *c, uint32_t id, int accmode);
 /* How a VMA's file is opened for mmap (O_RDONLY, O_RDWR ...). */
 int rst_vma_accmode(const VmaEntry *e);
-/* F_SETOWN/F_SETSIG, once the owner exists. */
+/* fown.c: F_SETOWN_EX/F_SETSIG by the controller, once the owner exists. */
 int rst_files_set_owners(struct rst_ctx *c);
+/* fown.c: O_ASYNC set by the task on its own fd numbers (the kernel signals that number). */
+int rst_files_async(struct rst_ctx *c);
+/* anon.c: whether an fd before fds[i] has the same open file description. */
+bool rst_fd_seen_before(const struct rst_images *img, size_t i);
 /* Close the controller's copies once the task has its own; the numbers stay valid in the task. */
 void rst_files_close_ours(struct rst_files *f);
 void rst_files_free(struct rst_files *f);
@@ -331,7 +335,7 @@ void rst_files_free(struct rst_files *f);
 /* fd moved to min_fd or above, close-on-exec (the original closed); label names it. */
 int rst_fd_move_up(struct rst_ctx *c, int fd, const char *label);
 
-/* anon.c: eventfd, timerfd, signalfd, epoll, inotify. */
+/* anon.c: eventfd, timerfd, signalfd, epoll, inotify, fanotify. */
 bool rst_anon_type(int type);
 /* A new fd (min_fd or above) of the description of fe, made as it was dumped. */
 int rst_anon_open(struct rst_ctx *c, const FdinfoEntry *fe, const char *what);
@@ -354,6 +358,10 @@ void rst_fifos_free(struct rst_shared *s);
 /* ghost.c: the GHOST remap of REG file id, or NULL (it was not deleted while open). */
 const RemapFilePathEntry *rst_ghost_remap(const struct rst_images *img, uint32_t id);
 /* A new description (not moved up) of the deleted file of reg, made again once per ghost. */
+/* "/proc/self/fd/KEEPER": the ghost of remap made again, to open (a deleted FIFO's). */
+#define RST_GHOST_LINK_MAX 32
+int rst_ghost_link(struct rst_ctx *c, const RemapFilePathEntry *remap, const RegFileEntry *reg,
+		   const char *what, char ret_link[static RST_GHOST_LINK_MAX]);
 int rst_ghost_open(struct rst_ctx *c, const RemapFilePathEntry *remap, const RegFileEntry *reg,
 		   int flags, const char *what);
 void rst_ghosts_free(struct rst_shared *s);

@@ -130,6 +130,8 @@ static int rebuild(struct rst_ctx *c)
 	if (r == 0)
 		r = rst_files_late(c);
 	if (r == 0)
+		r = rst_files_async(c);
+	if (r == 0)
 		r = rst_threads_each(c, per_thread);
 	if (r == 0)
 		r = rst_finish(c);

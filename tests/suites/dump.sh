@@ -22,7 +22,7 @@ dt_fpu() {
 }
 PROGRAMS=(counter signals "$(dt_fpu)" anon-mem regfile pipe pipe-ends seccomp threads)
 # Dumped with -R and checked (images, crit), but not failed at every step.
-FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-unix fd-inet fd-fifo fd-paths fd-ghost fd-pty fd-memfd mem-memfd mem-deleted)
+FD_PROGRAMS=(fd-eventfd fd-timerfd fd-signalfd fd-epoll fd-inotify fd-fanotify fd-fown fd-unix fd-inet fd-fifo fd-fifo-ghost fd-paths fd-ghost fd-pty fd-memfd mem-memfd mem-deleted)
 
 # What the suite started, killed at exit: the harness's program, and the
 # tracer and the plain command started outside its cycle.
@@ -596,9 +596,11 @@ def check_ghost(d, fd, reg):
         return
     g = decode(f"{d}/ghost-file-{num(remaps[0]['remap_id']):x}.img", pretty=False)["entries"][0]
     n = len(base64.b64decode(g.get("extra", "")))
-    if num(g["mode"]) != num(reg["mode"]) or not num(g.get("size", -1)) == num(reg["size"]) == n:
+    # (a FIFO's REG entry has no size; its ghost has no content)
+    size = num(reg.get("size", 0))
+    if num(g["mode"]) != num(reg["mode"]) or not num(g.get("size", -1)) == size == n:
         bad(f"fd {fd}: ghost mode {num(g['mode']):o} size {g.get('size')} with {n} bytes, "
-            f"the REG entry says mode {num(reg['mode']):o} size {num(reg['size'])}")
+            f"the REG entry says mode {num(reg['mode']):o} size {size}")
 
 
 def check_fds(d, pid, snap):
@@ -720,6 +722,9 @@ def check_fifo_fd(d, fd, e, f, target, flags, files, kv):
     if e.get("type") != "FIFO" or not reg:
         bad(f"fd {fd} ({target}): not a FIFO entry with the REG entry of its path")
         return
+    if target.endswith(DELETED):
+        target = target[:-len(DELETED)]
+        check_ghost(d, fd, reg)
     got = (reg["name"], num(fifo["pipe_id"]), num(reg.get("flags", 0)), num(e.get("flags", 0)))
     want = (target, int(kv.get("ino:", "-1")), flags & ~O_CLOEXEC, 1 if flags & O_CLOEXEC else 0)
     if got != want:
@@ -762,6 +767,7 @@ ANON_KINDS = {
     "anon_inode:[signalfd]": ("SIGNALFD", "sgfd"),
     "anon_inode:[eventpoll]": ("EVENTPOLL", "epfd"),
     "anon_inode:inotify": ("INOTIFY", "ify"),
+    "anon_inode:[fanotify]": ("FANOTIFY", "ffy"),
 }
 
 
@@ -1527,6 +1533,19 @@ signal.pause()"
 	dt_refuse_py userfaultfd 'userfaultfd' \
 		'pid @PID@ fd [0-9]+ is a userfaultfd .*close it in the program' \
 		"${sys}must(libc.syscall(323, os.O_CLOEXEC))
+signal.pause()"
+	dt_refuse_py pidfd 'pidfd' \
+		'pid @PID@ fd [0-9]+ is a pidfd .*close it in the program' \
+		'import os, signal
+fd = os.pidfd_open(os.getpid())
+signal.pause()'
+	# fanotify groups are dumped, but a filesystem mark has no place in CRIU's image.
+	dt_refuse_py fanotify-filesystem-mark 'fanotify' \
+		'pid @PID@ fd [0-9]+ \(FANOTIFY\): a filesystem mark \(FAN_MARK_FILESYSTEM, .*remove the mark before the checkpoint' \
+		"${sys}libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]
+fd = libc.fanotify_init(0, os.O_RDONLY)
+must(fd)
+must(libc.fanotify_mark(fd, 0x101, 0x20, -100, b'/'))  # FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN
 signal.pause()"
 	# PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, on this process, any CPU.
 	dt_refuse_py perf-event 'perf_event' \
