@@ -31,7 +31,7 @@ struct dump_tree {
 	struct dump_shared sh;
 	struct dump_ctx *procs;
 	size_t n, cap;
-	uint64_t t_start, t_frozen, t_memdump; /* ns, monotonic */
+	uint64_t t_start, t_frozen, t_released; /* ns, monotonic; t_released: a pre-dump's */
 };
 
 static int add_proc(struct dump_tree *t, pid_t pid, pid_t ppid)
@@ -252,7 +252,7 @@ static int write_stats(struct dump_tree *t)
 
 	/* In microseconds, as CRIU writes them. */
 	d.freezing_time = (uint32_t)((t->t_frozen - t->t_start) / 1000);
-	d.frozen_time = (uint32_t)((now_ns() - t->t_frozen) / 1000);
+	d.frozen_time = (uint32_t)(((t->t_released ? t->t_released : now_ns()) - t->t_frozen) / 1000);
 	for (size_t i = 0; i < t->n; i++) {
 		d.memdump_time += (uint32_t)(t->procs[i].t_memdump / 1000);
 		d.pages_scanned += t->procs[i].mem_stats.pages_scanned;
@@ -265,18 +265,23 @@ static int write_stats(struct dump_tree *t)
 	return img_write_one(t->dir, IMG_STATS_DUMP, 0, &s.base);
 }
 
-/* A step is done for the whole tree, or for each process in turn; pre: also in a pre-dump. */
+/*
+ * A step is done for the whole tree, or for each process in turn. pre: also
+ * in a pre-dump, frozen; pre_after: also in a pre-dump, once the tree runs
+ * again (a pre-dump needs no consistent state: docs/predump.md).
+ */
 struct dump_step {
 	const char *name;
 	int (*tree)(struct dump_tree *t);
 	int (*each)(struct dump_ctx *ctx);
-	bool pre;
+	bool pre, pre_after;
 };
 
 static const struct dump_step steps[] = {
 	{"check", check_target, .pre = true},
+	{"vmas-early", NULL, dump_vmas_early},
 	{"freeze", freeze, .pre = true},
-	{"vmas", NULL, dump_vmas, .pre = true},
+	{"vmas", NULL, dump_vmas, .pre_after = true},
 	{"remote", NULL, open_remote, .pre = true},
 	{"mm", NULL, dump_mm},
 	{"core", NULL, dump_core},
@@ -284,10 +289,10 @@ static const struct dump_step steps[] = {
 	{"unremote", NULL, close_remote, .pre = true},
 	{"fds", NULL, dump_fds},
 	{"fs", NULL, dump_fs},
-	{"pages", NULL, timed_pages, .pre = true},
+	{"pages", NULL, timed_pages, .pre_after = true},
 	{"files", write_files},
 	{"tree", write_tree},
-	{"stats", write_stats, .pre = true},
+	{"stats", write_stats, .pre_after = true},
 };
 
 const char *stasis_dump_step_name(int step)
@@ -311,18 +316,19 @@ static int run_step(struct dump_tree *t, const struct dump_step *s)
 	return 0;
 }
 
-static int run_steps(struct dump_tree *t)
+/* The steps of a dump; in a pre-dump, those done frozen (after: those done after). */
+static int run_steps(struct dump_tree *t, bool after)
 {
 	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
 		int r;
 
+		if (t->opts->pre_dump && !(after ? steps[i].pre_after : steps[i].pre))
+			continue;
 		if (t->opts->fail_step == (int)i + 1) {
 			pr_err("dump: failing at step %zu (%s) on request (STASIS_FAIL_STEP)",
 			       i + 1, steps[i].name);
 			return -ECANCELED;
 		}
-		if (t->opts->pre_dump && !steps[i].pre)
-			continue;
 		pr_info("dump step %zu: %s", i + 1, steps[i].name);
 		r = run_step(t, &steps[i]);
 		if (r < 0) {
@@ -358,6 +364,7 @@ static void free_tree(struct dump_tree *t)
 		dump_threads_free(&t->procs[i]);
 		dump_track_free_proc(&t->procs[i]);
 		mem_vmas_release(&t->procs[i].vmas);
+		mem_vmas_release(&t->procs[i].vmas_early);
 	}
 	free(t->procs);
 	dump_pipes_release(&t->sh);
@@ -383,9 +390,12 @@ int stasis_dump(const struct dump_opts *opts)
 	t.dir = dir;
 	r = dump_track_begin(&t.sh, opts, dir);
 	if (r >= 0)
-		r = run_steps(&t);
+		r = run_steps(&t, false);
 	if (r >= 0)
 		r = release(&t, !opts->leave_running && !opts->pre_dump);
+	t.t_released = opts->pre_dump ? now_ns() : 0;
+	if (r >= 0 && opts->pre_dump)
+		r = run_steps(&t, true);
 	if (r >= 0 && (opts->pre_dump || opts->snapshot))
 		r = dump_predump_copy(t.procs, t.n);
 	if (r < 0) {

@@ -109,6 +109,7 @@ struct dump_ctx {
 	size_t nthreads;
 	struct proc_stat stat;
 	struct mem_vmas vmas;
+	struct mem_vmas vmas_early; /* read before the freeze (--track-mem, --snapshot): predump.c */
 	uint32_t exe_file_id;
 	int64_t seccomp_filter; /* the leader's newest filter in seccomp.img, -1 if none */
 	struct mem_dump_stats mem_stats;
@@ -234,6 +235,7 @@ int dump_pages(struct dump_ctx *ctx);
 
 /* predump.c: pre-dumps and incremental dumps (docs/predump.md) */
 int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir);
+int dump_vmas_early(struct dump_ctx *ctx);
 int dump_track_proc(struct dump_ctx *ctx);
 int dump_track_pages(struct dump_ctx *ctx);
 int dump_predump_copy(struct dump_ctx *procs, size_t n);

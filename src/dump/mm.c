@@ -12,7 +12,9 @@
 
 int dump_vmas(struct dump_ctx *ctx)
 {
-	int r = mem_vmas_collect(ctx->pid, &ctx->vmas);
+	/* Read before the freeze: only maps is read now, to see that nothing changed. */
+	int r = ctx->vmas_early.v ? mem_vmas_refresh(ctx->pid, &ctx->vmas_early, &ctx->vmas, NULL)
+				  : mem_vmas_collect(ctx->pid, &ctx->vmas);
 
 	if (r < 0)
 		return r;

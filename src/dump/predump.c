@@ -104,6 +104,14 @@ int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct i
 	return r;
 }
 
+int dump_vmas_early(struct dump_ctx *ctx)
+{
+	/* A pre-dump reads them once the tree runs again, a plain dump frozen. */
+	if (!ctx->opts->track_mem && !ctx->opts->snapshot)
+		return 0;
+	return mem_vmas_collect(ctx->pid, &ctx->vmas_early);
+}
+
 /* A userfaultfd made in the task (remote syscall), taken out, and closed there again. */
 static int arm(struct dump_ctx *ctx, int *ret_uffd)
 {

@@ -86,6 +86,16 @@ struct mem_vmas {
  */
 int mem_vmas_collect(pid_t pid, struct mem_vmas *ret_vmas);
 void mem_vmas_release(struct mem_vmas *vmas);
+/*
+ * The VMAs of frozen pid from `pre`, its VMAs read (mem_vmas_collect) before
+ * it was frozen, if /proc/PID/maps shows the same mappings (it walks no page
+ * table, unlike smaps); else read from smaps again. The VMAs taken from pre
+ * have rss_swap_kib UINT64_MAX (unknown). *ret_reused (if not NULL) tells
+ * which. VmFlags changed without a change of the maps line (madvise or
+ * mlock of a whole VMA) after pre was read are not seen (docs/predump.md).
+ */
+int mem_vmas_refresh(pid_t pid, const struct mem_vmas *pre, struct mem_vmas *ret_vmas,
+		     bool *ret_reused);
 #define _cleanup_mem_vmas_ __attribute__((cleanup(mem_vmas_release)))
 
 static inline bool mem_vma_is(const VmaEntry *e, uint32_t status)
@@ -148,6 +158,15 @@ int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_
  */
 int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool protect, mem_scan_fn fn,
 		     void *arg);
+
+/*
+ * Whether the VMA at addr is registered in write-protect mode with a
+ * WP_ASYNC userfaultfd now (1) or not (0): PAGEMAP_SCAN with
+ * PM_SCAN_CHECK_WPASYNC refuses a VMA that is not. Unlike smaps's "uw",
+ * it costs one page of walk, and tells a VMA mapped again at the same place
+ * (not registered) from the one that was.
+ */
+int mem_scan_wp_async_armed(struct mem_scan *s, uint64_t addr);
 
 /* ---- Dumping pages ------------------------------------------------------- */
 

@@ -313,3 +313,25 @@ int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool prot
 	r = scan_ioctl(s, start, end, fn, arg);
 	return r < 0 ? r : flush(s, fn, arg);
 }
+
+int mem_scan_wp_async_armed(struct mem_scan *s, uint64_t addr)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = PM_SCAN_CHECK_WPASYNC,
+		.start = addr,
+		.end = addr + MEM_PAGE_SIZE,
+		.vec = (uintptr_t)s->vec,
+		.vec_len = SCAN_VEC_LEN,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+
+	if (!s->ioctl)
+		return -ENOTTY;
+	if (ioctl(s->fd, PAGEMAP_SCAN, &a) >= 0)
+		return 1;
+	if (errno == EPERM) /* the walk met a VMA not watched by a WP_ASYNC userfaultfd */
+		return 0;
+	return negative_errno();
+}
