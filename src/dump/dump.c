@@ -6,6 +6,7 @@
  * remote syscall touched). Only after everything is written is it killed
  * (or let go with --leave-running).
  */
+#include <inttypes.h>
 #include <linux/kcmp.h>
 #include <signal.h>
 #include <time.h>
@@ -252,7 +253,8 @@ static int write_stats(struct dump_tree *t)
 
 	/* In microseconds, as CRIU writes them. */
 	d.freezing_time = (uint32_t)((t->t_frozen - t->t_start) / 1000);
-	d.frozen_time = (uint32_t)(((t->t_released ? t->t_released : now_ns()) - t->t_frozen) / 1000);
+	d.frozen_time =
+		(uint32_t)(((t->t_released ? t->t_released : now_ns()) - t->t_frozen) / 1000);
 	for (size_t i = 0; i < t->n; i++) {
 		d.memdump_time += (uint32_t)(t->procs[i].t_memdump / 1000);
 		d.pages_scanned += t->procs[i].mem_stats.pages_scanned;
@@ -358,7 +360,8 @@ static int release(struct dump_tree *t, bool kill)
 	return ret;
 }
 
-static void free_tree(struct dump_tree *t)
+/* Forget the processes and what was learnt of them (what they share stays). */
+static void forget_procs(struct dump_tree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		dump_threads_free(&t->procs[i]);
@@ -366,6 +369,12 @@ static void free_tree(struct dump_tree *t)
 		mem_vmas_release(&t->procs[i].vmas);
 		mem_vmas_release(&t->procs[i].vmas_early);
 	}
+	t->n = 0;
+}
+
+static void free_tree(struct dump_tree *t)
+{
+	forget_procs(t);
 	free(t->procs);
 	dump_pipes_release(&t->sh);
 	img_writer_free(t->sh.pstree);
@@ -374,6 +383,36 @@ static void free_tree(struct dump_tree *t)
 	free(t->sh.fdtables_done);
 	arena_free(&t->sh.arena);
 	dump_files_release(&t->sh.files);
+}
+
+static const struct dump_step *find_step(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(steps); i++)
+		if (streq(steps[i].name, name))
+			return &steps[i];
+	abort(); /* a name of this file */
+}
+
+/*
+ * dump -R --snapshot: the tree is stopped a first time only to make a
+ * userfaultfd in each process (a remote syscall) and let go; its memory is
+ * armed while it runs (docs/predump.md), then the dump proper freezes it.
+ */
+static int snapshot_prearm(struct dump_tree *t)
+{
+	static const char *const names[] = {"check", "freeze", "remote", "track", "unremote"};
+	int r = 0, k;
+
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(names); i++)
+		r = run_step(t, find_step(names[i]));
+	k = release(t, false);
+	if (r >= 0)
+		r = k;
+	if (r >= 0)
+		pr_info("snapshot: the tree was stopped %" PRIu64 " us to make its userfaultfds",
+			(now_ns() - t->t_frozen) / 1000);
+	forget_procs(t);
+	return r < 0 ? r : dump_snapshot_arm(&t->sh);
 }
 
 int stasis_dump(const struct dump_opts *opts)
@@ -389,6 +428,8 @@ int stasis_dump(const struct dump_opts *opts)
 	}
 	t.dir = dir;
 	r = dump_track_begin(&t.sh, opts, dir);
+	if (r >= 0 && opts->snapshot)
+		r = snapshot_prearm(&t);
 	if (r >= 0)
 		r = run_steps(&t, false);
 	if (r >= 0)

@@ -26,14 +26,14 @@ struct dump_files {
 	struct arena arena;
 	FileEntry **entries;
 	size_t n, cap;
-	struct dump_unix *usk; /* unix.c: the unix sockets met, NULL until one is */
+	struct dump_unix *usk;        /* unix.c: the unix sockets met, NULL until one is */
 	struct img_writer *sk_queues; /* sk-queue.c: sk-queues.img, open once a queue has data */
 	struct img_writer *fifo_data; /* fifo.c: fifo-data.img, open once a FIFO is met */
 	uint32_t *fifos_done;         /* fifo.c: the FIFOs (inodes) whose data is written */
 	size_t nfifos_done;
-	struct dump_ghost *ghosts;     /* ghost.c: the deleted files whose content is written */
+	struct dump_ghost *ghosts; /* ghost.c: the deleted files whose content is written */
 	size_t nghosts;
-	RemapFilePathEntry **remaps;   /* ghost.c: remap-fpath.img (entries in the arena) */
+	RemapFilePathEntry **remaps; /* ghost.c: remap-fpath.img (entries in the arena) */
 	size_t nremaps;
 	struct dump_tty *tty;  /* tty.c: the terminals met, NULL until one is */
 	FileLockEntry **locks; /* lock.c: filelocks.img (in the arena) */
@@ -102,14 +102,15 @@ struct dump_ctx {
 	struct dump_shared *sh;
 	struct dump_files *files; /* &sh->files */
 	pid_t pid;
-	pid_t ppid;                  /* 0 for the root of the tree */
-	bool zombie; /* dead, not reaped: only its pstree entry and exit status are dumped */
-	uint32_t ids[4];             /* vm, files, fs, sighand: equal ids, one object (kcmp) */
+	pid_t ppid;      /* 0 for the root of the tree */
+	bool zombie;     /* dead, not reaped: only its pstree entry and exit status are dumped */
+	uint32_t ids[4]; /* vm, files, fs, sighand: equal ids, one object (kcmp) */
 	struct dump_thread *threads; /* the leader first; its task does the process-wide calls */
 	size_t nthreads;
 	struct proc_stat stat;
 	struct mem_vmas vmas;
-	struct mem_vmas vmas_early; /* read before the freeze (--track-mem, --snapshot): predump.c */
+	struct mem_vmas
+		vmas_early; /* read before the freeze (--track-mem, --snapshot): predump.c */
 	uint32_t exe_file_id;
 	int64_t seccomp_filter; /* the leader's newest filter in seccomp.img, -1 if none */
 	struct mem_dump_stats mem_stats;
@@ -160,8 +161,8 @@ int dump_anon_fd(struct dump_ctx *ctx, int fd, FdTypes type, const struct proc_f
  * once every process is dumped, the peers checked (dump_unix_finish) and
  * sk-queues.img committed with files.img.
  */
-int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
-		 const struct proc_fdinfo *fi, uint32_t *ret_id);
+int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const struct proc_fdinfo *fi,
+		 uint32_t *ret_id);
 int dump_unix_finish(struct dump_files *f);
 int dump_unix_commit(struct dump_files *f);
 void dump_unix_free(struct dump_files *f);
@@ -171,8 +172,8 @@ struct sk_queue;
 int dump_sk_queue_write(struct dump_ctx *ctx, const struct sk_queue *q, uint32_t id);
 
 /* inet.c: the INETSK entry of a TCP or UDP socket (IPv4, IPv6), and UDP's queue. */
-int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
-		 const struct proc_fdinfo *fi, uint32_t *ret_id);
+int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const struct proc_fdinfo *fi,
+		 uint32_t *ret_id);
 
 /* fifo.c: a FIFO's REG entry (its path) and FIFO entry; its data once per tree. */
 int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
@@ -236,6 +237,7 @@ int dump_pages(struct dump_ctx *ctx);
 /* predump.c: pre-dumps and incremental dumps (docs/predump.md) */
 int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir);
 int dump_vmas_early(struct dump_ctx *ctx);
+int dump_snapshot_arm(struct dump_shared *sh);
 int dump_track_proc(struct dump_ctx *ctx);
 int dump_track_pages(struct dump_ctx *ctx);
 int dump_predump_copy(struct dump_ctx *procs, size_t n);
@@ -250,6 +252,7 @@ struct dump_track_entry {
 	pid_t pid;
 	uint64_t starttime; /* with pid, names the process */
 	int uffd;
+	struct mem_snapshot *snap; /* a snapshot armed before the freeze, until it */
 };
 struct dump_tracking {
 	struct dump_track_entry **v;

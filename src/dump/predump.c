@@ -112,6 +112,20 @@ int dump_vmas_early(struct dump_ctx *ctx)
 	return mem_vmas_collect(ctx->pid, &ctx->vmas_early);
 }
 
+int dump_snapshot_arm(struct dump_shared *sh)
+{
+	for (size_t i = 0; i < sh->tracking->n; i++) {
+		struct dump_track_entry *e = sh->tracking->v[i];
+		int r = mem_snapshot_arm(e->pid, e->uffd, &e->snap);
+
+		if (r < 0) {
+			pr_err("pid %d: cannot arm its snapshot: %s", e->pid, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* A userfaultfd made in the task (remote syscall), taken out, and closed there again. */
 static int arm(struct dump_ctx *ctx, int *ret_uffd)
 {
@@ -231,6 +245,11 @@ int dump_track_pages(struct dump_ctx *ctx)
 	struct dump_proc_track *pt = ctx->track;
 	int r;
 
+	if (ctx->opts->snapshot && pt->entry->snap) {
+		pt->snap = TAKE_PTR(pt->entry->snap);
+		return mem_snapshot_freeze(pt->snap, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid,
+					   dump_pages_id(ctx->sh), &ctx->mem_stats);
+	}
 	if (ctx->opts->snapshot)
 		return mem_snapshot_begin(ctx->pid, pt->entry->uffd, &ctx->vmas, ctx->dir,
 					  (uint64_t)ctx->pid, dump_pages_id(ctx->sh),

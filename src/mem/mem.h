@@ -282,6 +282,19 @@ int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct 
 		       uint64_t id, uint32_t pages_id, struct mem_dump_stats *st,
 		       struct mem_snapshot **ret);
 /*
+ * Arm a snapshot of pid while it still runs (snapshot-arm.c): register its
+ * private VMAs with uffd (from mem_snapshot_api), write-protect its pages,
+ * find them, and from then on note (and let go at once) every write, drop
+ * and unmap, in a thread of its own until mem_snapshot_freeze.
+ */
+int mem_snapshot_arm(pid_t pid, int uffd, struct mem_snapshot **ret);
+/*
+ * Frozen pid, armed before: what mem_snapshot_begin does, looking again
+ * only at what changed since the arming (vmas: its VMAs now).
+ */
+int mem_snapshot_freeze(struct mem_snapshot *s, const struct mem_vmas *vmas, struct img_dir *dir,
+			uint64_t id, uint32_t pages_id, struct mem_dump_stats *st);
+/*
  * The tasks run again: copy the protected pages of every snapshot, a write
  * to a page not copied yet served first (copied, then released), and
  * commit the images. -ESTALE (logged) if a task dropped, unmapped or moved

@@ -31,6 +31,7 @@ struct mem_scan {
 	/* The question of the scan running: PM_SCAN_* flags, categories reported */
 	uint64_t scan_flags;
 	uint64_t return_mask;
+	bool tracked; /* runs tell written pages apart (mem_scan_tracked) */
 	struct page_region vec[SCAN_VEC_LEN];
 	uint64_t *pme;     /* fallback: SCAN_PME_LEN entries */
 	uint64_t zero_pfn; /* fallback: the zero page's frame, 0 if unknown */
@@ -234,7 +235,7 @@ static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan
 				r = push_unwritten_swapped(s, v->start, v->end, fn, arg);
 			else
 				r = push(s, v->start, v->end, v->categories & PAGE_IS_PFNZERO,
-					 v->categories & PAGE_IS_WRITTEN, fn, arg);
+					 s->tracked && (v->categories & PAGE_IS_WRITTEN), fn, arg);
 			if (r < 0)
 				return r;
 		}
@@ -282,7 +283,13 @@ int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_
 		return -EINVAL;
 	s->have_run = false;
 	s->scan_flags = 0;
-	s->return_mask = PAGE_IS_PFNZERO;
+	/*
+	 * Swapped and written too: an empty entry write-protected with
+	 * WP_UNPOPULATED holds a uffd-wp marker, which PAGEMAP_SCAN reports as
+	 * a swapped page not written; push_unwritten_swapped leaves markers out.
+	 */
+	s->return_mask = PAGE_IS_PFNZERO | PAGE_IS_SWAPPED | PAGE_IS_WRITTEN;
+	s->tracked = false;
 	if (s->ioctl) {
 		r = scan_ioctl(s, start, end, fn, arg);
 		if (r != -ENOTTY)
@@ -310,6 +317,7 @@ int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool prot
 	s->have_run = false;
 	s->scan_flags = protect ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0;
 	s->return_mask = PAGE_IS_PFNZERO | PAGE_IS_WRITTEN | PAGE_IS_SWAPPED;
+	s->tracked = true;
 	r = scan_ioctl(s, start, end, fn, arg);
 	return r < 0 ? r : flush(s, fn, arg);
 }

@@ -10,6 +10,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,17 @@ static int maps_unchanged(pid_t pid, const struct mem_vmas *pre, bool *ret_same)
 		}
 		if (i < pre->nr && same_vma(&h, &pre->v[i]))
 			i++;
+		else if (i < pre->nr && streq(h.name, "[vvar]") &&
+			 mem_vma_is(&pre->v[i].e, VMA_AREA_VVAR) && pre->v[i].e.start == h.start &&
+			 pre->v[i].e.end > h.end)
+			i++; /* [vvar_vclock] follows, merged into it */
 		else if (!(streq(h.name, "[vvar_vclock]") && i > 0 &&
 			   mem_vma_is(&pre->v[i - 1].e, VMA_AREA_VVAR) &&
 			   pre->v[i - 1].e.end == h.end))
 			same = false;
+		if (!same)
+			pr_debug("pid %d: the mapping %" PRIx64 "-%" PRIx64 " %s is new or changed",
+				 pid, h.start, h.end, h.name);
 	}
 	*ret_same = same && i == pre->nr;
 	return 0;
