@@ -237,6 +237,8 @@ int dump_pages(struct dump_ctx *ctx);
 /* predump.c: pre-dumps and incremental dumps (docs/predump.md) */
 int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir);
 int dump_vmas_early(struct dump_ctx *ctx);
+/* The VMAs read before the freeze when its snapshot was armed, or NULL. */
+const struct mem_vmas *dump_vmas_armed(struct dump_ctx *ctx);
 int dump_snapshot_arm(struct dump_shared *sh);
 int dump_track_proc(struct dump_ctx *ctx);
 int dump_track_pages(struct dump_ctx *ctx);

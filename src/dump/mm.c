@@ -13,8 +13,9 @@
 int dump_vmas(struct dump_ctx *ctx)
 {
 	/* Read before the freeze: only maps is read now, to see that nothing changed. */
-	int r = ctx->vmas_early.v ? mem_vmas_refresh(ctx->pid, &ctx->vmas_early, &ctx->vmas, NULL)
-				  : mem_vmas_collect(ctx->pid, &ctx->vmas);
+	const struct mem_vmas *pre = ctx->vmas_early.v ? &ctx->vmas_early : dump_vmas_armed(ctx);
+	int r = pre ? mem_vmas_refresh(ctx->pid, pre, &ctx->vmas, NULL)
+		    : mem_vmas_collect(ctx->pid, &ctx->vmas);
 
 	if (r < 0)
 		return r;

@@ -106,10 +106,21 @@ int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct i
 
 int dump_vmas_early(struct dump_ctx *ctx)
 {
-	/* A pre-dump reads them once the tree runs again, a plain dump frozen. */
-	if (!ctx->opts->track_mem && !ctx->opts->snapshot)
+	/* A pre-dump reads them once the tree runs again, a plain dump frozen, a snapshot
+	 * when it arms (dump_vmas_armed). */
+	if (!ctx->opts->track_mem)
 		return 0;
 	return mem_vmas_collect(ctx->pid, &ctx->vmas_early);
+}
+
+const struct mem_vmas *dump_vmas_armed(struct dump_ctx *ctx)
+{
+	struct dump_track_entry *e;
+
+	if (!ctx->opts->snapshot || !ctx->sh->tracking)
+		return NULL;
+	e = dump_tracking_find(ctx->sh->tracking, ctx->pid, ctx->stat.starttime);
+	return e && e->snap ? mem_snapshot_vmas(e->snap) : NULL;
 }
 
 int dump_snapshot_arm(struct dump_shared *sh)

@@ -288,6 +288,8 @@ int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct 
  * and unmap, in a thread of its own until mem_snapshot_freeze.
  */
 int mem_snapshot_arm(pid_t pid, int uffd, struct mem_snapshot **ret);
+/* The VMAs read when it was armed (for mem_vmas_refresh), NULL if it was not. */
+const struct mem_vmas *mem_snapshot_vmas(const struct mem_snapshot *s);
 /*
  * Frozen pid, armed before: what mem_snapshot_begin does, looking again
  * only at what changed since the arming (vmas: its VMAs now).

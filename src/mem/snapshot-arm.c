@@ -48,6 +48,7 @@ struct snap_arm {
 	struct snap_ranges rescan;   /* written (released at once) or dropped since */
 	struct snap_ranges unmapped; /* unmapped since */
 	uint64_t writes;
+	struct mem_vmas vmas_read; /* from smaps, before registering */
 	int stop_fd;
 	pthread_t thread;
 	bool running;
@@ -219,6 +220,7 @@ void snap_arm_free(struct mem_snapshot *s)
 		return;
 	arm_stop(s);
 	safe_close(a->stop_fd);
+	mem_vmas_release(&a->vmas_read);
 	snap_ranges_release(&a->vmas);
 	snap_ranges_release(&a->blocks);
 	snap_ranges_release(&a->pages);
@@ -297,7 +299,6 @@ static int arm_protect(struct mem_snapshot *s)
 int mem_snapshot_arm(pid_t pid, int uffd, struct mem_snapshot **ret)
 {
 	_cleanup_(mem_snapshot_freep) struct mem_snapshot *s = NULL;
-	_cleanup_mem_vmas_ struct mem_vmas vmas = {};
 	int r;
 
 	r = snap_new(pid, uffd, &s);
@@ -307,9 +308,9 @@ int mem_snapshot_arm(pid_t pid, int uffd, struct mem_snapshot **ret)
 	if (!s->arm)
 		return -ENOMEM;
 	s->arm->stop_fd = -1;
-	r = mem_vmas_collect(pid, &vmas);
+	r = mem_vmas_collect(pid, &s->arm->vmas_read);
 	if (r >= 0)
-		r = arm_register(s, &vmas);
+		r = arm_register(s, &s->arm->vmas_read);
 	if (r >= 0)
 		r = arm_start(s);
 	if (r >= 0)
@@ -320,6 +321,11 @@ int mem_snapshot_arm(pid_t pid, int uffd, struct mem_snapshot **ret)
 		s->arm->blocks.n);
 	*ret = TAKE_PTR(s);
 	return 0;
+}
+
+const struct mem_vmas *mem_snapshot_vmas(const struct mem_snapshot *s)
+{
+	return s->arm ? &s->arm->vmas_read : NULL;
 }
 
 /* ---- At the freeze ---- */
