@@ -12,6 +12,13 @@ static int fail_step_from_env(void)
 	return s ? atoi(s) : 0;
 }
 
+static unsigned snapshot_pause_from_env(void)
+{
+	const char *s = getenv("STASIS_SNAPSHOT_PAUSE_MS");
+
+	return s ? (unsigned)atoi(s) : 0;
+}
+
 int cmd_dump(const struct cli_opts *o)
 {
 	struct dump_opts d = {
@@ -27,6 +34,7 @@ int cmd_dump(const struct cli_opts *o)
 		.snapshot = o->snapshot,
 		.auto_dedup = o->auto_dedup,
 		.fail_step = fail_step_from_env(),
+		.snapshot_pause_ms = snapshot_pause_from_env(),
 	};
 	const struct dump_iter_opts it = {
 		.max_iterations = o->max_iterations,
@@ -39,7 +47,8 @@ int cmd_dump(const struct cli_opts *o)
 		return 1;
 	}
 	if (o->track_mem && !o->prev_images_dir) {
-		fprintf(stderr, "stasis dump: --track-mem needs --prev-images-dir (the pre-dump)\n");
+		fprintf(stderr,
+			"stasis dump: --track-mem needs --prev-images-dir (the pre-dump)\n");
 		return 1;
 	}
 	if (o->iterative && (o->track_mem || o->prev_images_dir)) {

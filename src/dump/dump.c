@@ -10,6 +10,7 @@
 #include <linux/kcmp.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "compat/syscalls.h"
@@ -412,7 +413,11 @@ static int snapshot_prearm(struct dump_tree *t)
 		pr_info("snapshot: the tree was stopped %" PRIu64 " us to make its userfaultfds",
 			(now_ns() - t->t_frozen) / 1000);
 	forget_procs(t);
-	return r < 0 ? r : dump_snapshot_arm(&t->sh);
+	if (r >= 0)
+		r = dump_snapshot_arm(&t->sh);
+	if (r >= 0 && t->opts->snapshot_pause_ms)
+		usleep(t->opts->snapshot_pause_ms * 1000u);
+	return r;
 }
 
 int stasis_dump(const struct dump_opts *opts)
@@ -421,6 +426,8 @@ int stasis_dump(const struct dump_opts *opts)
 	struct dump_tree t = {.opts = opts, .t_start = now_ns()};
 	int r, k;
 
+	if (opts->track_mem && opts->prev_images_dir && !opts->tracking && !opts->pre_dump)
+		return dump_track_mem_last_round(opts);
 	r = img_dir_open(opts->images_dir, &dir);
 	if (r < 0) {
 		pr_err("cannot open the images directory %s: %s", opts->images_dir, strerror(-r));

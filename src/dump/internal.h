@@ -236,6 +236,10 @@ int dump_pages(struct dump_ctx *ctx);
 
 /* predump.c: pre-dumps and incremental dumps (docs/predump.md) */
 int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir);
+/* The tracking held for prev (relative to images_dir); none held: an empty set (warned). */
+int dump_tracking_take(const char *images_dir, const char *prev, struct dump_tracking **ret);
+/* iterative.c: dump --track-mem of separate commands: a last round while the tree runs. */
+int dump_track_mem_last_round(const struct dump_opts *final);
 int dump_vmas_early(struct dump_ctx *ctx);
 /* The VMAs read before the freeze when its snapshot was armed, or NULL. */
 const struct mem_vmas *dump_vmas_armed(struct dump_ctx *ctx);

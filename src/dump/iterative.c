@@ -23,6 +23,8 @@
  */
 #define FINAL_PAGES_PER_MS 256u
 
+#define LAST_ROUND_DIR "pre-final"
+
 static int round_written(const char *dir_path, uint64_t *ret)
 {
 	_cleanup_img_dir_ struct img_dir *dir = NULL;
@@ -93,5 +95,45 @@ int stasis_dump_iterative(const struct dump_opts *final, const struct dump_iter_
 	o.track_mem = true;
 	o.prev_images_dir = prev + 3; /* "pre-N": DIR's own subdirectory */
 	o.tracking = trk;
+	return stasis_dump(&o);
+}
+
+/*
+ * dump --track-mem with the tracking of separate pre-dumps: the pages
+ * written since the last pre-dump are saved first while the tree runs, in
+ * a round of its own (DIR/pre-final, whose parent is --prev-images-dir),
+ * so that the freeze copies only those written during that round.
+ */
+int dump_track_mem_last_round(const struct dump_opts *final)
+{
+	_cleanup_(dump_tracking_freep) struct dump_tracking *trk = NULL;
+	char dir[4096], prev[4096];
+	struct dump_opts o;
+	int r;
+
+	r = dump_tracking_take(final->images_dir, final->prev_images_dir, &trk);
+	if (r < 0)
+		return r;
+	o = *final;
+	o.tracking = trk;
+	if (trk->n) {
+		snprintf(dir, sizeof(dir), "%s/" LAST_ROUND_DIR, final->images_dir);
+		snprintf(prev, sizeof(prev), "%s%s", final->prev_images_dir[0] == '/' ? "" : "../",
+			 final->prev_images_dir);
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			r = negative_errno();
+			pr_err("cannot make %s: %s", dir, strerror(-r));
+			return r;
+		}
+		r = stasis_dump(&(struct dump_opts){.pid = final->pid,
+						    .images_dir = dir,
+						    .pre_dump = true,
+						    .prev_images_dir = prev,
+						    .auto_dedup = final->auto_dedup,
+						    .tracking = trk});
+		if (r < 0)
+			return r;
+		o.prev_images_dir = LAST_ROUND_DIR;
+	}
 	return stasis_dump(&o);
 }

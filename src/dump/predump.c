@@ -79,6 +79,18 @@ static int take_from_holder(struct img_dir *dir, const char *prev, struct dump_t
 	return r;
 }
 
+int dump_tracking_take(const char *images_dir, const char *prev, struct dump_tracking **ret)
+{
+	_cleanup_img_dir_ struct img_dir *dir = NULL;
+	int r = img_dir_open(images_dir, &dir);
+
+	if (r < 0) {
+		pr_err("cannot open the images directory %s: %s", images_dir, strerror(-r));
+		return r;
+	}
+	return take_from_holder(dir, prev, ret);
+}
+
 int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir)
 {
 	int r;
@@ -268,6 +280,9 @@ int dump_track_pages(struct dump_ctx *ctx)
 	r = collect(ctx);
 	if (r < 0)
 		return r;
+	pr_info("pid %d: %zu extents of pages to save (%" PRIu64 " written, %" PRIu64
+		" in the parent)",
+		ctx->pid, pt->extents.n, ctx->mem_stats.pages_written, ctx->mem_stats.pages_parent);
 	pt->pages_id = dump_pages_id(ctx->sh);
 	if (ctx->opts->pre_dump)
 		return 0; /* copied once the tree runs again */

@@ -419,7 +419,7 @@ int mem_snapshot_freeze(struct mem_snapshot *s, const struct mem_vmas *vmas, str
 			uint64_t id, uint32_t pages_id, struct mem_dump_stats *st)
 {
 	struct snap_arm *a = s->arm;
-	size_t fast = 0;
+	size_t fast = 0, fresh = 0;
 	int r;
 
 	arm_stop(s);
@@ -437,13 +437,14 @@ int mem_snapshot_freeze(struct mem_snapshot *s, const struct mem_vmas *vmas, str
 			fast++;
 			r = collect_armed(s, v, st);
 		} else {
+			fresh += mem_vma_trackable(v) && !mem_vma_is(&v->e, VMA_AREA_VDSO);
 			r = snap_collect_vma(s, v, st);
 		}
 	}
 	if (r < 0)
 		return r;
-	pr_info("%s: %" PRIu64 " writes served while armed, %zu ranges looked at again, %zu of "
-		"its VMAs known from the arming",
-		s->label, a->writes, a->rescan.n, fast);
+	pr_info("%s: %" PRIu64 " writes served while armed, %zu ranges looked at again; "
+		"%zu VMAs known from the arming, %zu new or changed since",
+		s->label, a->writes, a->rescan.n, fast, fresh);
 	return snap_layout(s, dir, id, pages_id);
 }
