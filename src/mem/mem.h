@@ -138,6 +138,11 @@ static inline void mem_scan_freep(struct mem_scan **s)
 		mem_scan_free(*s);
 }
 bool mem_scan_uses_ioctl(const struct mem_scan *s);
+/*
+ * The ranges scanned from now on are anonymous memory (VMA_ANON_PRIVATE):
+ * the scan need not tell page cache pages apart, which makes it cheaper.
+ */
+void mem_scan_set_anon(struct mem_scan *s, bool anon);
 
 /*
  * The pages of [start, end) (page aligned) a dump of a private mapping

@@ -32,6 +32,7 @@ struct mem_scan {
 	uint64_t scan_flags;
 	uint64_t return_mask;
 	bool tracked; /* runs tell written pages apart (mem_scan_tracked) */
+	bool anon;    /* the range is anonymous memory: no page cache page to leave out */
 	struct page_region vec[SCAN_VEC_LEN];
 	uint64_t *pme;     /* fallback: SCAN_PME_LEN entries */
 	uint64_t zero_pfn; /* fallback: the zero page's frame, 0 if unknown */
@@ -47,6 +48,11 @@ void mem_scan_free(struct mem_scan *s)
 	safe_close(s->fd);
 	free(s->pme);
 	free(s);
+}
+
+void mem_scan_set_anon(struct mem_scan *s, bool anon)
+{
+	s->anon = anon;
 }
 
 bool mem_scan_uses_ioctl(const struct mem_scan *s)
@@ -145,7 +151,12 @@ static int flush(struct mem_scan *s, mem_scan_fn fn, void *arg)
  */
 static int scan_ioctl_once(struct mem_scan *s, struct pm_scan_arg *a)
 {
-	uint64_t exclude = PAGE_IS_FILE | (s->guard_category ? PAGE_IS_GUARD : 0);
+	/*
+	 * Asking about PAGE_IS_FILE makes the kernel look up the page of every
+	 * present entry (cache misses on struct page: most of the walk's time);
+	 * anonymous memory has no page cache page, so it is not asked there.
+	 */
+	uint64_t exclude = (s->anon ? 0 : PAGE_IS_FILE) | (s->guard_category ? PAGE_IS_GUARD : 0);
 	int n;
 
 	a->size = sizeof(*a);

@@ -267,6 +267,7 @@ static int arm_register(struct mem_snapshot *s, const struct mem_vmas *vmas)
 		if (!ok)
 			continue;
 		r = snap_ranges_add(&a->vmas, v->e.start, v->e.end);
+		mem_scan_set_anon(s->scan[0], true); /* only anonymous memory registers here */
 		if (r == 0 && v->rss_swap_kib)
 			r = mem_scan_private(s->scan[0], v->e.start, v->e.end, on_arm_run, &c);
 		if (r < 0)

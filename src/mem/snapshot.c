@@ -149,6 +149,7 @@ int snap_scan_range(struct mem_snapshot *s, const struct mem_vma *v, uint64_t st
 {
 	struct collect c = {.s = s, .st = st, .via_fd = !(v->e.prot & PROT_READ), .protect = true};
 
+	mem_scan_set_anon(s->scan[0], mem_vma_is(&v->e, VMA_ANON_PRIVATE));
 	return mem_scan_private(s->scan[0], start, end, on_run, &c);
 }
 
@@ -175,6 +176,7 @@ int snap_collect_vma(struct mem_snapshot *s, const struct mem_vma *v, struct mem
 	 * without markers, huge pages) is copied at once, frozen. */
 	if (mem_vma_trackable(v) && (r = mem_uffd_register_wp(s->pid, s->uffd, e, &c.protect)) < 0)
 		return r;
+	mem_scan_set_anon(s->scan[0], mem_vma_is(e, VMA_ANON_PRIVATE));
 	return mem_scan_private(s->scan[0], e->start, e->end, on_run, &c);
 }
 
@@ -477,7 +479,11 @@ static int on_verify(void *arg, const struct mem_run *run)
 static int verify(struct mem_snapshot *s, int thread, uint64_t start, uint64_t end)
 {
 	struct verify v = {.next = start};
-	int r = mem_scan_tracked(s->scan[thread], start, end, false, on_verify, &v);
+	int r;
+
+	/* Only anonymous memory is protected in synchronous mode: no page cache page to see. */
+	mem_scan_set_anon(s->scan[thread], true);
+	r = mem_scan_tracked(s->scan[thread], start, end, false, on_verify, &v);
 
 	if (r < 0)
 		return r;

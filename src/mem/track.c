@@ -182,6 +182,7 @@ int mem_track_collect(pid_t pid, int uffd, bool has_parent, const struct mem_vma
 		c.known = c.known && registered;
 		if (!v->rss_swap_kib)
 			continue;
+		mem_scan_set_anon(scan, mem_vma_is(e, VMA_ANON_PRIVATE));
 		r = mem_scan_tracked(scan, e->start, e->end, registered, on_run, &c);
 		if (r < 0)
 			return r;
