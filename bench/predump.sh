@@ -27,7 +27,8 @@ WORKLOAD=$BUILD/bench/workload-dirty RUSAGE=$BUILD/bench/rusage
 dir=$(mktemp -d /dev/shm/stasis-predump.XXXXXX) || exit 1
 pid=
 cleanup() {
-	[ -n "$pid" ] && grep -qs workload-dirty "/proc/$pid/cmdline" && kill -KILL "$pid"
+	[ -n "$pid" ] && grep -qs workload-dirty "/proc/$pid/cmdline" &&
+		{ kill -KILL "$pid" && wait "$pid"; } 2>/dev/null
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -100,13 +101,15 @@ for rounds in 1 2 3; do
 		"final dump after $rounds round(s), frozen" "$(ms "$f")" \
 		"$(awk -v f="$f" -v p="$plain" 'BEGIN { printf "%.1f", 100 * f / p }')" \
 		"$(stat_of "$dir/f$rounds" pages_written)"
+	own=$(for r in "$dir/f$rounds"/pre-*; do stat_of "$r" pages_written; done | paste -sd/)
+	printf '%-34s %10s pages written by its own rounds while the tree ran\n' "" "${own:--}"
 	printf '%-34s %10s MiB\n' "  stasis anon peak, first pre-dump" \
 		"$(awk -v k="${peak:-0}" 'BEGIN { printf "%.1f", k / 1024 }')"
 	rm -rf "$dir"/r$rounds-* "$dir/f$rounds"
 done
 
 # The slowdown: writes per second of a busy writer before, during and after a snapshot.
-kill -KILL "$pid"
+{ kill -KILL "$pid" && wait "$pid"; } 2>/dev/null
 while [ -e "/proc/$pid" ]; do sleep 0.1; done
 start max "$dir/progress"
 sleep 2
