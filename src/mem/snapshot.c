@@ -2,8 +2,9 @@
 /*
  * Consistent snapshots of running memory (`dump -R --snapshot`,
  * docs/predump.md): the pages that hold something at the freeze are found
- * and write-protected with a userfaultfd in synchronous mode, the task is
- * let go, and the pages are copied in the background. A write to a page not
+ * and write-protected with a userfaultfd in synchronous mode (mostly before
+ * the freeze: snapshot-arm.c; here what is left of it for the freeze), the
+ * task is let go, and the pages are copied in the background. A write to a page not
  * copied yet stops the writer in the kernel and sends stasis a message: the
  * page is copied first (a protected page can still be read), then the
  * protection is lifted and the writer woken.
@@ -15,7 +16,7 @@
  * protection go.
  *
  * The check: after a copy, PAGEMAP_SCAN must still show every page read as
- * present (or swapped), anonymous and write-protected. A page the task
+ * present (or swapped) and write-protected. A page the task
  * dropped (MADV_DONTNEED), unmapped or moved (mremap drops the protection)
  * before it was copied fails the check, and the snapshot with it: the
  * images are the state at the freeze, or there are none.
