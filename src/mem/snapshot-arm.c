@@ -283,7 +283,16 @@ static int arm_protect(struct mem_snapshot *s)
 	int r;
 
 	for (size_t i = 0; i < a->blocks.n; i++) {
-		r = snap_uffd_protect(s, a->blocks.v[i].start, a->blocks.v[i].end, true, true);
+		const struct snap_range *b = &a->blocks.v[i];
+
+		r = snap_uffd_protect(s, b->start, b->end, true, true);
+		if (r == -ENOENT) {
+			/* Mapped anew meanwhile (unregistered): part of the block may be
+			 * unprotected. Looked at again, frozen. */
+			pthread_mutex_lock(&s->lock);
+			r = snap_ranges_add(&a->rescan, b->start, b->end);
+			pthread_mutex_unlock(&s->lock);
+		}
 		if (r < 0)
 			return r;
 	}

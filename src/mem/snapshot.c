@@ -238,6 +238,8 @@ int snap_uffd_protect(struct mem_snapshot *s, uint64_t start, uint64_t end, bool
 		if (r == -ENOENT)
 			return 0;
 	}
+	if (r == -ENOENT)
+		return r; /* a VMA there is not registered (any more): the caller decides */
 	pr_err("%s: cannot %s the pages %" PRIx64 "-%" PRIx64 ": %s", s->label,
 	       on ? "write-protect" : "release", start, end, strerror(-r));
 	return r;
@@ -356,6 +358,10 @@ static int protect_or_copy(struct mem_snapshot *s)
 			while (i + 1 < s->n && s->x[i + 1].need_wp && s->x[i + 1].start == end)
 				end = s->x[++i].end;
 			r = snap_uffd_protect(s, x->start, end, true, true);
+			if (r == -ENOENT)
+				pr_err("%s: the pages %" PRIx64 "-%" PRIx64 " are not registered "
+				       "any more, frozen",
+				       s->label, x->start, end);
 			if (r < 0)
 				return r;
 			continue;
