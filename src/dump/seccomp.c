@@ -126,8 +126,7 @@ static int dump_leader_seccomp(struct dump_ctx *ctx, ThreadCoreEntry *th)
 	if (dump_leader(ctx)->status.seccomp != SECCOMP_MODE_DISABLED) {
 		th->has_seccomp_mode = true;
 		th->seccomp_mode = (SeccompMode)dump_leader(ctx)->status.seccomp;
-		pr_info("pid %d: seccomp mode %u, %zu filters", ctx->pid,
-			dump_leader(ctx)->status.seccomp, n);
+		pr_info("pid %d: seccomp mode %u, %zu filters", ctx->pid, dump_leader(ctx)->status.seccomp, n);
 	}
 	ctx->seccomp_filter = th->has_seccomp_filter ? (int64_t)th->seccomp_filter : -1;
 	return 0;
