@@ -47,8 +47,7 @@ int cmd_dump(const struct cli_opts *o)
 		return 1;
 	}
 	if (o->track_mem && !o->prev_images_dir) {
-		fprintf(stderr,
-			"stasis dump: --track-mem needs --prev-images-dir (the pre-dump)\n");
+		fprintf(stderr, "stasis dump: --track-mem needs --prev-images-dir (the pre-dump)\n");
 		return 1;
 	}
 	if (o->iterative && (o->track_mem || o->prev_images_dir)) {

@@ -26,14 +26,14 @@ struct dump_files {
 	struct arena arena;
 	FileEntry **entries;
 	size_t n, cap;
-	struct dump_unix *usk;        /* unix.c: the unix sockets met, NULL until one is */
+	struct dump_unix *usk; /* unix.c: the unix sockets met, NULL until one is */
 	struct img_writer *sk_queues; /* sk-queue.c: sk-queues.img, open once a queue has data */
 	struct img_writer *fifo_data; /* fifo.c: fifo-data.img, open once a FIFO is met */
 	uint32_t *fifos_done;         /* fifo.c: the FIFOs (inodes) whose data is written */
 	size_t nfifos_done;
-	struct dump_ghost *ghosts; /* ghost.c: the deleted files whose content is written */
+	struct dump_ghost *ghosts;     /* ghost.c: the deleted files whose content is written */
 	size_t nghosts;
-	RemapFilePathEntry **remaps; /* ghost.c: remap-fpath.img (entries in the arena) */
+	RemapFilePathEntry **remaps;   /* ghost.c: remap-fpath.img (entries in the arena) */
 	size_t nremaps;
 	struct dump_tty *tty;  /* tty.c: the terminals met, NULL until one is */
 	FileLockEntry **locks; /* lock.c: filelocks.img (in the arena) */
@@ -102,15 +102,14 @@ struct dump_ctx {
 	struct dump_shared *sh;
 	struct dump_files *files; /* &sh->files */
 	pid_t pid;
-	pid_t ppid;      /* 0 for the root of the tree */
-	bool zombie;     /* dead, not reaped: only its pstree entry and exit status are dumped */
-	uint32_t ids[4]; /* vm, files, fs, sighand: equal ids, one object (kcmp) */
+	pid_t ppid;                  /* 0 for the root of the tree */
+	bool zombie; /* dead, not reaped: only its pstree entry and exit status are dumped */
+	uint32_t ids[4];             /* vm, files, fs, sighand: equal ids, one object (kcmp) */
 	struct dump_thread *threads; /* the leader first; its task does the process-wide calls */
 	size_t nthreads;
 	struct proc_stat stat;
 	struct mem_vmas vmas;
-	struct mem_vmas
-		vmas_early; /* read before the freeze (--track-mem, --snapshot): predump.c */
+	struct mem_vmas vmas_early; /* read before the freeze (--track-mem): predump.c */
 	uint32_t exe_file_id;
 	int64_t seccomp_filter; /* the leader's newest filter in seccomp.img, -1 if none */
 	struct mem_dump_stats mem_stats;
@@ -161,8 +160,8 @@ int dump_anon_fd(struct dump_ctx *ctx, int fd, FdTypes type, const struct proc_f
  * once every process is dumped, the peers checked (dump_unix_finish) and
  * sk-queues.img committed with files.img.
  */
-int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const struct proc_fdinfo *fi,
-		 uint32_t *ret_id);
+int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
+		 const struct proc_fdinfo *fi, uint32_t *ret_id);
 int dump_unix_finish(struct dump_files *f);
 int dump_unix_commit(struct dump_files *f);
 void dump_unix_free(struct dump_files *f);
@@ -172,8 +171,8 @@ struct sk_queue;
 int dump_sk_queue_write(struct dump_ctx *ctx, const struct sk_queue *q, uint32_t id);
 
 /* inet.c: the INETSK entry of a TCP or UDP socket (IPv4, IPv6), and UDP's queue. */
-int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const struct proc_fdinfo *fi,
-		 uint32_t *ret_id);
+int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
+		 const struct proc_fdinfo *fi, uint32_t *ret_id);
 
 /* fifo.c: a FIFO's REG entry (its path) and FIFO entry; its data once per tree. */
 int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
@@ -238,7 +237,7 @@ int dump_pages(struct dump_ctx *ctx);
 int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir);
 /* The tracking held for prev (relative to images_dir); none held: an empty set (warned). */
 int dump_tracking_take(const char *images_dir, const char *prev, struct dump_tracking **ret);
-/* iterative.c: dump --track-mem of separate commands: a last round while the tree runs. */
+/* iterative.c: dump --track-mem of separate commands: rounds while the tree runs, then it. */
 int dump_track_mem_last_round(const struct dump_opts *final);
 int dump_vmas_early(struct dump_ctx *ctx);
 /* The VMAs read before the freeze when its snapshot was armed, or NULL. */
