@@ -5,16 +5,10 @@
 #include "cli/commands.h"
 #include "dump/dump.h"
 
-static int fail_step_from_env(void)
+/* A number from the environment, 0 if unset: hooks for tests (docs/testing.md). */
+static uint64_t env_number(const char *name)
 {
-	const char *s = getenv("STASIS_FAIL_STEP");
-
-	return s ? atoi(s) : 0;
-}
-
-static uint64_t splice_min_from_env(void)
-{
-	const char *s = getenv("STASIS_SPLICE_MIN_KIB");
+	const char *s = getenv(name);
 
 	return s ? strtoull(s, NULL, 10) : 0;
 }
@@ -33,8 +27,9 @@ int cmd_dump(const struct cli_opts *o)
 		.ghost_limit = o->ghost_limit,
 		.snapshot = o->snapshot,
 		.auto_dedup = o->auto_dedup,
-		.fail_step = fail_step_from_env(),
-		.splice_min_kib = splice_min_from_env(),
+		.fail_step = (int)env_number("STASIS_FAIL_STEP"),
+		.splice_min_kib = env_number("STASIS_SPLICE_MIN_KIB"),
+		.snapshot_pause_ms = (unsigned)env_number("STASIS_SNAPSHOT_PAUSE_MS"),
 	};
 	const struct dump_iter_opts it = {
 		.max_iterations = o->max_iterations,

@@ -6,9 +6,11 @@
  * remote syscall touched). Only after everything is written is it killed
  * (or let go with --leave-running).
  */
+#include <inttypes.h>
 #include <linux/kcmp.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/log.h"
 #include "compat/syscalls.h"
@@ -31,7 +33,7 @@ struct dump_tree {
 	struct dump_shared sh;
 	struct dump_ctx *procs;
 	size_t n, cap;
-	uint64_t t_start, t_frozen, t_memdump; /* ns, monotonic */
+	uint64_t t_start, t_frozen, t_released; /* ns, monotonic; t_released: a pre-dump's */
 };
 
 static int add_proc(struct dump_tree *t, pid_t pid, pid_t ppid)
@@ -253,7 +255,8 @@ static int write_stats(struct dump_tree *t)
 
 	/* In microseconds, as CRIU writes them. */
 	d.freezing_time = (uint32_t)((t->t_frozen - t->t_start) / 1000);
-	d.frozen_time = (uint32_t)((now_ns() - t->t_frozen) / 1000);
+	d.frozen_time =
+		(uint32_t)(((t->t_released ? t->t_released : now_ns()) - t->t_frozen) / 1000);
 	for (size_t i = 0; i < t->n; i++) {
 		d.memdump_time += (uint32_t)(t->procs[i].t_memdump / 1000);
 		d.pages_scanned += t->procs[i].mem_stats.pages_scanned;
@@ -269,18 +272,23 @@ static int write_stats(struct dump_tree *t)
 	return img_write_one(t->dir, IMG_STATS_DUMP, 0, &s.base);
 }
 
-/* A step is done for the whole tree, or for each process in turn; pre: also in a pre-dump. */
+/*
+ * A step is done for the whole tree, or for each process in turn. pre: also
+ * in a pre-dump, frozen; pre_after: also in a pre-dump, once the tree runs
+ * again (a pre-dump needs no consistent state: docs/predump.md).
+ */
 struct dump_step {
 	const char *name;
 	int (*tree)(struct dump_tree *t);
 	int (*each)(struct dump_ctx *ctx);
-	bool pre;
+	bool pre, pre_after;
 };
 
 static const struct dump_step steps[] = {
 	{"check", check_target, .pre = true},
+	{"vmas-early", NULL, dump_vmas_early},
 	{"freeze", freeze, .pre = true},
-	{"vmas", NULL, dump_vmas, .pre = true},
+	{"vmas", NULL, dump_vmas, .pre_after = true},
 	{"remote", NULL, open_remote, .pre = true},
 	{"mm", NULL, dump_mm},
 	{"core", NULL, dump_core},
@@ -288,10 +296,10 @@ static const struct dump_step steps[] = {
 	{"unremote", NULL, close_remote, .pre = true},
 	{"fds", NULL, dump_fds},
 	{"fs", NULL, dump_fs},
-	{"pages", NULL, timed_pages, .pre = true},
+	{"pages", NULL, timed_pages, .pre_after = true},
 	{"files", write_files},
 	{"tree", write_tree},
-	{"stats", write_stats, .pre = true},
+	{"stats", write_stats, .pre_after = true},
 };
 
 const char *stasis_dump_step_name(int step)
@@ -315,18 +323,19 @@ static int run_step(struct dump_tree *t, const struct dump_step *s)
 	return 0;
 }
 
-static int run_steps(struct dump_tree *t)
+/* The steps of a dump; in a pre-dump, those done frozen (after: those done after). */
+static int run_steps(struct dump_tree *t, bool after)
 {
 	for (size_t i = 0; i < ELEMENTSOF(steps); i++) {
 		int r;
 
+		if (t->opts->pre_dump && !(after ? steps[i].pre_after : steps[i].pre))
+			continue;
 		if (t->opts->fail_step == (int)i + 1) {
 			pr_err("dump: failing at step %zu (%s) on request (STASIS_FAIL_STEP)",
 			       i + 1, steps[i].name);
 			return -ECANCELED;
 		}
-		if (t->opts->pre_dump && !steps[i].pre)
-			continue;
 		pr_info("dump step %zu: %s", i + 1, steps[i].name);
 		r = run_step(t, &steps[i]);
 		if (r < 0) {
@@ -356,13 +365,21 @@ static int release(struct dump_tree *t, bool kill)
 	return ret;
 }
 
-static void free_tree(struct dump_tree *t)
+/* Forget the processes and what was learnt of them (what they share stays). */
+static void forget_procs(struct dump_tree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		dump_threads_free(&t->procs[i]);
 		dump_track_free_proc(&t->procs[i]);
 		mem_vmas_release(&t->procs[i].vmas);
+		mem_vmas_release(&t->procs[i].vmas_early);
 	}
+	t->n = 0;
+}
+
+static void free_tree(struct dump_tree *t)
+{
+	forget_procs(t);
 	free(t->procs);
 	dump_pipes_release(&t->sh);
 	img_writer_free(t->sh.pstree);
@@ -373,12 +390,48 @@ static void free_tree(struct dump_tree *t)
 	dump_files_release(&t->sh.files);
 }
 
+static const struct dump_step *find_step(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(steps); i++)
+		if (streq(steps[i].name, name))
+			return &steps[i];
+	abort(); /* a name of this file */
+}
+
+/*
+ * dump -R --snapshot: the tree is stopped a first time only to make a
+ * userfaultfd in each process (a remote syscall) and let go; its memory is
+ * armed while it runs (docs/predump.md), then the dump proper freezes it.
+ */
+static int snapshot_prearm(struct dump_tree *t)
+{
+	static const char *const names[] = {"check", "freeze", "remote", "track", "unremote"};
+	int r = 0, k;
+
+	for (size_t i = 0; r >= 0 && i < ELEMENTSOF(names); i++)
+		r = run_step(t, find_step(names[i]));
+	k = release(t, false);
+	if (r >= 0)
+		r = k;
+	if (r >= 0)
+		pr_info("snapshot: the tree was stopped %" PRIu64 " us to make its userfaultfds",
+			(now_ns() - t->t_frozen) / 1000);
+	forget_procs(t);
+	if (r >= 0)
+		r = dump_snapshot_arm(&t->sh);
+	if (r >= 0 && t->opts->snapshot_pause_ms)
+		usleep(t->opts->snapshot_pause_ms * 1000u);
+	return r;
+}
+
 int stasis_dump(const struct dump_opts *opts)
 {
 	_cleanup_img_dir_ struct img_dir *dir = NULL;
 	struct dump_tree t = {.opts = opts, .t_start = now_ns()};
 	int r, k;
 
+	if (opts->track_mem && opts->prev_images_dir && !opts->tracking && !opts->pre_dump)
+		return dump_track_mem_last_round(opts);
 	r = img_dir_open(opts->images_dir, &dir);
 	if (r < 0) {
 		pr_err("cannot open the images directory %s: %s", opts->images_dir, strerror(-r));
@@ -386,10 +439,15 @@ int stasis_dump(const struct dump_opts *opts)
 	}
 	t.dir = dir;
 	r = dump_track_begin(&t.sh, opts, dir);
+	if (r >= 0 && opts->snapshot)
+		r = snapshot_prearm(&t);
 	if (r >= 0)
-		r = run_steps(&t);
+		r = run_steps(&t, false);
 	if (r >= 0)
 		r = release(&t, !opts->leave_running && !opts->pre_dump);
+	t.t_released = opts->pre_dump ? now_ns() : 0;
+	if (r >= 0 && opts->pre_dump)
+		r = run_steps(&t, true);
 	if (r >= 0 && (opts->pre_dump || opts->snapshot))
 		r = dump_predump_copy(t.procs, t.n);
 	if (r < 0) {

@@ -44,6 +44,9 @@ struct dump_opts {
 	 * failed for real; 0 for none. Set from STASIS_FAIL_STEP by the CLI.
 	 */
 	int fail_step;
+	/* Tests only (STASIS_SNAPSHOT_PAUSE_MS): a snapshot waits this long between arming and
+	 * the freeze, so that the tree surely changes meanwhile. */
+	unsigned snapshot_pause_ms;
 };
 
 #define DUMP_GHOST_LIMIT_DEFAULT (1024 * 1024) /* criu's */

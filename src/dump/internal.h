@@ -118,6 +118,7 @@ struct dump_ctx {
 	size_t nthreads;
 	struct proc_stat stat;
 	struct mem_vmas vmas;
+	struct mem_vmas vmas_early; /* read before the freeze (--track-mem): predump.c */
 	uint32_t exe_file_id;
 	int64_t seccomp_filter; /* the leader's newest filter in seccomp.img, -1 if none */
 	struct mem_dump_stats mem_stats;
@@ -292,6 +293,14 @@ int dump_splice_close(struct dump_splice *s);
 
 /* predump.c: pre-dumps and incremental dumps (docs/predump.md) */
 int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir);
+/* The tracking held for prev (relative to images_dir); none held: an empty set (warned). */
+int dump_tracking_take(const char *images_dir, const char *prev, struct dump_tracking **ret);
+/* iterative.c: dump --track-mem of separate commands: rounds while the tree runs, then it. */
+int dump_track_mem_last_round(const struct dump_opts *final);
+int dump_vmas_early(struct dump_ctx *ctx);
+/* The VMAs read before the freeze when its snapshot was armed, or NULL. */
+const struct mem_vmas *dump_vmas_armed(struct dump_ctx *ctx);
+int dump_snapshot_arm(struct dump_shared *sh);
 int dump_track_proc(struct dump_ctx *ctx);
 int dump_track_pages(struct dump_ctx *ctx);
 int dump_predump_copy(struct dump_ctx *procs, size_t n);
@@ -306,6 +315,7 @@ struct dump_track_entry {
 	pid_t pid;
 	uint64_t starttime; /* with pid, names the process */
 	int uffd;
+	struct mem_snapshot *snap; /* a snapshot armed before the freeze, until it */
 };
 struct dump_tracking {
 	struct dump_track_entry **v;

@@ -24,7 +24,10 @@ static int mapped_file_id(struct dump_ctx *ctx, const char *path, const char *li
 
 int dump_vmas(struct dump_ctx *ctx)
 {
-	int r = mem_vmas_collect(ctx->pid, &ctx->vmas);
+	/* Read before the freeze: only maps is read now, to see that nothing changed. */
+	const struct mem_vmas *pre = ctx->vmas_early.v ? &ctx->vmas_early : dump_vmas_armed(ctx);
+	int r = pre ? mem_vmas_refresh(ctx->pid, pre, &ctx->vmas, NULL)
+		    : mem_vmas_collect(ctx->pid, &ctx->vmas);
 
 	/* File ids are for mm-PID.img, which a pre-dump does not write. */
 	if (r < 0 || ctx->opts->pre_dump)

@@ -79,6 +79,18 @@ static int take_from_holder(struct img_dir *dir, const char *prev, struct dump_t
 	return r;
 }
 
+int dump_tracking_take(const char *images_dir, const char *prev, struct dump_tracking **ret)
+{
+	_cleanup_img_dir_ struct img_dir *dir = NULL;
+	int r = img_dir_open(images_dir, &dir);
+
+	if (r < 0) {
+		pr_err("cannot open the images directory %s: %s", images_dir, strerror(-r));
+		return r;
+	}
+	return take_from_holder(dir, prev, ret);
+}
+
 int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct img_dir *dir)
 {
 	int r;
@@ -102,6 +114,39 @@ int dump_track_begin(struct dump_shared *sh, const struct dump_opts *o, struct i
 		r = dump_tracking_new(&sh->tracking_owned);
 	sh->tracking = sh->tracking_owned;
 	return r;
+}
+
+int dump_vmas_early(struct dump_ctx *ctx)
+{
+	/* A pre-dump reads them once the tree runs again, a plain dump frozen, a snapshot
+	 * when it arms (dump_vmas_armed). */
+	if (!ctx->opts->track_mem)
+		return 0;
+	return mem_vmas_collect(ctx->pid, &ctx->vmas_early);
+}
+
+const struct mem_vmas *dump_vmas_armed(struct dump_ctx *ctx)
+{
+	struct dump_track_entry *e;
+
+	if (!ctx->opts->snapshot || !ctx->sh->tracking)
+		return NULL;
+	e = dump_tracking_find(ctx->sh->tracking, ctx->pid, ctx->stat.starttime);
+	return e && e->snap ? mem_snapshot_vmas(e->snap) : NULL;
+}
+
+int dump_snapshot_arm(struct dump_shared *sh)
+{
+	for (size_t i = 0; i < sh->tracking->n; i++) {
+		struct dump_track_entry *e = sh->tracking->v[i];
+		int r = mem_snapshot_arm(e->pid, e->uffd, &e->snap);
+
+		if (r < 0) {
+			pr_err("pid %d: cannot arm its snapshot: %s", e->pid, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
 }
 
 /* A userfaultfd made in the task (remote syscall), taken out, and closed there again. */
@@ -223,6 +268,11 @@ int dump_track_pages(struct dump_ctx *ctx)
 	struct dump_proc_track *pt = ctx->track;
 	int r;
 
+	if (ctx->opts->snapshot && pt->entry->snap) {
+		pt->snap = TAKE_PTR(pt->entry->snap);
+		return mem_snapshot_freeze(pt->snap, &ctx->vmas, ctx->dir, (uint64_t)ctx->pid,
+					   dump_pages_id(ctx->sh), &ctx->mem_stats);
+	}
 	if (ctx->opts->snapshot)
 		return mem_snapshot_begin(ctx->pid, pt->entry->uffd, &ctx->vmas, ctx->dir,
 					  (uint64_t)ctx->pid, dump_pages_id(ctx->sh),
@@ -230,6 +280,9 @@ int dump_track_pages(struct dump_ctx *ctx)
 	r = collect(ctx);
 	if (r < 0)
 		return r;
+	pr_info("pid %d: %zu extents of pages to save (%" PRIu64 " written, %" PRIu64
+		" in the parent)",
+		ctx->pid, pt->extents.n, ctx->mem_stats.pages_written, ctx->mem_stats.pages_parent);
 	pt->pages_id = dump_pages_id(ctx->sh);
 	if (ctx->opts->pre_dump)
 		return 0; /* copied once the tree runs again */

@@ -36,6 +36,7 @@ void dump_tracking_free(struct dump_tracking *trk)
 	if (!trk)
 		return;
 	for (size_t i = 0; i < trk->n; i++) {
+		mem_snapshot_free(trk->v[i]->snap); /* stops its thread before the uffd goes */
 		safe_close(trk->v[i]->uffd);
 		free(trk->v[i]);
 	}

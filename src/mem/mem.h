@@ -87,6 +87,16 @@ struct mem_vmas {
  */
 int mem_vmas_collect(pid_t pid, struct mem_vmas *ret_vmas);
 void mem_vmas_release(struct mem_vmas *vmas);
+/*
+ * The VMAs of frozen pid from `pre`, its VMAs read (mem_vmas_collect) before
+ * it was frozen, if /proc/PID/maps shows the same mappings (it walks no page
+ * table, unlike smaps); else read from smaps again. The VMAs taken from pre
+ * have rss_swap_kib UINT64_MAX (unknown). *ret_reused (if not NULL) tells
+ * which. VmFlags changed without a change of the maps line (madvise or
+ * mlock of a whole VMA) after pre was read are not seen (docs/predump.md).
+ */
+int mem_vmas_refresh(pid_t pid, const struct mem_vmas *pre, struct mem_vmas *ret_vmas,
+		     bool *ret_reused);
 #define _cleanup_mem_vmas_ __attribute__((cleanup(mem_vmas_release)))
 
 static inline bool mem_vma_is(const VmaEntry *e, uint32_t status)
@@ -129,6 +139,11 @@ static inline void mem_scan_freep(struct mem_scan **s)
 		mem_scan_free(*s);
 }
 bool mem_scan_uses_ioctl(const struct mem_scan *s);
+/*
+ * The ranges scanned from now on are anonymous memory (VMA_ANON_PRIVATE):
+ * the scan need not tell page cache pages apart, which makes it cheaper.
+ */
+void mem_scan_set_anon(struct mem_scan *s, bool anon);
 
 /*
  * The pages of [start, end) (page aligned) a dump of a private mapping
@@ -149,6 +164,15 @@ int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_
  */
 int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool protect, mem_scan_fn fn,
 		     void *arg);
+
+/*
+ * Whether the VMA at addr is registered in write-protect mode with a
+ * WP_ASYNC userfaultfd now (1) or not (0): PAGEMAP_SCAN with
+ * PM_SCAN_CHECK_WPASYNC refuses a VMA that is not. Unlike smaps's "uw",
+ * it costs one page of walk, and tells a VMA mapped again at the same place
+ * (not registered) from the one that was.
+ */
+int mem_scan_wp_async_armed(struct mem_scan *s, uint64_t addr);
 
 /* ---- Dumping pages ------------------------------------------------------- */
 
@@ -298,6 +322,21 @@ int mem_snapshot_api(pid_t pid, int uffd);
 int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct img_dir *dir,
 		       uint64_t id, uint32_t pages_id, struct mem_dump_stats *st,
 		       struct mem_snapshot **ret);
+/*
+ * Arm a snapshot of pid while it still runs (snapshot-arm.c): register its
+ * private VMAs with uffd (from mem_snapshot_api), write-protect its pages,
+ * find them, and from then on note (and let go at once) every write, drop
+ * and unmap, in a thread of its own until mem_snapshot_freeze.
+ */
+int mem_snapshot_arm(pid_t pid, int uffd, struct mem_snapshot **ret);
+/* The VMAs read when it was armed (for mem_vmas_refresh), NULL if it was not. */
+const struct mem_vmas *mem_snapshot_vmas(const struct mem_snapshot *s);
+/*
+ * Frozen pid, armed before: what mem_snapshot_begin does, looking again
+ * only at what changed since the arming (vmas: its VMAs now).
+ */
+int mem_snapshot_freeze(struct mem_snapshot *s, const struct mem_vmas *vmas, struct img_dir *dir,
+			uint64_t id, uint32_t pages_id, struct mem_dump_stats *st);
 /*
  * The tasks run again: copy the protected pages of every snapshot, a write
  * to a page not copied yet served first (copied, then released), and

@@ -31,6 +31,8 @@ struct mem_scan {
 	/* The question of the scan running: PM_SCAN_* flags, categories reported */
 	uint64_t scan_flags;
 	uint64_t return_mask;
+	bool tracked; /* runs tell written pages apart (mem_scan_tracked) */
+	bool anon;    /* the range is anonymous memory: no page cache page to leave out */
 	struct page_region vec[SCAN_VEC_LEN];
 	uint64_t *pme;     /* fallback: SCAN_PME_LEN entries */
 	uint64_t zero_pfn; /* fallback: the zero page's frame, 0 if unknown */
@@ -46,6 +48,11 @@ void mem_scan_free(struct mem_scan *s)
 	safe_close(s->fd);
 	free(s->pme);
 	free(s);
+}
+
+void mem_scan_set_anon(struct mem_scan *s, bool anon)
+{
+	s->anon = anon;
 }
 
 bool mem_scan_uses_ioctl(const struct mem_scan *s)
@@ -144,7 +151,12 @@ static int flush(struct mem_scan *s, mem_scan_fn fn, void *arg)
  */
 static int scan_ioctl_once(struct mem_scan *s, struct pm_scan_arg *a)
 {
-	uint64_t exclude = PAGE_IS_FILE | (s->guard_category ? PAGE_IS_GUARD : 0);
+	/*
+	 * Asking about PAGE_IS_FILE makes the kernel look up the page of every
+	 * present entry (cache misses on struct page: most of the walk's time);
+	 * anonymous memory has no page cache page, so it is not asked there.
+	 */
+	uint64_t exclude = (s->anon ? 0 : PAGE_IS_FILE) | (s->guard_category ? PAGE_IS_GUARD : 0);
 	int n;
 
 	a->size = sizeof(*a);
@@ -234,7 +246,7 @@ static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan
 				r = push_unwritten_swapped(s, v->start, v->end, fn, arg);
 			else
 				r = push(s, v->start, v->end, v->categories & PAGE_IS_PFNZERO,
-					 v->categories & PAGE_IS_WRITTEN, fn, arg);
+					 s->tracked && (v->categories & PAGE_IS_WRITTEN), fn, arg);
 			if (r < 0)
 				return r;
 		}
@@ -282,7 +294,13 @@ int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_
 		return -EINVAL;
 	s->have_run = false;
 	s->scan_flags = 0;
-	s->return_mask = PAGE_IS_PFNZERO;
+	/*
+	 * Swapped and written too: an empty entry write-protected with
+	 * WP_UNPOPULATED holds a uffd-wp marker, which PAGEMAP_SCAN reports as
+	 * a swapped page not written; push_unwritten_swapped leaves markers out.
+	 */
+	s->return_mask = PAGE_IS_PFNZERO | PAGE_IS_SWAPPED | PAGE_IS_WRITTEN;
+	s->tracked = false;
 	if (s->ioctl) {
 		r = scan_ioctl(s, start, end, fn, arg);
 		if (r != -ENOTTY)
@@ -310,6 +328,29 @@ int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool prot
 	s->have_run = false;
 	s->scan_flags = protect ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0;
 	s->return_mask = PAGE_IS_PFNZERO | PAGE_IS_WRITTEN | PAGE_IS_SWAPPED;
+	s->tracked = true;
 	r = scan_ioctl(s, start, end, fn, arg);
 	return r < 0 ? r : flush(s, fn, arg);
+}
+
+int mem_scan_wp_async_armed(struct mem_scan *s, uint64_t addr)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.flags = PM_SCAN_CHECK_WPASYNC,
+		.start = addr,
+		.end = addr + MEM_PAGE_SIZE,
+		.vec = (uintptr_t)s->vec,
+		.vec_len = SCAN_VEC_LEN,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+
+	if (!s->ioctl)
+		return -ENOTTY;
+	if (ioctl(s->fd, PAGEMAP_SCAN, &a) >= 0)
+		return 1;
+	if (errno == EPERM) /* the walk met a VMA not watched by a WP_ASYNC userfaultfd */
+		return 0;
+	return negative_errno();
 }

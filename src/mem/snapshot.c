@@ -2,8 +2,9 @@
 /*
  * Consistent snapshots of running memory (`dump -R --snapshot`,
  * docs/predump.md): the pages that hold something at the freeze are found
- * and write-protected with a userfaultfd in synchronous mode, the task is
- * let go, and the pages are copied in the background. A write to a page not
+ * and write-protected with a userfaultfd in synchronous mode (mostly before
+ * the freeze: snapshot-arm.c; here what is left of it for the freeze), the
+ * task is let go, and the pages are copied in the background. A write to a page not
  * copied yet stops the writer in the kernel and sends stasis a message: the
  * page is copied first (a protected page can still be read), then the
  * protection is lifted and the writer woken.
@@ -15,7 +16,7 @@
  * protection go.
  *
  * The check: after a copy, PAGEMAP_SCAN must still show every page read as
- * present (or swapped), anonymous and write-protected. A page the task
+ * present (or swapped) and write-protected. A page the task
  * dropped (MADV_DONTNEED), unmapped or moved (mremap drops the protection)
  * before it was copied fails the check, and the snapshot with it: the
  * images are the state at the freeze, or there are none.
@@ -40,37 +41,11 @@
 #include "base/macro.h"
 #include "compat/userfaultfd.h"
 #include "image/image.h"
-#include "mem/internal.h"
+#include "mem/snapshot.h"
 
 /* Pages copied by the background per step, and around a written page. */
 #define BG_CHUNK_PAGES 512u
 #define FAULT_BLOCK_PAGES 16u
-
-/* Pages of one run, at a fixed place in the pages file. */
-struct snap_extent {
-	uint64_t start, end;
-	uint64_t first; /* index of its first page in pages-N.img */
-	bool via_fd;    /* read through /proc/PID/mem (the task cannot read it) */
-	bool protect;   /* write-protected, copied once the task runs; else copied frozen */
-};
-
-struct mem_snapshot {
-	char label[32];
-	pid_t pid;
-	int uffd; /* the caller's */
-	int mem_fd;
-	struct img_pagemap_writer *w;
-	int pages_fd;
-	struct mem_scan *scan[2]; /* one per copying thread: [0] background, [1] faults */
-	struct snap_extent *x;
-	size_t n, cap;
-	uint64_t npages;
-	uint64_t *claimed, *done; /* bitmaps over the pages file */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int err; /* the first failure, under lock */
-	uint64_t pages_faulted;
-};
 
 static bool bit_get(const uint64_t *b, uint64_t i)
 {
@@ -84,12 +59,23 @@ static void bit_set(uint64_t *b, uint64_t i)
 
 int mem_snapshot_api(pid_t pid, int uffd)
 {
-	struct uffdio_api api = {.api = UFFD_API};
+	/*
+	 * Writes to never-populated pages fault too (markers), and stasis hears
+	 * of pages dropped or unmapped: what arming before the freeze needs
+	 * (snapshot-arm.c). Shared memory is protected too.
+	 */
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_REMOVE |
+			    UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+	};
 
 	if (ioctl(uffd, UFFDIO_API, &api) < 0) {
 		int r = negative_errno();
 
-		pr_err("pid %d: its userfaultfd refuses the API handshake: %s", pid, strerror(-r));
+		pr_err("pid %d: its userfaultfd refuses synchronous write protection with "
+		       "markers and events (Linux 6.4+): %s; dump without --snapshot",
+		       pid, strerror(-r));
 		return r;
 	}
 	return 0;
@@ -99,6 +85,7 @@ void mem_snapshot_free(struct mem_snapshot *s)
 {
 	if (!s)
 		return;
+	snap_arm_free(s);
 	img_pagemap_writer_free(s->w);
 	for (int i = 0; i < 2; i++)
 		mem_scan_free(s->scan[i]);
@@ -111,12 +98,14 @@ void mem_snapshot_free(struct mem_snapshot *s)
 	free(s);
 }
 
-static int add_extent(struct mem_snapshot *s, uint64_t start, uint64_t end, bool via_fd,
-		      bool protect)
+int snap_add_extent(struct mem_snapshot *s, uint64_t start, uint64_t end, bool via_fd, bool protect,
+		    bool need_wp)
 {
 	struct snap_extent *last = s->n ? &s->x[s->n - 1] : NULL;
 
-	if (last && last->end == start && last->via_fd == via_fd && last->protect == protect) {
+	need_wp = need_wp && protect;
+	if (last && last->end == start && last->via_fd == via_fd && last->protect == protect &&
+	    last->need_wp == need_wp) {
 		last->end = end;
 	} else {
 		if (s->n == s->cap) {
@@ -128,7 +117,8 @@ static int add_extent(struct mem_snapshot *s, uint64_t start, uint64_t end, bool
 			s->x = v;
 			s->cap = cap;
 		}
-		s->x[s->n++] = (struct snap_extent){start, end, s->npages, via_fd, protect};
+		s->x[s->n++] =
+			(struct snap_extent){start, end, s->npages, via_fd, protect, need_wp};
 	}
 	s->npages += (end - start) / MEM_PAGE_SIZE;
 	return 0;
@@ -152,10 +142,19 @@ static int on_run(void *arg, const struct mem_run *run)
 		return 0;
 	}
 	c->st->pages_written += pages;
-	return add_extent(c->s, run->start, run->end, c->via_fd, c->protect);
+	return snap_add_extent(c->s, run->start, run->end, c->via_fd, c->protect, true);
 }
 
-static int collect_vma(struct mem_snapshot *s, const struct mem_vma *v, struct mem_dump_stats *st)
+int snap_scan_range(struct mem_snapshot *s, const struct mem_vma *v, uint64_t start, uint64_t end,
+		    struct mem_dump_stats *st)
+{
+	struct collect c = {.s = s, .st = st, .via_fd = !(v->e.prot & PROT_READ), .protect = true};
+
+	mem_scan_set_anon(s->scan[0], mem_vma_is(&v->e, VMA_ANON_PRIVATE));
+	return mem_scan_private(s->scan[0], start, end, on_run, &c);
+}
+
+int snap_collect_vma(struct mem_snapshot *s, const struct mem_vma *v, struct mem_dump_stats *st)
 {
 	const VmaEntry *e = &v->e;
 	struct collect c = {.s = s, .st = st, .via_fd = !(e->prot & PROT_READ)};
@@ -164,7 +163,7 @@ static int collect_vma(struct mem_snapshot *s, const struct mem_vma *v, struct m
 	st->pages_scanned += (e->end - e->start) / MEM_PAGE_SIZE;
 	if (mem_vma_is(e, VMA_AREA_VDSO)) {
 		st->pages_written += (e->end - e->start) / MEM_PAGE_SIZE;
-		return add_extent(s, e->start, e->end, c.via_fd, false);
+		return snap_add_extent(s, e->start, e->end, c.via_fd, false, false);
 	}
 	if (v->uffd && !mem_vma_trackable(v)) {
 		pr_err("pid %d: the VMA %" PRIx64 "-%" PRIx64 " is registered with a userfaultfd "
@@ -178,30 +177,87 @@ static int collect_vma(struct mem_snapshot *s, const struct mem_vma *v, struct m
 	 * without markers, huge pages) is copied at once, frozen. */
 	if (mem_vma_trackable(v) && (r = mem_uffd_register_wp(s->pid, s->uffd, e, &c.protect)) < 0)
 		return r;
+	mem_scan_set_anon(s->scan[0], mem_vma_is(e, VMA_ANON_PRIVATE));
 	return mem_scan_private(s->scan[0], e->start, e->end, on_run, &c);
 }
 
-static int uffd_protect(struct mem_snapshot *s, uint64_t start, uint64_t end, bool on)
+int snap_ranges_add(struct snap_ranges *r, uint64_t start, uint64_t end)
+{
+	struct snap_range *last = r->n ? &r->v[r->n - 1] : NULL;
+
+	if (last && start >= last->start && start <= last->end) {
+		last->end = MAX(last->end, end);
+		return 0;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct snap_range *v = reallocarray(r->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n++] = (struct snap_range){start, end};
+	return 0;
+}
+
+void snap_ranges_release(struct snap_ranges *r)
+{
+	free(r->v);
+	*r = (struct snap_ranges){};
+}
+
+/* An event waits this long at most to be read by the server before a protection gives up. */
+#define EAGAIN_TRIES 100000
+#define EAGAIN_WAIT_US 50
+
+int snap_uffd_protect(struct mem_snapshot *s, uint64_t start, uint64_t end, bool on, bool wait)
 {
 	struct uffdio_writeprotect wp = {
 		.range = {.start = start, .len = end - start},
 		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0, /* off: and wake the writers */
 	};
 	struct uffdio_range wake = wp.range;
-	int r;
+	int r = 0;
 
-	if (ioctl(s->uffd, UFFDIO_WRITEPROTECT, &wp) == 0)
+	for (int tries = 0; ioctl(s->uffd, UFFDIO_WRITEPROTECT, &wp) < 0; tries++) {
+		r = negative_errno();
+		if (r != -EAGAIN || tries == EAGAIN_TRIES)
+			break;
+		if (!wait)
+			return r;
+		usleep(EAGAIN_WAIT_US);
+		r = 0;
+	}
+	if (r == 0)
 		return 0;
-	r = negative_errno();
 	if (!on) {
 		/* Unmapped meanwhile (the check failed already): whoever waits must go on. */
 		(void)ioctl(s->uffd, UFFDIO_WAKE, &wake);
 		if (r == -ENOENT)
 			return 0;
 	}
+	if (r == -ENOENT)
+		return r; /* a VMA there is not registered (any more): the caller decides */
 	pr_err("%s: cannot %s the pages %" PRIx64 "-%" PRIx64 ": %s", s->label,
 	       on ? "write-protect" : "release", start, end, strerror(-r));
 	return r;
+}
+
+void snap_release_held(struct mem_snapshot *s, struct snap_ranges *held)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < held->n; i++) {
+		int r = snap_uffd_protect(s, held->v[i].start, held->v[i].end, false, false);
+
+		if (r == -EAGAIN)
+			held->v[k++] = held->v[i];
+		else if (r < 0)
+			snap_set_err(s, r);
+	}
+	held->n = k;
 }
 
 static int read_pages(struct mem_snapshot *s, const struct snap_extent *x, uint64_t start,
@@ -296,9 +352,16 @@ static int protect_or_copy(struct mem_snapshot *s)
 		if (x->protect) {
 			uint64_t end = x->end;
 
-			while (i + 1 < s->n && s->x[i + 1].protect && s->x[i + 1].start == end)
+			/* Armed before the freeze: protected since, or served (need_wp again). */
+			if (!x->need_wp)
+				continue;
+			while (i + 1 < s->n && s->x[i + 1].need_wp && s->x[i + 1].start == end)
 				end = s->x[++i].end;
-			r = uffd_protect(s, x->start, end, true);
+			r = snap_uffd_protect(s, x->start, end, true, true);
+			if (r == -ENOENT)
+				pr_err("%s: the pages %" PRIx64 "-%" PRIx64 " are not registered "
+				       "any more, frozen",
+				       s->label, x->start, end);
 			if (r < 0)
 				return r;
 			continue;
@@ -321,13 +384,10 @@ static int protect_or_copy(struct mem_snapshot *s)
 	return 0;
 }
 
-int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct img_dir *dir,
-		       uint64_t id, uint32_t pages_id, struct mem_dump_stats *st,
-		       struct mem_snapshot **ret)
+int snap_new(pid_t pid, int uffd, struct mem_snapshot **ret)
 {
 	_cleanup_(mem_snapshot_freep) struct mem_snapshot *s = calloc(1, sizeof(*s));
 	char path[64];
-	size_t words;
 	int r;
 
 	if (!s)
@@ -337,6 +397,7 @@ int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct 
 	snprintf(s->label, sizeof(s->label), "pid %d", pid);
 	s->pid = pid;
 	s->uffd = uffd;
+	s->pages_fd = -1;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	s->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->mem_fd < 0) {
@@ -347,11 +408,15 @@ int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct 
 	for (int i = 0; i < 2; i++)
 		if ((r = mem_scan_open(pid, 0, &s->scan[i])) < 0)
 			return r;
-	for (size_t i = 0; i < vmas->nr; i++)
-		if (mem_vma_has_private_pages(&vmas->v[i].e) &&
-		    (r = collect_vma(s, &vmas->v[i], st)) < 0)
-			return r;
-	words = s->npages / 64 + 1;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+int snap_layout(struct mem_snapshot *s, struct img_dir *dir, uint64_t id, uint32_t pages_id)
+{
+	size_t words = s->npages / 64 + 1;
+	int r;
+
 	s->claimed = calloc(words, sizeof(uint64_t));
 	s->done = calloc(words, sizeof(uint64_t));
 	if (!s->claimed || !s->done)
@@ -363,7 +428,24 @@ int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct 
 	r = write_pagemap(s);
 	if (r < 0)
 		return r;
-	r = protect_or_copy(s);
+	return protect_or_copy(s);
+}
+
+int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct img_dir *dir,
+		       uint64_t id, uint32_t pages_id, struct mem_dump_stats *st,
+		       struct mem_snapshot **ret)
+{
+	_cleanup_(mem_snapshot_freep) struct mem_snapshot *s = NULL;
+	int r;
+
+	r = snap_new(pid, uffd, &s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < vmas->nr; i++)
+		if (mem_vma_has_private_pages(&vmas->v[i].e) &&
+		    (r = snap_collect_vma(s, &vmas->v[i], st)) < 0)
+			return r;
+	r = snap_layout(s, dir, id, pages_id);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(s);
@@ -372,7 +454,7 @@ int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct 
 
 /* ---- Running: the copy, and writes served first ---- */
 
-static void set_err(struct mem_snapshot *s, int r)
+void snap_set_err(struct mem_snapshot *s, int r)
 {
 	pthread_mutex_lock(&s->lock);
 	if (!s->err)
@@ -404,7 +486,11 @@ static int on_verify(void *arg, const struct mem_run *run)
 static int verify(struct mem_snapshot *s, int thread, uint64_t start, uint64_t end)
 {
 	struct verify v = {.next = start};
-	int r = mem_scan_tracked(s->scan[thread], start, end, false, on_verify, &v);
+	int r;
+
+	/* Only anonymous memory is protected in synchronous mode: no page cache page to see. */
+	mem_scan_set_anon(s->scan[thread], true);
+	r = mem_scan_tracked(s->scan[thread], start, end, false, on_verify, &v);
 
 	if (r < 0)
 		return r;
@@ -463,8 +549,9 @@ static int copy_range(struct mem_snapshot *s, int thread, const struct snap_exte
 		if (q > p)
 			r = copy_claimed(s, thread, x, p, q, buf);
 		if (q > p && r == 0 && thread == 0)
-			r = uffd_protect(s, x->start + (p - x->first) * MEM_PAGE_SIZE,
-					 x->start + (q - x->first) * MEM_PAGE_SIZE, false);
+			r = snap_uffd_protect(s, x->start + (p - x->first) * MEM_PAGE_SIZE,
+					      x->start + (q - x->first) * MEM_PAGE_SIZE, false,
+					      true);
 		p = q;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -495,7 +582,9 @@ static const struct snap_extent *find_extent(const struct mem_snapshot *s, uint6
 }
 
 /* A write to addr waits: copy its block first if need be, then let it go. */
-static void serve_fault(struct mem_snapshot *s, uint64_t addr, uint8_t *buf)
+/* A write to addr waits: copy its block first if need be; then it is to be let go (held). */
+static void serve_fault(struct mem_snapshot *s, uint64_t addr, uint8_t *buf,
+			struct snap_ranges *held)
 {
 	const struct snap_extent *x = find_extent(s, addr);
 	uint64_t block = FAULT_BLOCK_PAGES * MEM_PAGE_SIZE;
@@ -508,24 +597,40 @@ static void serve_fault(struct mem_snapshot *s, uint64_t addr, uint8_t *buf)
 		r = copy_range(s, 1, x, x->first + (start - x->start) / MEM_PAGE_SIZE,
 			       x->first + (end - x->start) / MEM_PAGE_SIZE, buf);
 		if (r < 0)
-			set_err(s, r);
+			snap_set_err(s, r);
 		s->pages_faulted += (end - start) / MEM_PAGE_SIZE;
 	}
 	/* Whatever happened, the writer goes on. */
-	r = uffd_protect(s, start, end, false);
-	if (r < 0)
-		set_err(s, r);
+	r = snap_ranges_add(held, start, end);
+	if (r < 0) {
+		snap_set_err(s, r);
+		(void)snap_uffd_protect(s, start, end, false, false);
+	}
 }
 
+/*
+ * Every message waiting (the userfaultfd is O_NONBLOCK), until every
+ * writer is let go: a release refused while an event waits is tried again
+ * once the event is read. Events (drops, unmaps) are only read: a page
+ * dropped before it was copied fails the check.
+ */
 static void drain(struct mem_snapshot *s, uint8_t *buf)
 {
+	struct snap_ranges held = {};
 	struct uffd_msg msg[16];
 	ssize_t n;
 
-	while ((n = read(s->uffd, msg, sizeof(msg))) > 0)
-		for (size_t i = 0; i < (size_t)n / sizeof(msg[0]); i++)
-			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
-				serve_fault(s, msg[i].arg.pagefault.address, buf);
+	for (;;) {
+		while ((n = read(s->uffd, msg, sizeof(msg))) > 0)
+			for (size_t i = 0; i < (size_t)n / sizeof(msg[0]); i++)
+				if (msg[i].event == UFFD_EVENT_PAGEFAULT)
+					serve_fault(s, msg[i].arg.pagefault.address, buf, &held);
+		snap_release_held(s, &held);
+		if (!held.n)
+			break;
+		usleep(EAGAIN_WAIT_US);
+	}
+	snap_ranges_release(&held);
 }
 
 struct server {
@@ -545,7 +650,7 @@ static void *server_main(void *arg)
 		/* Cannot serve: fail every snapshot; the copy stops, the writers are woken at
 		 * the end when the userfaultfds are closed. */
 		for (size_t i = 0; i < sv->n; i++)
-			set_err(sv->v[i], -ENOMEM);
+			snap_set_err(sv->v[i], -ENOMEM);
 		free(pfd);
 		free(buf);
 		return NULL;
@@ -601,7 +706,7 @@ static int copy_all(struct mem_snapshot *s, uint8_t *buf)
 			int r = copy_range(s, 0, x, p, q, buf);
 
 			if (r < 0) {
-				set_err(s, r);
+				snap_set_err(s, r);
 				return r;
 			}
 		}

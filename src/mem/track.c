@@ -156,8 +156,20 @@ int mem_track_collect(pid_t pid, int uffd, bool has_parent, const struct mem_vma
 				return r;
 			continue;
 		}
+		/*
+		 * Only a VMA registered before this scan (with our userfaultfd: the
+		 * task has none of its own, and registering again works) has been
+		 * watched since the parent's scan. A new, moved (mremap drops the
+		 * registration) or untracked one is saved whole. Asked of the
+		 * kernel, not of smaps read earlier: a VMA unmapped and mapped
+		 * again at the same place since has the same maps line.
+		 */
 		if (uffd >= 0 && mem_vma_trackable(v)) {
-			r = mem_uffd_register_wp(pid, uffd, e, &registered);
+			r = has_parent ? mem_scan_wp_async_armed(scan, e->start) : 0;
+			if (r >= 0)
+				c.known = r > 0;
+			if (r >= 0)
+				r = mem_uffd_register_wp(pid, uffd, e, &registered);
 			if (r < 0)
 				return r;
 		} else if (v->uffd) {
@@ -167,15 +179,10 @@ int mem_track_collect(pid_t pid, int uffd, bool has_parent, const struct mem_vma
 			       pid, e->start, e->end);
 			return -EBUSY;
 		}
-		/*
-		 * Only a VMA that was registered before this scan (smaps said so,
-		 * and it is ours: registering again worked) has been watched since
-		 * the parent's scan. A new, moved (mremap drops the registration)
-		 * or untracked one is saved whole.
-		 */
-		c.known = has_parent && registered && v->uffd;
+		c.known = c.known && registered;
 		if (!v->rss_swap_kib)
 			continue;
+		mem_scan_set_anon(scan, mem_vma_is(e, VMA_ANON_PRIVATE));
 		r = mem_scan_tracked(scan, e->start, e->end, registered, on_run, &c);
 		if (r < 0)
 			return r;

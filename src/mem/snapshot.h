@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Shared by snapshot.c (the freeze's layout, the background copy) and snapshot-arm.c. */
+
+#include <pthread.h>
+
+#include "mem/internal.h"
+
+/* Pages of one run, at a fixed place in the pages file. */
+struct snap_extent {
+	uint64_t start, end;
+	uint64_t first; /* index of its first page in pages-N.img */
+	bool via_fd;    /* read through /proc/PID/mem (the task cannot read it) */
+	bool protect;   /* write-protected, copied once the task runs; else copied frozen */
+	bool need_wp;   /* protect: to be write-protected at the freeze (not armed before) */
+};
+
+struct snap_arm;
+
+struct snap_range {
+	uint64_t start, end;
+};
+
+struct snap_ranges {
+	struct snap_range *v;
+	size_t n, cap;
+};
+
+/* Append [start, end), joined to the last range if they touch or overlap. */
+int snap_ranges_add(struct snap_ranges *r, uint64_t start, uint64_t end);
+void snap_ranges_release(struct snap_ranges *r);
+
+struct mem_snapshot {
+	char label[32];
+	pid_t pid;
+	int uffd; /* the caller's */
+	int mem_fd;
+	struct img_pagemap_writer *w;
+	int pages_fd;
+	struct mem_scan *scan[2]; /* one per copying thread: [0] background, [1] faults */
+	struct snap_extent *x;
+	size_t n, cap;
+	uint64_t npages;
+	uint64_t *claimed, *done; /* bitmaps over the pages file */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int err; /* the first failure, under lock */
+	uint64_t pages_faulted;
+	struct snap_arm *arm; /* armed while the task ran (snapshot-arm.c), else NULL */
+};
+
+/* snapshot.c */
+int snap_new(pid_t pid, int uffd, struct mem_snapshot **ret);
+int snap_add_extent(struct mem_snapshot *s, uint64_t start, uint64_t end, bool via_fd, bool protect,
+		    bool need_wp);
+/* The pages of VMA v found, and registered (protected at the freeze) if it can be. */
+int snap_collect_vma(struct mem_snapshot *s, const struct mem_vma *v, struct mem_dump_stats *st);
+/* The pages in [start, end) of VMA v (registered), to be protected at the freeze. */
+int snap_scan_range(struct mem_snapshot *s, const struct mem_vma *v, uint64_t start, uint64_t end,
+		    struct mem_dump_stats *st);
+/* Frozen, once the extents are known: the pagemap, the pages file, protection, frozen copies. */
+int snap_layout(struct mem_snapshot *s, struct img_dir *dir, uint64_t id, uint32_t pages_id);
+/*
+ * Write-protect [start, end) (on), or release it and wake its writers.
+ * While an event (a drop, an unmap) waits to be read the kernel refuses
+ * with -EAGAIN: wait: try again until the thread that reads the
+ * userfaultfd has read it; else return -EAGAIN (that thread is the caller).
+ */
+int snap_uffd_protect(struct mem_snapshot *s, uint64_t start, uint64_t end, bool on, bool wait);
+/* Release the ranges held (writers waiting); those refused with -EAGAIN stay held. */
+void snap_release_held(struct mem_snapshot *s, struct snap_ranges *held);
+void snap_set_err(struct mem_snapshot *s, int r);
+
+/* snapshot-arm.c */
+void snap_arm_free(struct mem_snapshot *s);
