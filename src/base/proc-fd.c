@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -107,19 +109,62 @@ int proc_parse_fdinfo(char *text, const char *what, struct proc_fdinfo *ret)
 	return 0;
 }
 
+/*
+ * The text of fdinfo/NAME below dirfd. fdinfo is one seq_file record: a read
+ * with room for all of it returns all of it, so a short read is its end and
+ * the usual second read that returns 0 is saved (one read() per fd, not two).
+ */
+static int read_fdinfo_text(int dirfd, const char *name, const char *path, char **ret_buf)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 512;
+
+	if (fd < 0)
+		return proc_io_error(path, "open");
+	for (;;) {
+		size_t want;
+		ssize_t n;
+
+		if (!buf || cap - len < 2) {
+			char *nbuf = realloc(buf, buf ? cap *= 2 : cap);
+
+			if (!nbuf)
+				return -ENOMEM;
+			buf = nbuf;
+		}
+		want = cap - 1 - len;
+		n = read(fd, buf + len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return proc_io_error(path, "read");
+		len += (size_t)n;
+		if ((size_t)n < want)
+			break;
+	}
+	buf[len] = '\0';
+	*ret_buf = TAKE_PTR(buf);
+	return 0;
+}
+
 static int fdinfo_from(int dirfd, pid_t pid, int fd, struct proc_fdinfo *ret)
 {
 	_cleanup_free_ char *buf = NULL;
-	char path[PROC_PATH_MAX], name[32];
-	size_t len;
+	_cleanup_close_ int own_dir = -1;
+	char path[PROC_PATH_MAX], name[16];
 	int r;
 
-	snprintf(name, sizeof(name), "fdinfo/%d", fd);
-	proc_path(path, pid, 0, name);
-	if (dirfd >= 0)
-		r = proc_read_file_at(dirfd, name + strlen("fdinfo/"), path, &buf, &len);
-	else
-		r = proc_read_file(path, &buf, &len);
+	snprintf(name, sizeof(name), "%d", fd);
+	if (dirfd < 0) {
+		proc_path(path, pid, 0, "fdinfo");
+		own_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (own_dir < 0)
+			return proc_io_error(path, "open");
+		dirfd = own_dir;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	r = read_fdinfo_text(dirfd, name, path, &buf);
 	if (r < 0)
 		return r;
 	r = proc_parse_fdinfo(buf, path, ret);
@@ -132,11 +177,6 @@ static int fdinfo_from(int dirfd, pid_t pid, int fd, struct proc_fdinfo *ret)
 int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret)
 {
 	return fdinfo_from(-1, pid, fd, ret);
-}
-
-int proc_read_fdinfo_at(int dirfd, pid_t pid, int fd, struct proc_fdinfo *ret)
-{
-	return fdinfo_from(dirfd, pid, fd, ret);
 }
 
 void proc_fdinfo_free(struct proc_fdinfo *fi)
@@ -175,39 +215,114 @@ int proc_fdinfo_field(const char *value, const char *name, unsigned int base, ui
 
 /* ---- the fd table ---- */
 
-struct fd_build {
-	struct proc_fd *fds;
-	size_t n, cap;
-	char *strings;
-	size_t len, size;
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* With getdents64: no DIR allocation. */
+int proc_list_numeric(int dirfd, const char *path, int32_t **ret, size_t *ret_n)
+{
+	char dents[8192] __attribute__((aligned(8)));
+	_cleanup_free_ int32_t *v = NULL;
+	size_t n = 0, cap = 0;
+	long got;
+
+	while ((got = syscall(SYS_getdents64, dirfd, dents, sizeof(dents))) > 0) {
+		for (long off = 0; off < got;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
+			const char *p = d->d_name;
+			int32_t x;
+
+			off += d->d_reclen;
+			if (proc_scan_s32(&p, &x) < 0 || *p != '\0')
+				continue; /* "." and ".." */
+			if (n == cap) {
+				int32_t *nv = reallocarray(v, cap = cap ? cap * 2 : 64, sizeof(*v));
+
+				if (!nv)
+					return -ENOMEM;
+				v = nv;
+			}
+			v[n++] = x;
+		}
+	}
+	if (got < 0)
+		return proc_io_error(path, "list");
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
+	return 0;
+}
+
+/* The fd numbers listed in the directory dirfd (/proc/PID/fd), ascending. */
+static int list_fds(int dirfd, const char *path, int **ret_fds, size_t *ret_n)
+{
+	int r = proc_list_numeric(dirfd, path, ret_fds, ret_n);
+
+	/* /proc lists fds in order today; sorting makes it a promise. */
+	for (size_t i = 1; r == 0 && i < *ret_n; i++)
+		if ((*ret_fds)[i - 1] > (*ret_fds)[i]) {
+			qsort(*ret_fds, *ret_n, sizeof(**ret_fds), cmp_int);
+			break;
+		}
+	return r;
+}
+
+/* Where every pipe's inode lives (a FIFO's is on the filesystem of its path). */
+static int pipefs_dev(dev_t *ret)
+{
+	int p[2];
+	struct stat st;
+	int r = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return negative_errno();
+	if (fstat(p[0], &st) < 0)
+		r = negative_errno();
+	close(p[0]);
+	close(p[1]);
+	if (r == 0)
+		*ret = st.st_dev;
+	return r;
+}
+
+/* What every part of one walk over a process's fds reads. */
+struct fd_walk {
+	pid_t pid;
+	int fd_dir, fdinfo_dir; /* /proc/PID/fd, /proc/PID/fdinfo (-1: no fdinfo wanted) */
+	dev_t pipefs;
 };
 
-/* Record fd and its target; targets are laid end to end in the pool, in fd order. */
-static int fd_build_add(struct fd_build *b, int fd, const char *target, size_t tlen)
+/* A run of the listed fds walked by one thread, with a pool of its own for the targets. */
+struct fd_slice {
+	const struct fd_walk *w;
+	const int *listed;
+	size_t n_listed;
+	struct proc_fd *fds; /* the fds still open, fds[0..n) */
+	size_t *offs;        /* fds[i].target's offset in strings until the slices are joined */
+	size_t n;
+	char *strings;
+	size_t len, size;
+	int r;
+};
+
+static int pool_add(struct fd_slice *sl, const char *s, size_t slen, size_t *ret_off)
 {
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 32;
-		struct proc_fd *fds = realloc(b->fds, cap * sizeof(*fds));
+	if (sl->size - sl->len < slen + 1) {
+		size_t size = MAX(sl->size * 2, sl->len + slen + 1 + 4096);
+		char *n = realloc(sl->strings, size);
 
-		if (!fds)
+		if (!n)
 			return -ENOMEM;
-		b->fds = fds;
-		b->cap = cap;
+		sl->strings = n;
+		sl->size = size;
 	}
-	if (b->size - b->len < tlen + 1) {
-		size_t size = MAX(b->size * 2, b->len + tlen + 1 + 4096);
-		char *s = realloc(b->strings, size);
-
-		if (!s)
-			return -ENOMEM;
-		b->strings = s;
-		b->size = size;
-	}
-	memcpy(b->strings + b->len, target, tlen);
-	b->strings[b->len + tlen] = '\0';
-	/* the target pointer is set once the pool stops moving */
-	b->fds[b->n++] = (struct proc_fd){.fd = fd};
-	b->len += tlen + 1;
+	memcpy(sl->strings + sl->len, s, slen);
+	sl->strings[sl->len + slen] = '\0';
+	*ret_off = sl->len;
+	sl->len += slen + 1;
 	return 0;
 }
 
@@ -224,77 +339,209 @@ static int read_fd_link(int dirfd, const char *name, char *buf, size_t size, siz
 	return 0;
 }
 
-static int collect_fds(int dirfd, const char *path, struct fd_build *b)
+/*
+ * The link text of pfd, into the pool. A pipe's and a socket's are made
+ * from the inode number ("pipe:[INO]", "socket:[INO]", as the kernel names
+ * them): no readlink for them, the most numerous fds of a busy process.
+ */
+static int fd_target(struct fd_slice *sl, const struct proc_fd *pfd, const char *name,
+		     size_t *ret_off)
 {
-	char dents[8192] __attribute__((aligned(8)));
 	char target[PATH_MAX + 32];
-	long n;
+	size_t tlen;
+	int r = 0;
 
-	while ((n = syscall(SYS_getdents64, dirfd, dents, sizeof(dents))) > 0) {
-		for (long off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(dents + off);
-			const char *p = d->d_name;
-			size_t tlen;
-			int32_t fd;
-			int r;
-
-			off += d->d_reclen;
-			if (proc_scan_s32(&p, &fd) < 0 || *p != '\0')
-				continue; /* "." and ".." */
-			r = read_fd_link(dirfd, d->d_name, target, sizeof(target), &tlen);
-			if (r == -ENOENT) {
-				pr_debug("%s/%d: closed while listing", path, fd);
-				continue;
-			}
-			if (r < 0) {
-				errno = -r;
-				pr_perror("%s/%d: cannot read the link", path, fd);
-				return r;
-			}
-			r = fd_build_add(b, fd, target, tlen);
-			if (r < 0)
-				return r;
-		}
-	}
-	return n < 0 ? proc_io_error(path, "list") : 0;
+	if (S_ISSOCK(pfd->st.st_mode))
+		tlen = (size_t)snprintf(target, sizeof(target), "socket:[%lu]",
+					(unsigned long)pfd->st.st_ino);
+	else if (S_ISFIFO(pfd->st.st_mode) && pfd->st.st_dev == sl->w->pipefs)
+		tlen = (size_t)snprintf(target, sizeof(target), "pipe:[%lu]",
+					(unsigned long)pfd->st.st_ino);
+	else
+		r = read_fd_link(sl->w->fd_dir, name, target, sizeof(target), &tlen);
+	return r < 0 ? r : pool_add(sl, target, tlen, ret_off);
 }
 
-static int cmp_fd(const void *a, const void *b)
+/* pfd->fd's stat, target (its offset in the pool) and fdinfo; -ENOENT if it was closed. */
+static int walk_one(struct fd_slice *sl, struct proc_fd *pfd, size_t *ret_off)
 {
-	const struct proc_fd *x = a, *y = b;
+	char name[16];
+	int r;
 
-	return (x->fd > y->fd) - (x->fd < y->fd);
+	snprintf(name, sizeof(name), "%d", pfd->fd);
+	if (fstatat(sl->w->fd_dir, name, &pfd->st, 0) < 0)
+		return negative_errno();
+	r = fd_target(sl, pfd, name, ret_off);
+	if (r >= 0 && sl->w->fdinfo_dir >= 0)
+		r = fdinfo_from(sl->w->fdinfo_dir, sl->w->pid, pfd->fd, &pfd->fi);
+	return r;
+}
+
+/* The slice's fds walked; those closed meanwhile left out. */
+static void *walk_slice(void *arg)
+{
+	struct fd_slice *sl = arg;
+	pid_t pid = sl->w->pid;
+
+	for (size_t i = 0; i < sl->n_listed; i++) {
+		struct proc_fd *pfd = &sl->fds[sl->n];
+		int r;
+
+		pfd->fd = sl->listed[i];
+		r = walk_one(sl, pfd, &sl->offs[sl->n]);
+		if (r == -ENOENT) {
+			pr_debug("pid %d fd %d: closed while listing", pid, pfd->fd);
+			proc_fdinfo_free(&pfd->fi);
+			continue;
+		}
+		if (r < 0) {
+			errno = -r;
+			pr_perror("pid %d fd %d: cannot read /proc/%d/fd/%d", pid, pfd->fd, pid,
+				  pfd->fd);
+			sl->r = r;
+			break;
+		}
+		sl->n++;
+	}
+	return NULL;
+}
+
+static void slice_free(struct fd_slice *sl)
+{
+	for (size_t i = 0; i < sl->n; i++)
+		proc_fdinfo_free(&sl->fds[i].fi);
+	free(sl->fds);
+	free(sl->offs);
+	free(sl->strings);
+}
+
+/* The slices' fds in one table, in their order, with one pool of targets. */
+static int join_slices(struct fd_slice *sl, size_t n_slices, struct proc_fd_table *ret)
+{
+	size_t n = 0, len = 0;
+	struct proc_fd_table t = {};
+
+	for (size_t i = 0; i < n_slices; i++) {
+		n += sl[i].n;
+		len += sl[i].len;
+	}
+	t.fds = malloc((n ? n : 1) * sizeof(*t.fds));
+	t.strings = malloc(len ? len : 1);
+	if (!t.fds || !t.strings) {
+		free(t.fds);
+		free(t.strings);
+		return -ENOMEM;
+	}
+	len = 0;
+	for (size_t i = 0; i < n_slices; i++) {
+		memcpy(t.strings + len, sl[i].strings, sl[i].len);
+		for (size_t j = 0; j < sl[i].n; j++) {
+			t.fds[t.n] = sl[i].fds[j];
+			t.fds[t.n++].target = t.strings + len + sl[i].offs[j];
+		}
+		len += sl[i].len;
+		sl[i].n = 0; /* their fdinfo belongs to t now */
+	}
+	*ret = t;
+	return 0;
+}
+
+/* Below this many fds, a second thread costs more than it saves. */
+#define FDS_PER_THREAD 256
+
+/*
+ * The walk costs several system calls per fd (stat, fdinfo, readlink of a
+ * path), all kernel work that runs in parallel: a table of many fds is cut
+ * in two halves walked at once by two threads when two CPUs are there
+ * (it is the longest part of a frozen dump of a process with many fds).
+ */
+static size_t walk_threads(size_t n)
+{
+	cpu_set_t cpus;
+
+	if (n < 2 * FDS_PER_THREAD || sched_getaffinity(0, sizeof(cpus), &cpus) < 0)
+		return 1;
+	return CPU_COUNT(&cpus) > 1 ? 2 : 1;
+}
+
+static int walk_fds(const struct fd_walk *w, const int *listed, size_t n, struct proc_fd_table *ret)
+{
+	struct fd_slice sl[2] = {};
+	size_t n_slices = walk_threads(n), first = n_slices == 2 ? n / 2 : n;
+	pthread_t helper;
+	bool helping = false;
+	int r = 0;
+
+	for (size_t i = 0; i < n_slices; i++) {
+		sl[i] = (struct fd_slice){.w = w,
+					  .listed = listed + (i ? first : 0),
+					  .n_listed = i ? n - first : first};
+		sl[i].fds = calloc(sl[i].n_listed ? sl[i].n_listed : 1, sizeof(*sl[i].fds));
+		sl[i].offs = calloc(sl[i].n_listed ? sl[i].n_listed : 1, sizeof(*sl[i].offs));
+		if (!sl[i].fds || !sl[i].offs)
+			r = -ENOMEM;
+	}
+	/* Without a second thread the caller walks it all. */
+	if (r == 0 && n_slices == 2 &&
+	    !(helping = !pthread_create(&helper, NULL, walk_slice, &sl[1])))
+		pr_debug("pid %d: no second thread for the fd walk, walking on alone", w->pid);
+	if (r == 0)
+		walk_slice(&sl[0]);
+	if (helping)
+		pthread_join(helper, NULL);
+	else if (r == 0 && n_slices == 2)
+		walk_slice(&sl[1]);
+	for (size_t i = 0; r == 0 && i < n_slices; i++)
+		r = sl[i].r;
+	if (r == 0)
+		r = join_slices(sl, n_slices, ret);
+	for (size_t i = 0; i < n_slices; i++)
+		slice_free(&sl[i]);
+	return r;
+}
+
+static int read_fds(pid_t pid, bool fdinfo, struct proc_fd_table *ret)
+{
+	struct fd_walk w = {.pid = pid, .fd_dir = -1, .fdinfo_dir = -1};
+	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1;
+	_cleanup_free_ int *listed = NULL;
+	char path[PROC_PATH_MAX], info_path[PROC_PATH_MAX];
+	size_t n;
+	int r;
+
+	r = pipefs_dev(&w.pipefs);
+	if (r < 0)
+		return r;
+	proc_path(path, pid, 0, "fd");
+	w.fd_dir = fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd_dir < 0)
+		return proc_io_error(path, "open");
+	if (fdinfo) {
+		proc_path(info_path, pid, 0, "fdinfo");
+		w.fdinfo_dir = fdinfo_dir = open(info_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fdinfo_dir < 0)
+			return proc_io_error(info_path, "open");
+	}
+	r = list_fds(fd_dir, path, &listed, &n);
+	if (r < 0)
+		return r;
+	return walk_fds(&w, listed, n, ret);
 }
 
 int proc_read_fds(pid_t pid, struct proc_fd_table *ret)
 {
-	struct fd_build b = {0};
-	char path[PROC_PATH_MAX];
-	_cleanup_close_ int dirfd = -1;
-	int r;
+	return read_fds(pid, false, ret);
+}
 
-	proc_path(path, pid, 0, "fd");
-	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return proc_io_error(path, "open");
-	r = collect_fds(dirfd, path, &b);
-	if (r < 0) {
-		free(b.fds);
-		free(b.strings);
-		return r;
-	}
-	for (size_t i = 0, off = 0; i < b.n; i++) {
-		b.fds[i].target = b.strings + off;
-		off += strlen(b.fds[i].target) + 1;
-	}
-	/* /proc lists fds in order today; sorting makes it a promise. */
-	qsort(b.fds, b.n, sizeof(*b.fds), cmp_fd);
-	*ret = (struct proc_fd_table){.n = b.n, .fds = b.fds, .strings = b.strings};
-	return 0;
+int proc_read_fds_fdinfo(pid_t pid, struct proc_fd_table *ret)
+{
+	return read_fds(pid, true, ret);
 }
 
 void proc_fd_table_free(struct proc_fd_table *t)
 {
+	for (size_t i = 0; i < t->n; i++)
+		proc_fdinfo_free(&t->fds[i].fi);
 	free(t->fds);
 	free(t->strings);
 	*t = (struct proc_fd_table){0};

@@ -36,5 +36,8 @@ int proc_scan_s32(const char **pp, int32_t *ret);
 /* Line number (from 1) of position p in text, for error messages. */
 unsigned int proc_lineno(const char *text, const char *p);
 
+/* The numeric names listed in the open /proc directory dirfd (pids, tids, fds), in its order. */
+int proc_list_numeric(int dirfd, const char *path, int32_t **ret, size_t *ret_n);
+
 /* Log a failed open/read of path (quietly for a vanished task) and return -errno. */
 int proc_io_error(const char *path, const char *op);

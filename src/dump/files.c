@@ -283,11 +283,16 @@ static int grow_index(struct dump_files *f, const struct dump_desc *descs, size_
 static int remember_description(struct dump_ctx *ctx, const struct dump_desc *d)
 {
 	struct dump_shared *sh = ctx->sh;
-	struct dump_desc *n = reallocarray(sh->descs, sh->ndescs + 1, sizeof(*n));
 
-	if (!n)
-		return -ENOMEM;
-	sh->descs = n;
+	if (sh->ndescs == sh->descs_cap) {
+		size_t cap = sh->descs_cap ? sh->descs_cap * 2 : 256;
+		struct dump_desc *n = reallocarray(sh->descs, cap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		sh->descs = n;
+		sh->descs_cap = cap;
+	}
 	sh->descs[sh->ndescs++] = *d;
 	if (sh->ndescs > ctx->files->desc_buckets)
 		return grow_index(ctx->files, sh->descs, sh->ndescs);
@@ -385,55 +390,43 @@ static uint64_t kind_id(FdTypes type, const struct proc_fdinfo *fi)
 	return v;
 }
 
-/* /proc/PID/fd and /proc/PID/fdinfo, open for the whole table: one path walk, not one per fd. */
-struct fd_dirs {
-	int fd, fdinfo;
-};
-
-static int dump_one_fd(struct dump_ctx *ctx, const struct fd_dirs *dirs, const struct proc_fd *pfd,
-		       FdinfoEntry *e)
+static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEntry *e)
 {
-	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
+	const struct proc_fdinfo *fi = &pfd->fi;
 	const struct refusal *why = NULL;
 	enum dump_desc_seen seen = DESC_NEW;
 	struct dump_desc d;
 	FdTypes type;
-	struct stat st;
-	char link[64], name[16];
 	int r;
 
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
-	snprintf(name, sizeof(name), "%d", pfd->fd);
-	if (fstatat(dirs->fd, name, &st, 0) < 0)
-		return negative_errno();
-	if (S_ISSOCK(st.st_mode)) {
+	if (S_ISSOCK(pfd->st.st_mode)) {
+		char link[64];
+
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
 		r = socket_type(ctx->pid, pfd->fd, link, pfd->target, &type);
 		if (r < 0)
 			return r;
 	} else {
-		type = fd_type(pfd->target, &st, &why);
+		type = fd_type(pfd->target, &pfd->st, &why);
 	}
 	if (type == FD_TYPES__UND)
 		return refuse_fd(ctx->pid, pfd->fd, pfd->target, why);
-	r = proc_read_fdinfo_at(dirs->fdinfo, ctx->pid, pfd->fd, &fi);
-	if (r < 0)
-		return r;
 	*e = (FdinfoEntry)FDINFO_ENTRY__INIT;
 	e->fd = (uint32_t)pfd->fd;
 	e->type = type;
-	e->flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
-	d = (struct dump_desc){.dev = st.st_dev,
-			       .ino = st.st_ino,
-			       .pos = fi.pos,
-			       .flags = fi.flags & ~O_CLOEXEC,
-			       .kind_id = kind_id(type, &fi),
+	e->flags = (fi->flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+	d = (struct dump_desc){.dev = pfd->st.st_dev,
+			       .ino = pfd->st.st_ino,
+			       .pos = fi->pos,
+			       .flags = fi->flags & ~O_CLOEXEC,
+			       .kind_id = kind_id(type, fi),
 			       .pid = ctx->pid,
 			       .fd = pfd->fd};
 	e->id = shared_description(ctx, &d, &seen);
-	r = dump_fd_locks(ctx, pfd->fd, pfd->target, &fi, seen);
+	r = dump_fd_locks(ctx, pfd->fd, pfd->target, fi, seen);
 	if (r < 0 || e->id)
 		return r;
-	r = dump_description(ctx, pfd, type, &st, &fi, &e->id);
+	r = dump_description(ctx, pfd, type, &pfd->st, fi, &e->id);
 	d.id = e->id;
 	return r < 0 ? r : remember_description(ctx, &d);
 }
@@ -463,27 +456,18 @@ int dump_fds(struct dump_ctx *ctx)
 	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
 	_cleanup_free_ FdinfoEntry *done = NULL;
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
-	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1;
-	char path[64];
 	int r;
 
 	if (fdtable_seen(ctx->sh, ctx->ids[1]))
 		return 0;
-	r = proc_read_fds(ctx->pid, &table);
+	r = proc_read_fds_fdinfo(ctx->pid, &table);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/%d/fd", ctx->pid);
-	fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo", ctx->pid);
-	fdinfo_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd_dir < 0 || fdinfo_dir < 0)
-		return negative_errno();
 	done = calloc(table.n ? table.n : 1, sizeof(*done));
 	if (!done)
 		return -ENOMEM;
 	for (size_t i = 0; i < table.n; i++) {
-		r = dump_one_fd(ctx, &(struct fd_dirs){fd_dir, fdinfo_dir}, &table.fds[i],
-				&done[i]);
+		r = dump_one_fd(ctx, &table.fds[i], &done[i]);
 		if (r < 0)
 			return r;
 		pr_info("pid %d fd %d: %s, file id %u", ctx->pid, table.fds[i].fd,

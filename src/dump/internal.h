@@ -74,7 +74,7 @@ struct dump_shared {
 	SeccompFilter **filters; /* seccomp.img: every process's chain */
 	size_t nfilters;
 	struct dump_desc *descs; /* every open file description dumped, for sharing */
-	size_t ndescs;
+	size_t ndescs, descs_cap;
 	uint32_t *fdtables_done; /* files_ids whose fdinfo-ID.img is written */
 	size_t nfdtables_done;
 	uint32_t next_pages_id;
