@@ -8,12 +8,11 @@
  * anon.c; every other kind is refused by name, with what the user can do.
  */
 #include <fcntl.h>
-#include <linux/kcmp.h>
+#include <inttypes.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
 #include "base/log.h"
-#include "compat/syscalls.h"
 #include "dump/internal.h"
 #include "files/tty.h"
 #include "fs.pb-c.h"
@@ -139,8 +138,7 @@ void dump_files_release(struct dump_files *f)
 	dump_ghost_free(f);
 	dump_tty_free(f);
 	free(f->locks);
-	free(f->desc_heads);
-	free(f->desc_next);
+	dump_desc_index_free(f->desc_index);
 	arena_free(&f->arena);
 	free(f->entries);
 	*f = (struct dump_files){};
@@ -202,102 +200,6 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
 		return &not_yet[1];
 	return NULL;
-}
-
-static uint64_t desc_hash(const struct dump_desc *d)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const uint64_t parts[] = {(uint64_t)d->dev, (uint64_t)d->ino, (uint64_t)d->pos, d->flags,
-				  d->kind_id};
-
-	for (size_t i = 0; i < ELEMENTSOF(parts); i++)
-		h = (h ^ parts[i]) * 0x100000001b3ULL;
-	return h ^ (h >> 29);
-}
-
-static bool same_key(const struct dump_desc *a, const struct dump_desc *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->pos == b->pos && a->flags == b->flags &&
-	       a->kind_id == b->kind_id;
-}
-
-/*
- * The description an fd shares with an fd dumped before (of this process or
- * another: a file opened before a fork), or 0. Only fds with the same key
- * can share one: kcmp() is asked about those alone, found in the index.
- */
-static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc *d,
-				   enum dump_desc_seen *ret_seen)
-{
-	struct dump_shared *sh = ctx->sh;
-	struct dump_files *f = ctx->files;
-
-	if (!f->desc_buckets)
-		return 0;
-	for (uint32_t i = f->desc_heads[desc_hash(d) % f->desc_buckets]; i;
-	     i = f->desc_next[i - 1]) {
-		const struct dump_desc *o = &sh->descs[i - 1];
-
-		if (!same_key(o, d))
-			continue;
-		sh->kcmp_calls++;
-		if (sys_kcmp(o->pid, d->pid, KCMP_FILE, (unsigned long)o->fd,
-			     (unsigned long)d->fd) == 0) {
-			*ret_seen = o->pid == d->pid ? DESC_SEEN_HERE : DESC_SEEN_ELSEWHERE;
-			return o->id;
-		}
-	}
-	return 0;
-}
-
-static void index_desc(struct dump_files *f, const struct dump_desc *descs, size_t i)
-{
-	uint32_t *head = &f->desc_heads[desc_hash(&descs[i]) % f->desc_buckets];
-
-	f->desc_next[i] = *head;
-	*head = (uint32_t)i + 1;
-}
-
-/* The index grown to twice the descriptions it holds, rebuilt. */
-static int grow_index(struct dump_files *f, const struct dump_desc *descs, size_t n)
-{
-	size_t buckets = f->desc_buckets ? f->desc_buckets * 2 : 1024;
-	uint32_t *heads = calloc(buckets, sizeof(*heads));
-	uint32_t *next = reallocarray(f->desc_next, buckets, sizeof(*next));
-
-	if (!heads || !next) {
-		free(heads);
-		if (next)
-			f->desc_next = next;
-		return -ENOMEM;
-	}
-	free(f->desc_heads);
-	f->desc_heads = heads;
-	f->desc_next = next;
-	f->desc_buckets = buckets;
-	for (size_t i = 0; i < n; i++)
-		index_desc(f, descs, i);
-	return 0;
-}
-
-static int remember_description(struct dump_ctx *ctx, const struct dump_desc *d)
-{
-	struct dump_shared *sh = ctx->sh;
-
-	if (sh->ndescs == sh->descs_cap) {
-		size_t cap = sh->descs_cap ? sh->descs_cap * 2 : 256;
-		struct dump_desc *n = reallocarray(sh->descs, cap, sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		sh->descs = n;
-		sh->descs_cap = cap;
-	}
-	sh->descs[sh->ndescs++] = *d;
-	if (sh->ndescs > ctx->files->desc_buckets)
-		return grow_index(ctx->files, sh->descs, sh->ndescs);
-	index_desc(ctx->files, sh->descs, sh->ndescs - 1);
-	return 0;
 }
 
 /*
@@ -395,6 +297,7 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 	const struct proc_fdinfo *fi = &pfd->fi;
 	const struct refusal *why = NULL;
 	enum dump_desc_seen seen = DESC_NEW;
+	struct dump_desc_slot slot;
 	struct dump_desc d;
 	FdTypes type;
 	int r;
@@ -422,13 +325,13 @@ static int dump_one_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, FdinfoEn
 			       .kind_id = kind_id(type, fi),
 			       .pid = ctx->pid,
 			       .fd = pfd->fd};
-	e->id = shared_description(ctx, &d, &seen);
+	e->id = dump_desc_find(ctx->sh, &d, &seen, &slot);
 	r = dump_fd_locks(ctx, pfd->fd, pfd->target, fi, seen);
 	if (r < 0 || e->id)
 		return r;
 	r = dump_description(ctx, pfd, type, &pfd->st, fi, &e->id);
 	d.id = e->id;
-	return r < 0 ? r : remember_description(ctx, &d);
+	return r < 0 ? r : dump_desc_add(ctx->sh, &d, &slot);
 }
 
 /* Was the fd table files_id written for an earlier process (CLONE_FILES)? */
@@ -456,6 +359,7 @@ int dump_fds(struct dump_ctx *ctx)
 	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
 	_cleanup_free_ FdinfoEntry *done = NULL;
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
+	uint64_t kcmp_before = ctx->sh->kcmp_calls;
 	int r;
 
 	if (fdtable_seen(ctx->sh, ctx->ids[1]))
@@ -473,6 +377,8 @@ int dump_fds(struct dump_ctx *ctx)
 		pr_info("pid %d fd %d: %s, file id %u", ctx->pid, table.fds[i].fd,
 			table.fds[i].target, done[i].id);
 	}
+	pr_info("pid %d: %zu fds, kcmp: %" PRIu64 " calls to find their shared descriptions",
+		ctx->pid, table.n, ctx->sh->kcmp_calls - kcmp_before);
 	r = dump_pipes_data(ctx, done, table.n);
 	if (r < 0)
 		return r;

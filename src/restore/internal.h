@@ -205,8 +205,8 @@ struct rst_shared {
 	bool descs_unsorted; /* not in increasing id order: searched one by one */
 	uint32_t *solo_ids;  /* sorted: descriptions of one task alone (files.c) */
 	size_t nsolo_ids;
-	struct rst_pipe *pipes;
-	size_t npipes;
+	struct rst_pipe *pipes; /* in pipe_id order */
+	size_t npipes, pipes_cap;
 	struct rst_shmem *shmems;
 	size_t nshmems;
 	struct rst_usk *usks; /* unix sockets made (unix.c) */
