@@ -8,11 +8,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -215,76 +217,81 @@ int proc_fdinfo_field(const char *value, const char *name, unsigned int base, ui
 
 /* ---- the fd table ---- */
 
-static int cmp_int(const void *a, const void *b)
+int proc_dents_next(struct proc_dents *it, int32_t *ret)
 {
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* With getdents64: no DIR allocation. */
-int proc_list_numeric(int dirfd, const char *path, int32_t **ret, size_t *ret_n)
-{
-	char dents[8192] __attribute__((aligned(8)));
-	_cleanup_free_ int32_t *v = NULL;
-	size_t n = 0, cap = 0;
-	long got;
-
-	while ((got = syscall(SYS_getdents64, dirfd, dents, sizeof(dents))) > 0) {
-		for (long off = 0; off < got;) {
-			struct dirent64 *d = (struct dirent64 *)(dents + off);
+	for (;;) {
+		while (it->off < it->len) {
+			struct dirent64 *d = (struct dirent64 *)(it->buf + it->off);
 			const char *p = d->d_name;
 			int32_t x;
 
-			off += d->d_reclen;
-			if (proc_scan_s32(&p, &x) < 0 || *p != '\0')
-				continue; /* "." and ".." */
-			if (n == cap) {
-				int32_t *nv = reallocarray(v, cap = cap ? cap * 2 : 64, sizeof(*v));
-
-				if (!nv)
-					return -ENOMEM;
-				v = nv;
+			it->off += d->d_reclen;
+			if (proc_scan_s32(&p, &x) == 0 && *p == '\0') {
+				*ret = x;
+				return 1;
 			}
-			v[n++] = x;
+			/* "." and ".." */
 		}
+		it->len = syscall(SYS_getdents64, it->fd, it->buf, sizeof(it->buf));
+		it->off = 0;
+		if (it->len <= 0)
+			return it->len < 0 ? negative_errno() : 0;
 	}
-	if (got < 0)
+}
+
+int proc_list_numeric(int dirfd, const char *path, int32_t **ret, size_t *ret_n)
+{
+	struct proc_dents it = {.fd = dirfd};
+	_cleanup_free_ int32_t *v = NULL;
+	size_t n = 0, cap = 0;
+	int32_t x;
+	int r;
+
+	while ((r = proc_dents_next(&it, &x)) > 0) {
+		if (n == cap) {
+			int32_t *nv = reallocarray(v, cap = cap ? cap * 2 : 64, sizeof(*v));
+
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+		}
+		v[n++] = x;
+	}
+	if (r < 0) {
+		errno = -r;
 		return proc_io_error(path, "list");
+	}
 	*ret = TAKE_PTR(v);
 	*ret_n = n;
 	return 0;
 }
 
-/* The fd numbers listed in the directory dirfd (/proc/PID/fd), ascending. */
-static int list_fds(int dirfd, const char *path, int **ret_fds, size_t *ret_n)
-{
-	int r = proc_list_numeric(dirfd, path, ret_fds, ret_n);
+/*
+ * A filesystem of the kernel's own, whose files have no path: pipefs (a
+ * FIFO's inode is on the filesystem of its path), sockfs. Every pipe and
+ * socket has its mode and device, and fdinfo's mnt_id names it.
+ */
+struct pseudo_fs {
+	dev_t dev;
+	mode_t mode;
+	int32_t mnt_id; /* -1 unless learnt (with fdinfo only) */
+};
 
-	/* /proc lists fds in order today; sorting makes it a promise. */
-	for (size_t i = 1; r == 0 && i < *ret_n; i++)
-		if ((*ret_fds)[i - 1] > (*ret_fds)[i]) {
-			qsort(*ret_fds, *ret_n, sizeof(**ret_fds), cmp_int);
-			break;
-		}
-	return r;
-}
-
-/* Where every pipe's inode lives (a FIFO's is on the filesystem of its path). */
-static int pipefs_dev(dev_t *ret)
+/* What a file of ours, fd, shows of its filesystem. */
+static int learn_fs(int fd, bool mnt_id, struct pseudo_fs *ret)
 {
-	int p[2];
+	struct proc_fdinfo fi = {};
 	struct stat st;
 	int r = 0;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return negative_errno();
-	if (fstat(p[0], &st) < 0)
+	if (fstat(fd, &st) < 0)
 		r = negative_errno();
-	close(p[0]);
-	close(p[1]);
+	if (r == 0 && mnt_id)
+		r = fdinfo_from(-1, getpid(), fd, &fi);
 	if (r == 0)
-		*ret = st.st_dev;
+		*ret = (struct pseudo_fs){st.st_dev, st.st_mode, mnt_id ? fi.mnt_id : -1};
+	proc_fdinfo_free(&fi);
+	close(fd);
 	return r;
 }
 
@@ -292,19 +299,40 @@ static int pipefs_dev(dev_t *ret)
 struct fd_walk {
 	pid_t pid;
 	int fd_dir, fdinfo_dir; /* /proc/PID/fd, /proc/PID/fdinfo (-1: no fdinfo wanted) */
-	dev_t pipefs;
+	struct pseudo_fs pipefs, sockfs;
+	/* The directory listed: fdinfo's when it is read (its dentries are the ones used then) */
+	char list_path[PROC_PATH_MAX];
 };
 
-/* A run of the listed fds walked by one thread, with a pool of its own for the targets. */
+/* pipefs and sockfs, from a pipe and a socket of our own. */
+static int learn_pseudo_fs(struct fd_walk *w)
+{
+	bool mnt_id = w->fdinfo_dir >= 0;
+	int p[2], sk, r;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return negative_errno();
+	close(p[1]);
+	r = learn_fs(p[0], mnt_id, &w->pipefs);
+	if (r < 0)
+		return r;
+	sk = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	return sk < 0 ? negative_errno() : learn_fs(sk, mnt_id, &w->sockfs);
+}
+
+/*
+ * The fds numbered from lo up to (not including) hi, listed and walked by
+ * one thread, with a pool of its own for the targets.
+ */
 struct fd_slice {
 	const struct fd_walk *w;
-	const int *listed;
-	size_t n_listed;
-	struct proc_fd *fds; /* the fds still open, fds[0..n) */
+	int lo, hi;
+	struct proc_fd *fds; /* the fds open, fds[0..n), in the order listed */
 	size_t *offs;        /* fds[i].target's offset in strings until the slices are joined */
-	size_t n;
+	size_t n, cap;
 	char *strings;
 	size_t len, size;
+	bool unordered; /* listed out of order (/proc lists them in order today) */
 	int r;
 };
 
@@ -354,7 +382,7 @@ static int fd_target(struct fd_slice *sl, const struct proc_fd *pfd, const char 
 	if (S_ISSOCK(pfd->st.st_mode))
 		tlen = (size_t)snprintf(target, sizeof(target), "socket:[%lu]",
 					(unsigned long)pfd->st.st_ino);
-	else if (S_ISFIFO(pfd->st.st_mode) && pfd->st.st_dev == sl->w->pipefs)
+	else if (S_ISFIFO(pfd->st.st_mode) && pfd->st.st_dev == sl->w->pipefs.dev)
 		tlen = (size_t)snprintf(target, sizeof(target), "pipe:[%lu]",
 					(unsigned long)pfd->st.st_ino);
 	else
@@ -362,47 +390,119 @@ static int fd_target(struct fd_slice *sl, const struct proc_fd *pfd, const char 
 	return r < 0 ? r : pool_add(sl, target, tlen, ret_off);
 }
 
+/*
+ * A pipe or a socket, known by fdinfo's mnt_id: its stat is made from its
+ * filesystem and fdinfo's inode (every other field is left 0), and /proc/PID/fd/N
+ * is not touched at all (most fds of a busy process, one stat() less each).
+ */
+static bool on_pseudo_fs(struct fd_slice *sl, struct proc_fd *pfd, size_t *ret_off, int *ret_r)
+{
+	const struct pseudo_fs *fs = pfd->fi.mnt_id == sl->w->pipefs.mnt_id   ? &sl->w->pipefs
+				     : pfd->fi.mnt_id == sl->w->sockfs.mnt_id ? &sl->w->sockfs
+									      : NULL;
+	char target[48];
+	size_t tlen;
+
+	if (!fs || pfd->fi.mnt_id < 0)
+		return false;
+	pfd->st = (struct stat){.st_dev = fs->dev, .st_ino = pfd->fi.ino, .st_mode = fs->mode};
+	tlen = (size_t)snprintf(target, sizeof(target), "%s:[%" PRIu64 "]",
+				fs == &sl->w->pipefs ? "pipe" : "socket", pfd->fi.ino);
+	*ret_r = pool_add(sl, target, tlen, ret_off);
+	return true;
+}
+
 /* pfd->fd's stat, target (its offset in the pool) and fdinfo; -ENOENT if it was closed. */
 static int walk_one(struct fd_slice *sl, struct proc_fd *pfd, size_t *ret_off)
 {
 	char name[16];
-	int r;
+	int r = 0;
 
+	if (sl->w->fdinfo_dir >= 0) {
+		r = fdinfo_from(sl->w->fdinfo_dir, sl->w->pid, pfd->fd, &pfd->fi);
+		if (r < 0 || on_pseudo_fs(sl, pfd, ret_off, &r))
+			return r;
+	}
 	snprintf(name, sizeof(name), "%d", pfd->fd);
 	if (fstatat(sl->w->fd_dir, name, &pfd->st, 0) < 0)
 		return negative_errno();
-	r = fd_target(sl, pfd, name, ret_off);
-	if (r >= 0 && sl->w->fdinfo_dir >= 0)
-		r = fdinfo_from(sl->w->fdinfo_dir, sl->w->pid, pfd->fd, &pfd->fi);
-	return r;
+	return fd_target(sl, pfd, name, ret_off);
 }
 
-/* The slice's fds walked; those closed meanwhile left out. */
+static int slice_grow(struct fd_slice *sl)
+{
+	size_t cap = sl->cap ? sl->cap * 2 : 256;
+	struct proc_fd *fds = reallocarray(sl->fds, cap, sizeof(*fds));
+	size_t *offs;
+
+	if (!fds)
+		return -ENOMEM;
+	sl->fds = fds;
+	offs = reallocarray(sl->offs, cap, sizeof(*offs));
+	if (!offs)
+		return -ENOMEM;
+	sl->offs = offs;
+	sl->cap = cap;
+	return 0;
+}
+
+/* fd, listed: walked into the slice; left out if it was closed meanwhile. */
+static int slice_add(struct fd_slice *sl, int fd)
+{
+	struct proc_fd *pfd;
+	int r;
+
+	if (sl->n == sl->cap && (r = slice_grow(sl)) < 0)
+		return r;
+	pfd = &sl->fds[sl->n];
+	*pfd = (struct proc_fd){.fd = fd};
+	r = walk_one(sl, pfd, &sl->offs[sl->n]);
+	if (r == -ENOENT) {
+		pr_debug("pid %d fd %d: closed while listing", sl->w->pid, fd);
+		proc_fdinfo_free(&pfd->fi);
+		return 0;
+	}
+	if (r < 0) {
+		errno = -r;
+		pr_perror("pid %d fd %d: cannot read /proc/%d/fd/%d", sl->w->pid, fd, sl->w->pid,
+			  fd);
+		proc_fdinfo_free(&pfd->fi);
+		return r;
+	}
+	sl->unordered |= sl->n && sl->fds[sl->n - 1].fd > fd;
+	sl->n++;
+	return 0;
+}
+
+/*
+ * The slice's fds, listed from lo on through a directory fd of its own: a
+ * /proc fd directory's offset is the fd number + 2, so each thread lists
+ * (and so makes the dentries of) its own part.
+ */
 static void *walk_slice(void *arg)
 {
 	struct fd_slice *sl = arg;
-	pid_t pid = sl->w->pid;
+	struct proc_dents it = {.fd = open(sl->w->list_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+	int32_t fd;
+	int r;
 
-	for (size_t i = 0; i < sl->n_listed; i++) {
-		struct proc_fd *pfd = &sl->fds[sl->n];
-		int r;
-
-		pfd->fd = sl->listed[i];
-		r = walk_one(sl, pfd, &sl->offs[sl->n]);
-		if (r == -ENOENT) {
-			pr_debug("pid %d fd %d: closed while listing", pid, pfd->fd);
-			proc_fdinfo_free(&pfd->fi);
-			continue;
-		}
-		if (r < 0) {
-			errno = -r;
-			pr_perror("pid %d fd %d: cannot read /proc/%d/fd/%d", pid, pfd->fd, pid,
-				  pfd->fd);
-			sl->r = r;
-			break;
-		}
-		sl->n++;
+	if (it.fd < 0) {
+		sl->r = proc_io_error(sl->w->list_path, "open");
+		return NULL;
 	}
+	if (sl->lo > 0 && lseek(it.fd, (off_t)sl->lo + 2, SEEK_SET) < 0) {
+		sl->r = proc_io_error(sl->w->list_path, "seek");
+		close(it.fd);
+		return NULL;
+	}
+	while ((r = proc_dents_next(&it, &fd)) > 0 && fd < sl->hi)
+		if (fd >= sl->lo && (sl->r = slice_add(sl, fd)) < 0)
+			break;
+	if (r < 0) {
+		errno = -r;
+		sl->r = proc_io_error(sl->w->list_path, "list");
+	}
+	close(it.fd);
 	return NULL;
 }
 
@@ -415,15 +515,24 @@ static void slice_free(struct fd_slice *sl)
 	free(sl->strings);
 }
 
-/* The slices' fds in one table, in their order, with one pool of targets. */
+static int cmp_fd(const void *a, const void *b)
+{
+	const struct proc_fd *x = a, *y = b;
+
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+/* The slices' fds in one table, in fd order, with one pool of targets. */
 static int join_slices(struct fd_slice *sl, size_t n_slices, struct proc_fd_table *ret)
 {
 	size_t n = 0, len = 0;
 	struct proc_fd_table t = {};
+	bool unordered = false;
 
 	for (size_t i = 0; i < n_slices; i++) {
 		n += sl[i].n;
 		len += sl[i].len;
+		unordered |= sl[i].unordered;
 	}
 	t.fds = malloc((n ? n : 1) * sizeof(*t.fds));
 	t.strings = malloc(len ? len : 1);
@@ -442,6 +551,8 @@ static int join_slices(struct fd_slice *sl, size_t n_slices, struct proc_fd_tabl
 		len += sl[i].len;
 		sl[i].n = 0; /* their fdinfo belongs to t now */
 	}
+	if (unordered)
+		qsort(t.fds, t.n, sizeof(*t.fds), cmp_fd);
 	*ret = t;
 	return 0;
 }
@@ -450,46 +561,48 @@ static int join_slices(struct fd_slice *sl, size_t n_slices, struct proc_fd_tabl
 #define FDS_PER_THREAD 256
 
 /*
- * The walk costs several system calls per fd (stat, fdinfo, readlink of a
- * path), all kernel work that runs in parallel: a table of many fds is cut
- * in two halves walked at once by two threads when two CPUs are there
- * (it is the longest part of a frozen dump of a process with many fds).
+ * The walk costs several system calls per fd (fdinfo, and stat and readlink
+ * for a file with a path), all kernel work that runs in parallel: a table
+ * of many fds is cut in two at the middle fd number, each half listed and
+ * walked by a thread of its own, when two CPUs are there (it is the
+ * longest part of a frozen dump of a process with many fds). The number of
+ * open fds is the size of /proc/PID/fd (Linux 6.2 and later; else 0: one
+ * thread); the cut assumes they are numbered densely, as they usually are:
+ * if not, the halves are only uneven.
  */
-static size_t walk_threads(size_t n)
+static int split_at(const struct fd_walk *w)
+{
+	struct stat st;
+
+	if (fstat(w->fd_dir, &st) < 0 || st.st_size < 2 * FDS_PER_THREAD || st.st_size > INT_MAX ||
+	    proc_usable_cpus() < 2)
+		return -1;
+	return (int)(st.st_size / 2);
+}
+
+int proc_usable_cpus(void)
 {
 	cpu_set_t cpus;
 
-	if (n < 2 * FDS_PER_THREAD || sched_getaffinity(0, sizeof(cpus), &cpus) < 0)
-		return 1;
-	return CPU_COUNT(&cpus) > 1 ? 2 : 1;
+	return sched_getaffinity(0, sizeof(cpus), &cpus) < 0 ? 1 : CPU_COUNT(&cpus);
 }
 
-static int walk_fds(const struct fd_walk *w, const int *listed, size_t n, struct proc_fd_table *ret)
+static int walk_fds(const struct fd_walk *w, struct proc_fd_table *ret)
 {
-	struct fd_slice sl[2] = {};
-	size_t n_slices = walk_threads(n), first = n_slices == 2 ? n / 2 : n;
+	int cut = split_at(w);
+	struct fd_slice sl[2] = {{.w = w, .lo = 0, .hi = cut < 0 ? INT_MAX : cut},
+				 {.w = w, .lo = cut, .hi = INT_MAX}};
+	size_t n_slices = cut < 0 ? 1 : 2;
 	pthread_t helper;
 	bool helping = false;
 	int r = 0;
 
-	for (size_t i = 0; i < n_slices; i++) {
-		sl[i] = (struct fd_slice){.w = w,
-					  .listed = listed + (i ? first : 0),
-					  .n_listed = i ? n - first : first};
-		sl[i].fds = calloc(sl[i].n_listed ? sl[i].n_listed : 1, sizeof(*sl[i].fds));
-		sl[i].offs = calloc(sl[i].n_listed ? sl[i].n_listed : 1, sizeof(*sl[i].offs));
-		if (!sl[i].fds || !sl[i].offs)
-			r = -ENOMEM;
-	}
-	/* Without a second thread the caller walks it all. */
-	if (r == 0 && n_slices == 2 &&
-	    !(helping = !pthread_create(&helper, NULL, walk_slice, &sl[1])))
+	if (n_slices == 2 && !(helping = !pthread_create(&helper, NULL, walk_slice, &sl[1])))
 		pr_debug("pid %d: no second thread for the fd walk, walking on alone", w->pid);
-	if (r == 0)
-		walk_slice(&sl[0]);
+	walk_slice(&sl[0]);
 	if (helping)
 		pthread_join(helper, NULL);
-	else if (r == 0 && n_slices == 2)
+	else if (n_slices == 2)
 		walk_slice(&sl[1]);
 	for (size_t i = 0; r == 0 && i < n_slices; i++)
 		r = sl[i].r;
@@ -504,28 +617,22 @@ static int read_fds(pid_t pid, bool fdinfo, struct proc_fd_table *ret)
 {
 	struct fd_walk w = {.pid = pid, .fd_dir = -1, .fdinfo_dir = -1};
 	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1;
-	_cleanup_free_ int *listed = NULL;
-	char path[PROC_PATH_MAX], info_path[PROC_PATH_MAX];
-	size_t n;
+	char path[PROC_PATH_MAX];
 	int r;
 
-	r = pipefs_dev(&w.pipefs);
-	if (r < 0)
-		return r;
 	proc_path(path, pid, 0, "fd");
 	w.fd_dir = fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd_dir < 0)
 		return proc_io_error(path, "open");
+	memcpy(w.list_path, path, sizeof(path));
 	if (fdinfo) {
-		proc_path(info_path, pid, 0, "fdinfo");
-		w.fdinfo_dir = fdinfo_dir = open(info_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		proc_path(w.list_path, pid, 0, "fdinfo");
+		w.fdinfo_dir = fdinfo_dir = open(w.list_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fdinfo_dir < 0)
-			return proc_io_error(info_path, "open");
+			return proc_io_error(w.list_path, "open");
 	}
-	r = list_fds(fd_dir, path, &listed, &n);
-	if (r < 0)
-		return r;
-	return walk_fds(&w, listed, n, ret);
+	r = learn_pseudo_fs(&w);
+	return r < 0 ? r : walk_fds(&w, ret);
 }
 
 int proc_read_fds(pid_t pid, struct proc_fd_table *ret)

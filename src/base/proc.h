@@ -281,7 +281,9 @@ struct proc_fd {
 	/* readlink of /proc/PID/fd/FD; a pipe's and a socket's ("pipe:[INO]",
 	 * "socket:[INO]") are made from st without a readlink */
 	const char *target;
-	struct stat st;        /* of the file itself (through the link) */
+	/* of the file itself (through the link); of a pipe or a socket read with
+	 * its fdinfo only st_dev, st_ino and st_mode, from its fdinfo (no stat()) */
+	struct stat st;
 	struct proc_fdinfo fi; /* /proc/PID/fdinfo/FD, by proc_read_fds_fdinfo() only */
 };
 
@@ -296,6 +298,8 @@ int proc_read_fds(pid_t pid, struct proc_fd_table *ret);
 /* The same with the fdinfo of each fd. */
 int proc_read_fds_fdinfo(pid_t pid, struct proc_fd_table *ret);
 void proc_fd_table_free(struct proc_fd_table *t);
+/* The CPUs this process may run on (sched_getaffinity()), 1 if unknown. */
+int proc_usable_cpus(void);
 
 /* Splits text in place: extra points into it (ret->buf stays NULL). */
 int proc_parse_fdinfo(char *text, const char *what, struct proc_fdinfo *ret);

@@ -123,7 +123,9 @@ int rst_files_late(struct rst_ctx *c)
 		const FileEntry *f;
 		int r = 0;
 
-		if (!rst_anon_type(fe->type) || seen_before(&c->img, i))
+		/* Only these have late work (and seen_before() is a search one by one). */
+		if ((fe->type != FD_TYPES__EVENTPOLL && fe->type != FD_TYPES__TIMERFD) ||
+		    seen_before(&c->img, i))
 			continue;
 		f = rst_file_entry(&c->img, fe->id);
 		if (f->type == FD_TYPES__EVENTPOLL)

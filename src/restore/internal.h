@@ -157,9 +157,16 @@ struct rst_usk {
 	int fd;
 };
 
+/* A unix socket of files.img by its inode (a peer is named by its inode). */
+struct rst_usk_ino {
+	uint32_t ino;
+	uint32_t id;
+};
+
 /* A packet of sk-queues.img: bytes to queue again in socket id_for. */
 struct rst_sk_packet {
 	uint32_t id_for;
+	uint32_t seq; /* its place in sk-queues.img */
 	uint8_t *bytes;
 	size_t len;
 	struct sockaddr_storage from; /* an inet datagram's sender */
@@ -209,8 +216,10 @@ struct rst_shared {
 	size_t npipes, pipes_cap;
 	struct rst_shmem *shmems;
 	size_t nshmems;
-	struct rst_usk *usks; /* unix sockets made (unix.c) */
-	size_t nusks;
+	struct rst_usk *usks; /* unix sockets made (unix.c), in id order */
+	size_t nusks, usks_cap;
+	struct rst_usk_ino *usk_inos; /* unix.c: the unix sockets of files.img by inode */
+	size_t nusk_inos;
 	struct rst_sk_packet *skq; /* sk-queues.img, read on the first unix socket */
 	size_t nskq;
 	bool skq_loaded;
