@@ -82,9 +82,6 @@ int proc_parse_fdinfo(char *text, const char *what, struct proc_fdinfo *ret)
 	for (const char *p = text; *p; p++)
 		n_lines += *p == '\n';
 	cap = n_lines + 1;
-	fi.extra = malloc(cap * sizeof(*fi.extra));
-	if (!fi.extra)
-		return -ENOMEM;
 	for (char *line = text; *line; lineno++) {
 		char *end = (char *)proc_line_end(line);
 		char *next = *end ? end + 1 : end;
@@ -96,6 +93,10 @@ int proc_parse_fdinfo(char *text, const char *what, struct proc_fdinfo *ret)
 			free(fi.extra);
 			return -EINVAL;
 		}
+		/* Most fds have none: no array for them (a table keeps thousands). */
+		if (bit == 0 && *kv.key && !fi.extra &&
+		    !(fi.extra = malloc(cap * sizeof(*fi.extra))))
+			return -ENOMEM;
 		if (bit == 0 && *kv.key)
 			fi.extra[fi.n_extra++] = kv;
 		seen |= (unsigned int)bit;
@@ -115,21 +116,37 @@ int proc_parse_fdinfo(char *text, const char *what, struct proc_fdinfo *ret)
  * The text of fdinfo/NAME below dirfd. fdinfo is one seq_file record: a read
  * with room for all of it returns all of it, so a short read is its end and
  * the usual second read that returns 0 is saved (one read() per fd, not two).
+ * It is read on the stack and kept in a buffer of its size: a table of
+ * thousands of fds keeps every fdinfo, and every fresh page costs (the
+ * kernel clears it, and here the hypervisor backs it on first touch).
  */
 static int read_fdinfo_text(int dirfd, const char *name, const char *path, char **ret_buf)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 512;
+	char first[1024];
+	size_t len, cap;
+	ssize_t n;
 
 	if (fd < 0)
 		return proc_io_error(path, "open");
-	for (;;) {
+	do
+		n = read(fd, first, sizeof(first) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return proc_io_error(path, "read");
+	len = (size_t)n;
+	/* Longer than the first read (an epoll of many watches, many locks): the rest after. */
+	cap = len < sizeof(first) - 1 ? len + 1 : 2 * sizeof(first);
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, first, len);
+	while (len >= sizeof(first) - 1) {
 		size_t want;
-		ssize_t n;
 
-		if (!buf || cap - len < 2) {
-			char *nbuf = realloc(buf, buf ? cap *= 2 : cap);
+		if (cap - len < 2) {
+			char *nbuf = realloc(buf, cap *= 2);
 
 			if (!nbuf)
 				return -ENOMEM;
@@ -522,38 +539,48 @@ static int cmp_fd(const void *a, const void *b)
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-/* The slices' fds in one table, in fd order, with one pool of targets. */
+/*
+ * The slices' fds in one table, in fd order, with one pool of targets: the
+ * first slice's arrays grown to hold the second's (no copy of the whole
+ * table: every page written the first time costs).
+ */
 static int join_slices(struct fd_slice *sl, size_t n_slices, struct proc_fd_table *ret)
 {
-	size_t n = 0, len = 0;
-	struct proc_fd_table t = {};
-	bool unordered = false;
+	struct fd_slice *first = &sl[0];
+	bool unordered = first->unordered;
 
-	for (size_t i = 0; i < n_slices; i++) {
-		n += sl[i].n;
-		len += sl[i].len;
-		unordered |= sl[i].unordered;
+	for (size_t i = 1; i < n_slices; i++) {
+		struct fd_slice *o = &sl[i];
+		struct proc_fd *fds = reallocarray(first->fds, first->n + o->n + 1, sizeof(*fds));
+		size_t *offs =
+			fds ? reallocarray(first->offs, first->n + o->n + 1, sizeof(*offs)) : NULL;
+		char *strings = offs ? realloc(first->strings, first->len + o->len + 1) : NULL;
+
+		if (fds)
+			first->fds = fds;
+		if (offs)
+			first->offs = offs;
+		if (!strings)
+			return -ENOMEM;
+		first->strings = strings;
+		memcpy(first->fds + first->n, o->fds, o->n * sizeof(*o->fds));
+		for (size_t j = 0; j < o->n; j++)
+			first->offs[first->n + j] = first->len + o->offs[j];
+		memcpy(first->strings + first->len, o->strings, o->len);
+		first->n += o->n;
+		first->len += o->len;
+		o->n = 0; /* their fdinfo belongs to the first slice now */
+		unordered |= o->unordered;
 	}
-	t.fds = malloc((n ? n : 1) * sizeof(*t.fds));
-	t.strings = malloc(len ? len : 1);
-	if (!t.fds || !t.strings) {
-		free(t.fds);
-		free(t.strings);
-		return -ENOMEM;
-	}
-	len = 0;
-	for (size_t i = 0; i < n_slices; i++) {
-		memcpy(t.strings + len, sl[i].strings, sl[i].len);
-		for (size_t j = 0; j < sl[i].n; j++) {
-			t.fds[t.n] = sl[i].fds[j];
-			t.fds[t.n++].target = t.strings + len + sl[i].offs[j];
-		}
-		len += sl[i].len;
-		sl[i].n = 0; /* their fdinfo belongs to t now */
-	}
+	*ret = (struct proc_fd_table){.n = first->n, .fds = first->fds, .strings = first->strings};
+	for (size_t i = 0; i < ret->n; i++)
+		ret->fds[i].target = ret->strings + first->offs[i];
 	if (unordered)
-		qsort(t.fds, t.n, sizeof(*t.fds), cmp_fd);
-	*ret = t;
+		qsort(ret->fds, ret->n, sizeof(*ret->fds), cmp_fd);
+	/* The table owns them now. */
+	first->fds = NULL;
+	first->strings = NULL;
+	first->n = 0;
 	return 0;
 }
 
@@ -570,14 +597,11 @@ static int join_slices(struct fd_slice *sl, size_t n_slices, struct proc_fd_tabl
  * thread); the cut assumes they are numbered densely, as they usually are:
  * if not, the halves are only uneven.
  */
-static int split_at(const struct fd_walk *w)
+static int split_at(size_t count)
 {
-	struct stat st;
-
-	if (fstat(w->fd_dir, &st) < 0 || st.st_size < 2 * FDS_PER_THREAD || st.st_size > INT_MAX ||
-	    proc_usable_cpus() < 2)
+	if (count < 2 * FDS_PER_THREAD || count > INT_MAX || proc_usable_cpus() < 2)
 		return -1;
-	return (int)(st.st_size / 2);
+	return (int)(count / 2);
 }
 
 int proc_usable_cpus(void)
@@ -589,7 +613,9 @@ int proc_usable_cpus(void)
 
 static int walk_fds(const struct fd_walk *w, struct proc_fd_table *ret)
 {
-	int cut = split_at(w);
+	struct stat st;
+	size_t count = fstat(w->fd_dir, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0;
+	int cut = split_at(count);
 	struct fd_slice sl[2] = {{.w = w, .lo = 0, .hi = cut < 0 ? INT_MAX : cut},
 				 {.w = w, .lo = cut, .hi = INT_MAX}};
 	size_t n_slices = cut < 0 ? 1 : 2;
@@ -597,12 +623,22 @@ static int walk_fds(const struct fd_walk *w, struct proc_fd_table *ret)
 	bool helping = false;
 	int r = 0;
 
-	if (n_slices == 2 && !(helping = !pthread_create(&helper, NULL, walk_slice, &sl[1])))
+	/* Room for the fds expected, so that no array is copied as it grows. */
+	for (size_t i = 0; count && i < n_slices; i++) {
+		sl[i].cap = count / n_slices + 32;
+		sl[i].fds = malloc(sl[i].cap * sizeof(*sl[i].fds));
+		sl[i].offs = malloc(sl[i].cap * sizeof(*sl[i].offs));
+		if (!sl[i].fds || !sl[i].offs)
+			r = -ENOMEM;
+	}
+	if (r == 0 && n_slices == 2 &&
+	    !(helping = !pthread_create(&helper, NULL, walk_slice, &sl[1])))
 		pr_debug("pid %d: no second thread for the fd walk, walking on alone", w->pid);
-	walk_slice(&sl[0]);
+	if (r == 0)
+		walk_slice(&sl[0]);
 	if (helping)
 		pthread_join(helper, NULL);
-	else if (n_slices == 2)
+	else if (r == 0 && n_slices == 2)
 		walk_slice(&sl[1]);
 	for (size_t i = 0; r == 0 && i < n_slices; i++)
 		r = sl[i].r;
