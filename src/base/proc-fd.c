@@ -597,18 +597,19 @@ static int join_slices(struct fd_slice *sl, size_t n_slices, struct proc_fd_tabl
  * thread); the cut assumes they are numbered densely, as they usually are:
  * if not, the halves are only uneven.
  */
-static int split_at(size_t count)
-{
-	if (count < 2 * FDS_PER_THREAD || count > INT_MAX || proc_usable_cpus() < 2)
-		return -1;
-	return (int)(count / 2);
-}
-
-int proc_usable_cpus(void)
+/* The CPUs this process may run on, 1 if unknown. */
+static int usable_cpus(void)
 {
 	cpu_set_t cpus;
 
 	return sched_getaffinity(0, sizeof(cpus), &cpus) < 0 ? 1 : CPU_COUNT(&cpus);
+}
+
+static int split_at(size_t count)
+{
+	if (count < 2 * FDS_PER_THREAD || count > INT_MAX || usable_cpus() < 2)
+		return -1;
+	return (int)(count / 2);
 }
 
 static int walk_fds(const struct fd_walk *w, struct proc_fd_table *ret)

@@ -298,8 +298,6 @@ int proc_read_fds(pid_t pid, struct proc_fd_table *ret);
 /* The same with the fdinfo of each fd. */
 int proc_read_fds_fdinfo(pid_t pid, struct proc_fd_table *ret);
 void proc_fd_table_free(struct proc_fd_table *t);
-/* The CPUs this process may run on (sched_getaffinity()), 1 if unknown. */
-int proc_usable_cpus(void);
 
 /* Splits text in place: extra points into it (ret->buf stays NULL). */
 int proc_parse_fdinfo(char *text, const char *what, struct proc_fdinfo *ret);

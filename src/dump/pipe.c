@@ -8,7 +8,6 @@
  * leaves them where they were.
  */
 #include <fcntl.h>
-#include <pthread.h>
 
 #include "base/log.h"
 #include "compat/syscalls.h"
@@ -82,78 +81,41 @@ struct pipe_job {
 	struct pipe_contents pc;
 };
 
-/* The jobs [from, to) of one thread: read through pidfd and a copier of its own. */
-struct pipe_worker {
-	const struct dump_ctx *ctx;
-	int pidfd;
-	struct pipe_job *jobs;
-	size_t from, to;
-	int r;
-};
-
 static void pipe_label(const struct dump_ctx *ctx, const FdinfoEntry *fe, char *label, size_t size)
 {
 	snprintf(label, size, "pid %d fd %u (pipe:[%u])", ctx->pid, fe->fd,
 		 pipe_of(ctx, fe)->pipe_id);
 }
 
-static void *peek_pipes(void *arg)
-{
-	struct pipe_worker *wk = arg;
-	struct pipe_copier cp = PIPE_COPIER_INIT;
-
-	for (size_t i = wk->from; wk->r == 0 && i < wk->to; i++) {
-		const FdinfoEntry *fe = wk->jobs[i].fe;
-		const PipeEntry *pe = pipe_of(wk->ctx, fe);
-		char label[80];
-		int rfd;
-
-		pipe_label(wk->ctx, fe, label, sizeof(label));
-		rfd = pipe_open_reader(wk->pidfd, wk->ctx->pid, (int)fe->fd,
-				       (int)(pe->flags & O_ACCMODE), label);
-		if (rfd < 0) {
-			wk->r = rfd;
-			break;
-		}
-		wk->r = pipe_peek(&cp, rfd, label, &wk->jobs[i].pc);
-		close(rfd);
-	}
-	pipe_copier_done(&cp);
-	return NULL;
-}
-
-/* Below this many pipes in a process, a second thread costs more than it saves. */
-#define PIPES_PER_THREAD 64
-
-/*
- * The data of every job, read while the tree is frozen: the pipes of a
- * process with many are read by two threads (each syscall of the peek is
- * kernel work that runs in parallel) when two CPUs are there.
- */
+/* The data of every job, read while the tree is frozen, through one pidfd and one copier. */
 static int peek_all(const struct dump_ctx *ctx, struct pipe_job *jobs, size_t n)
 {
-	struct pipe_worker wk[2] = {{ctx, -1, jobs, 0, n, 0}, {ctx, -1, jobs, n, n, 0}};
 	_cleanup_close_ int pidfd = sys_pidfd_open(ctx->pid, 0);
-	pthread_t helper;
-	bool helping = false;
+	struct pipe_copier cp = PIPE_COPIER_INIT;
+	int r = 0;
 
 	if (pidfd < 0) {
-		int r = negative_errno();
-
+		r = negative_errno();
 		pr_err("pid %d: cannot open a pidfd to read its pipes: %s", ctx->pid, strerror(-r));
 		return r;
 	}
-	wk[0].pidfd = wk[1].pidfd = pidfd;
-	if (n >= 2 * PIPES_PER_THREAD && proc_usable_cpus() > 1) {
-		wk[0].to = wk[1].from = n / 2;
-		helping = !pthread_create(&helper, NULL, peek_pipes, &wk[1]);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const PipeEntry *pe = pipe_of(ctx, jobs[i].fe);
+		char label[80];
+		int rfd;
+
+		pipe_label(ctx, jobs[i].fe, label, sizeof(label));
+		rfd = pipe_open_reader(pidfd, ctx->pid, (int)jobs[i].fe->fd,
+				       (int)(pe->flags & O_ACCMODE), label);
+		if (rfd < 0) {
+			r = rfd;
+			break;
+		}
+		r = pipe_peek(&cp, rfd, label, &jobs[i].pc);
+		close(rfd);
 	}
-	peek_pipes(&wk[0]);
-	if (helping)
-		pthread_join(helper, NULL);
-	else
-		peek_pipes(&wk[1]);
-	return wk[0].r < 0 ? wk[0].r : wk[1].r;
+	pipe_copier_done(&cp);
+	return r;
 }
 
 /* Whether the data of pipe_id is written already (by this process or an earlier one). */
