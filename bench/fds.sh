@@ -8,18 +8,18 @@
 #   mixed        MIXED_FDS fds (10,000 by default): regular files, pipes and
 #                unix socket pairs with 64 bytes queued, eventfds with a count
 #
-# The restore's controller holds every description of the task above the
-# task's highest fd: it needs a limit of open files of about twice the
-# task's fds. Without CAP_SYS_RESOURCE it cannot raise its hard limit, and a
-# hard limit of 20,000 (this machine's containers) stops the mixed case
-# at about 8,000 fds: MIXED_FDS=8000.
+# The restore's controller puts each description of the task at the task's
+# own fd number (docs/restore.md): 10,000 fds restore under this machine's
+# hard limit of 20,000 open files (no CAP_SYS_RESOURCE to raise it).
 #
 # Each round: bench/workload-fds is started, dumped (`stasis dump`, killed),
 # restored (`stasis restore -d`) and sent SIGTERM: it checks every fd and
 # writes its verdict, which must be "ok". Wall times are measured around
 # the commands; frozen time is stats-dump's frozen_time (from the freeze to
 # the end of the dump), restore_time stats-restore's. The table gives the
-# best round of each (the machine is shared). Images on /dev/shm.
+# best round of each, and the load average before and after (the machine is
+# shared: figures move by a third from one run to the next). Images on
+# /dev/shm.
 #
 # Usage: bench/fds.sh [files-pipes|mixed...]   (default: both)
 #   BUILD=DIR (default build/), ROUNDS=N (default 5), MIXED_FDS=N (default 10000)
@@ -121,6 +121,7 @@ best() { # KEY: the smallest value of KEY over the rounds, in ms
 		awk '{ printf "%.1f ms", $1 / 1000 }'
 }
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-12s %-6s %-12s %-12s %-12s %-12s\n" mode fds dump frozen restore "restore_time"
 for mode in $MODES; do
 	case $mode in files-pipes | mixed) ;; *) fail "unknown mode $mode" ;; esac
@@ -139,3 +140,4 @@ for mode in $MODES; do
 	fi
 done
 echo "best of $ROUNDS rounds; wall times around the commands, frozen and restore_time from stats-dump/-restore"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

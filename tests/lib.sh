@@ -20,3 +20,21 @@ trap 'rm -rf "$_SUITE_TMP"' EXIT
 scratch_dir() {
 	mktemp -d "$_SUITE_TMP/d.XXXXXX"
 }
+
+# Polling helpers (some suites keep their own, with other units).
+wait_file() { # FILE [SECONDS]: until FILE is not empty (default 30 s)
+	local i
+	for ((i = 0; i < ${2:-30} * 20; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_gone() { # PID [SECONDS]: until /proc/PID is gone, reaped (default 10 s)
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		[ -e "/proc/$1" ] || return 0
+		sleep 0.05
+	done
+	return 1
+}

@@ -86,46 +86,20 @@ int proc_read_children(pid_t pid, pid_t tid, pid_t **ret_pids, size_t *ret_n)
 	return proc_parse_pid_list(buf, path, ret_pids, ret_n);
 }
 
-/* The numeric entries of a /proc directory, with getdents64: no DIR allocation. */
-static int read_numeric_dir(const char *path, struct pid_vec *vec)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char buf[8192] __attribute__((aligned(8)));
-	long n;
-
-	if (fd < 0)
-		return proc_io_error(path, "open");
-	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + off);
-			const char *p = d->d_name;
-			int32_t v;
-
-			off += d->d_reclen;
-			if (proc_scan_s32(&p, &v) < 0 || *p != '\0')
-				continue; /* "." and ".." */
-			int r = pid_vec_push(vec, v);
-			if (r < 0)
-				return r;
-		}
-	}
-	if (n < 0)
-		return proc_io_error(path, "list");
-	return 0;
-}
-
 int proc_read_tasks(pid_t pid, pid_t **ret_tids, size_t *ret_n)
 {
 	struct pid_vec vec = {0};
 	char path[PROC_PATH_MAX];
+	_cleanup_close_ int fd = -1;
 	int r;
 
 	proc_path(path, pid, 0, "task");
-	r = read_numeric_dir(path, &vec);
-	if (r < 0) {
-		free(vec.v);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return proc_io_error(path, "open");
+	r = proc_list_numeric(fd, path, &vec.v, &vec.n);
+	if (r < 0)
 		return r;
-	}
 	/* The kernel lists the leader first already; make it a promise. */
 	for (size_t i = 1; i < vec.n; i++) {
 		if (vec.v[i] == pid) {

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* The kernel prints at most 63 bytes of a task name (kthread and workqueue names). */
@@ -259,21 +260,6 @@ void proc_tree_free(struct proc_tree *tree);
 
 /* ---- /proc/PID/fd and /proc/PID/fdinfo/FD -------------------------------- */
 
-struct proc_fd {
-	int fd;
-	const char *target; /* readlink of /proc/PID/fd/FD */
-};
-
-struct proc_fd_table {
-	size_t n;
-	struct proc_fd *fds; /* ascending fd order */
-	char *strings;       /* owns the targets */
-};
-
-/* Open fds of pid; an fd closed during the listing is left out. */
-int proc_read_fds(pid_t pid, struct proc_fd_table *ret);
-void proc_fd_table_free(struct proc_fd_table *t);
-
 /* A line of the kind-specific part of fdinfo, split at its first ':'. */
 struct proc_kv {
 	const char *key;   /* "eventfd-count", "tfd", "inotify wd", "fanotify ino" ... */
@@ -290,11 +276,32 @@ struct proc_fdinfo {
 	char *buf;             /* the text extra points into, when owned */
 };
 
+struct proc_fd {
+	int fd;
+	/* readlink of /proc/PID/fd/FD; a pipe's and a socket's ("pipe:[INO]",
+	 * "socket:[INO]") are made from st without a readlink */
+	const char *target;
+	/* of the file itself (through the link); of a pipe or a socket read with
+	 * its fdinfo only st_dev, st_ino and st_mode, from its fdinfo (no stat()) */
+	struct stat st;
+	struct proc_fdinfo fi; /* /proc/PID/fdinfo/FD, by proc_read_fds_fdinfo() only */
+};
+
+struct proc_fd_table {
+	size_t n;
+	struct proc_fd *fds; /* ascending fd order */
+	char *strings;       /* owns the targets */
+};
+
+/* Open fds of pid, with their targets and stat; an fd closed during the walk is left out. */
+int proc_read_fds(pid_t pid, struct proc_fd_table *ret);
+/* The same with the fdinfo of each fd. */
+int proc_read_fds_fdinfo(pid_t pid, struct proc_fd_table *ret);
+void proc_fd_table_free(struct proc_fd_table *t);
+
 /* Splits text in place: extra points into it (ret->buf stays NULL). */
 int proc_parse_fdinfo(char *text, const char *what, struct proc_fdinfo *ret);
 int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
-/* The same through dirfd, an open /proc/PID/fdinfo (one path walk for many fds). */
-int proc_read_fdinfo_at(int dirfd, pid_t pid, int fd, struct proc_fdinfo *ret);
 void proc_fdinfo_free(struct proc_fdinfo *fi);
 /* The value of the first extra line with this key, or NULL. */
 const char *proc_fdinfo_get(const struct proc_fdinfo *fi, const char *key);

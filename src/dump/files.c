@@ -9,7 +9,7 @@
  * name, with what the user can do.
  */
 #include <fcntl.h>
-#include <linux/kcmp.h>
+#include <inttypes.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
@@ -138,8 +138,7 @@ void dump_files_release(struct dump_files *f)
 	dump_tty_free(f);
 	dump_memfd_free(f);
 	free(f->locks);
-	free(f->desc_heads);
-	free(f->desc_next);
+	dump_desc_index_free(f->desc_index);
 	arena_free(&f->arena);
 	free(f->entries);
 	*f = (struct dump_files){};
@@ -197,97 +196,6 @@ static const struct refusal *unsupported_kind(const char *target, const struct s
 	    (major(st->st_rdev) == 136 || major(st->st_rdev) == 4 || major(st->st_rdev) == 5))
 		return &not_yet[1];
 	return NULL;
-}
-
-static uint64_t desc_hash(const struct dump_desc *d)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const uint64_t parts[] = {(uint64_t)d->dev, (uint64_t)d->ino, (uint64_t)d->pos, d->flags,
-				  d->kind_id};
-
-	for (size_t i = 0; i < ELEMENTSOF(parts); i++)
-		h = (h ^ parts[i]) * 0x100000001b3ULL;
-	return h ^ (h >> 29);
-}
-
-static bool same_key(const struct dump_desc *a, const struct dump_desc *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->pos == b->pos && a->flags == b->flags &&
-	       a->kind_id == b->kind_id;
-}
-
-/*
- * The description an fd shares with an fd dumped before (of this process or
- * another: a file opened before a fork), or 0. Only fds with the same key
- * can share one: kcmp() is asked about those alone, found in the index.
- */
-static uint32_t shared_description(struct dump_ctx *ctx, const struct dump_desc *d,
-				   enum dump_desc_seen *ret_seen)
-{
-	struct dump_shared *sh = ctx->sh;
-	struct dump_files *f = ctx->files;
-
-	if (!f->desc_buckets)
-		return 0;
-	for (uint32_t i = f->desc_heads[desc_hash(d) % f->desc_buckets]; i;
-	     i = f->desc_next[i - 1]) {
-		const struct dump_desc *o = &sh->descs[i - 1];
-
-		if (!same_key(o, d))
-			continue;
-		sh->kcmp_calls++;
-		if (sys_kcmp(o->pid, d->pid, KCMP_FILE, (unsigned long)o->fd,
-			     (unsigned long)d->fd) == 0) {
-			*ret_seen = o->pid == d->pid ? DESC_SEEN_HERE : DESC_SEEN_ELSEWHERE;
-			return o->id;
-		}
-	}
-	return 0;
-}
-
-static void index_desc(struct dump_files *f, const struct dump_desc *descs, size_t i)
-{
-	uint32_t *head = &f->desc_heads[desc_hash(&descs[i]) % f->desc_buckets];
-
-	f->desc_next[i] = *head;
-	*head = (uint32_t)i + 1;
-}
-
-/* The index grown to twice the descriptions it holds, rebuilt. */
-static int grow_index(struct dump_files *f, const struct dump_desc *descs, size_t n)
-{
-	size_t buckets = f->desc_buckets ? f->desc_buckets * 2 : 1024;
-	uint32_t *heads = calloc(buckets, sizeof(*heads));
-	uint32_t *next = reallocarray(f->desc_next, buckets, sizeof(*next));
-
-	if (!heads || !next) {
-		free(heads);
-		if (next)
-			f->desc_next = next;
-		return -ENOMEM;
-	}
-	free(f->desc_heads);
-	f->desc_heads = heads;
-	f->desc_next = next;
-	f->desc_buckets = buckets;
-	for (size_t i = 0; i < n; i++)
-		index_desc(f, descs, i);
-	return 0;
-}
-
-static int remember_description(struct dump_ctx *ctx, const struct dump_desc *d)
-{
-	struct dump_shared *sh = ctx->sh;
-	struct dump_desc *n = reallocarray(sh->descs, sh->ndescs + 1, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	sh->descs = n;
-	sh->descs[sh->ndescs++] = *d;
-	if (sh->ndescs > ctx->files->desc_buckets)
-		return grow_index(ctx->files, sh->descs, sh->ndescs);
-	index_desc(ctx->files, sh->descs, sh->ndescs - 1);
-	return 0;
 }
 
 /*
@@ -384,60 +292,48 @@ static uint64_t kind_id(FdTypes type, const struct proc_fdinfo *fi)
 	return v;
 }
 
-/* /proc/PID/fd and /proc/PID/fdinfo, open for the whole table: one path walk, not one per fd. */
-struct fd_dirs {
-	int fd, fdinfo;
-	int pidfd; /* of the task, for dump_fown() */
-};
-
-static int dump_one_fd(struct dump_ctx *ctx, const struct fd_dirs *dirs, const struct proc_fd *pfd,
-		       FdinfoEntry *e)
+static int dump_one_fd(struct dump_ctx *ctx, int pidfd, const struct proc_fd *pfd, FdinfoEntry *e)
 {
-	_cleanup_(proc_fdinfo_free) struct proc_fdinfo fi = {};
+	const struct proc_fdinfo *fi = &pfd->fi;
 	const struct refusal *why = NULL;
 	enum dump_desc_seen seen = DESC_NEW;
+	struct dump_desc_slot slot;
 	struct dump_desc d;
 	FdTypes type;
-	struct stat st;
-	char link[64], name[16];
 	int r;
 
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
-	snprintf(name, sizeof(name), "%d", pfd->fd);
-	if (fstatat(dirs->fd, name, &st, 0) < 0)
-		return negative_errno();
-	if (S_ISSOCK(st.st_mode)) {
+	if (S_ISSOCK(pfd->st.st_mode)) {
+		char link[64];
+
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", ctx->pid, pfd->fd);
 		r = socket_type(ctx->pid, pfd->fd, link, pfd->target, &type);
 		if (r < 0)
 			return r;
 	} else {
-		type = fd_type(pfd->target, &st, &why);
+		type = fd_type(pfd->target, &pfd->st, &why);
 	}
 	if (type == FD_TYPES__UND)
 		return refuse_fd(ctx->pid, pfd->fd, pfd->target, why);
-	r = proc_read_fdinfo_at(dirs->fdinfo, ctx->pid, pfd->fd, &fi);
-	if (r < 0)
-		return r;
 	*e = (FdinfoEntry)FDINFO_ENTRY__INIT;
 	e->fd = (uint32_t)pfd->fd;
 	e->type = type;
-	e->flags = (fi.flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
-	d = (struct dump_desc){.dev = st.st_dev,
-			       .ino = st.st_ino,
-			       .pos = fi.pos,
-			       .flags = fi.flags & ~O_CLOEXEC,
-			       .kind_id = kind_id(type, &fi),
+	e->flags = (fi->flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+	d = (struct dump_desc){.dev = pfd->st.st_dev,
+			       .ino = pfd->st.st_ino,
+			       .pos = fi->pos,
+			       .flags = fi->flags & ~O_CLOEXEC,
+			       .kind_id = kind_id(type, fi),
 			       .pid = ctx->pid,
 			       .fd = pfd->fd};
-	e->id = shared_description(ctx, &d, &seen);
-	r = dump_fd_locks(ctx, pfd->fd, pfd->target, &fi, seen);
+	e->id = dump_desc_find(ctx->sh, &d, &seen, &slot);
+	r = dump_fd_locks(ctx, pfd->fd, pfd->target, fi, seen);
 	if (r < 0 || e->id)
 		return r;
-	r = dump_description(ctx, pfd, type, &st, &fi, &e->id);
+	r = dump_description(ctx, pfd, type, &pfd->st, fi, &e->id);
 	if (r >= 0)
-		r = dump_fown(ctx, dirs->pidfd, pfd->fd, e->id);
+		r = dump_fown(ctx, pidfd, pfd->fd, e->id);
 	d.id = e->id;
-	return r < 0 ? r : remember_description(ctx, &d);
+	return r < 0 ? r : dump_desc_add(ctx->sh, &d, &slot);
 }
 
 /* Was the fd table files_id written for an earlier process (CLONE_FILES)? */
@@ -465,33 +361,31 @@ int dump_fds(struct dump_ctx *ctx)
 	_cleanup_(proc_fd_table_free) struct proc_fd_table table = {};
 	_cleanup_free_ FdinfoEntry *done = NULL;
 	_cleanup_(img_writer_freep) struct img_writer *w = NULL;
-	_cleanup_close_ int fd_dir = -1, fdinfo_dir = -1, pidfd = -1;
-	char path[64];
+	uint64_t kcmp_before = ctx->sh->kcmp_calls;
+	_cleanup_close_ int pidfd = -1;
 	int r;
 
 	if (fdtable_seen(ctx->sh, ctx->ids[1]))
 		return 0;
-	r = proc_read_fds(ctx->pid, &table);
+	r = proc_read_fds_fdinfo(ctx->pid, &table);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/%d/fd", ctx->pid);
-	fd_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo", ctx->pid);
-	fdinfo_dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* The task's pidfd, for dump_fown(). */
 	pidfd = sys_pidfd_open(ctx->pid, 0);
-	if (fd_dir < 0 || fdinfo_dir < 0 || pidfd < 0)
+	if (pidfd < 0)
 		return negative_errno();
 	done = calloc(table.n ? table.n : 1, sizeof(*done));
 	if (!done)
 		return -ENOMEM;
 	for (size_t i = 0; i < table.n; i++) {
-		r = dump_one_fd(ctx, &(struct fd_dirs){fd_dir, fdinfo_dir, pidfd}, &table.fds[i],
-				&done[i]);
+		r = dump_one_fd(ctx, pidfd, &table.fds[i], &done[i]);
 		if (r < 0)
 			return r;
 		pr_info("pid %d fd %d: %s, file id %u", ctx->pid, table.fds[i].fd,
 			table.fds[i].target, done[i].id);
 	}
+	pr_info("pid %d: %zu fds, kcmp: %" PRIu64 " calls to find their shared descriptions",
+		ctx->pid, table.n, ctx->sh->kcmp_calls - kcmp_before);
 	r = dump_pipes_data(ctx, done, table.n);
 	if (r < 0)
 		return r;

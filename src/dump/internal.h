@@ -40,10 +40,7 @@ struct dump_files {
 	struct dump_memfd *memfd; /* memfd.c: the memfd inodes met, NULL until one is */
 	FileLockEntry **locks; /* lock.c: filelocks.img (in the arena) */
 	size_t nlocks;
-	/* An index of dump_shared.descs by their cheap key: buckets of chains. */
-	uint32_t *desc_heads; /* per bucket: 1 + index of its first desc, 0 if none */
-	uint32_t *desc_next;  /* per desc: 1 + index of the next in its chain */
-	size_t desc_buckets;
+	struct dump_desc_index *desc_index; /* desc-index.c: dump_shared.descs by key */
 };
 
 /*
@@ -76,7 +73,7 @@ struct dump_shared {
 	SeccompFilter **filters; /* seccomp.img: every process's chain */
 	size_t nfilters;
 	struct dump_desc *descs; /* every open file description dumped, for sharing */
-	size_t ndescs;
+	size_t ndescs, descs_cap;
 	uint32_t *fdtables_done; /* files_ids whose fdinfo-ID.img is written */
 	size_t nfdtables_done;
 	uint32_t next_pages_id;
@@ -247,6 +244,20 @@ enum dump_desc_seen {
 	DESC_SEEN_HERE,      /* through another fd of the same process */
 	DESC_SEEN_ELSEWHERE, /* in another process only (a file opened before a fork) */
 };
+
+/* desc-index.c: where a description not found goes in the index. */
+struct dump_desc_slot {
+	uint32_t group; /* 1 + index of its key's group, 0: a new key */
+	uint32_t at;
+};
+
+/* The id of the description d's fd shares with one dumped before, or 0 (and where d goes). */
+uint32_t dump_desc_find(struct dump_shared *sh, const struct dump_desc *d,
+			enum dump_desc_seen *ret_seen, struct dump_desc_slot *ret_slot);
+/* d, a new description, dumped: into sh->descs and the index, at the slot dump_desc_find() gave. */
+int dump_desc_add(struct dump_shared *sh, const struct dump_desc *d,
+		  const struct dump_desc_slot *slot);
+void dump_desc_index_free(struct dump_desc_index *x);
 
 /*
  * lock.c: the locks shown in the fdinfo of pid's fd, into filelocks.img

@@ -75,98 +75,140 @@ static const FdinfoEntry *reading_fd(const struct dump_ctx *ctx, const FdinfoEnt
 	return any;
 }
 
-/* What the pipes of one process are read through. */
-struct pipe_reading {
-	int pidfd;
-	struct pipe_copier copier;
+/* A pipe of the process whose data is to be read, through fe. */
+struct pipe_job {
+	const FdinfoEntry *fe;
+	struct pipe_contents pc;
 };
 
-static int dump_one_pipe_data(struct dump_ctx *ctx, struct pipe_reading *rd, struct img_writer *w,
-			      const FdinfoEntry *fe)
+static void pipe_label(const struct dump_ctx *ctx, const FdinfoEntry *fe, char *label, size_t size)
 {
-	_cleanup_(pipe_contents_done) struct pipe_contents pc = {};
-	const PipeEntry *pe = pipe_of(ctx, fe);
-	PipeDataEntry pde = PIPE_DATA_ENTRY__INIT;
-	_cleanup_close_ int rfd = -1;
-	char label[80];
-	int r;
+	snprintf(label, size, "pid %d fd %u (pipe:[%u])", ctx->pid, fe->fd,
+		 pipe_of(ctx, fe)->pipe_id);
+}
 
-	snprintf(label, sizeof(label), "pid %d fd %u (pipe:[%u])", ctx->pid, fe->fd, pe->pipe_id);
-	if (rd->pidfd < 0 && (pe->flags & O_ACCMODE) != O_WRONLY &&
-	    (rd->pidfd = sys_pidfd_open(ctx->pid, 0)) < 0) {
+/* The data of every job, read while the tree is frozen, through one pidfd and one copier. */
+static int peek_all(const struct dump_ctx *ctx, struct pipe_job *jobs, size_t n)
+{
+	_cleanup_close_ int pidfd = sys_pidfd_open(ctx->pid, 0);
+	struct pipe_copier cp = PIPE_COPIER_INIT;
+	int r = 0;
+
+	if (pidfd < 0) {
 		r = negative_errno();
-		pr_err("%s: cannot open a pidfd of the task: %s", label, strerror(-r));
+		pr_err("pid %d: cannot open a pidfd to read its pipes: %s", ctx->pid, strerror(-r));
 		return r;
 	}
-	rfd = pipe_open_reader(rd->pidfd, ctx->pid, (int)fe->fd, (int)(pe->flags & O_ACCMODE),
-			       label);
-	if (rfd < 0)
-		return rfd;
-	r = pipe_peek(&rd->copier, rfd, label, &pc);
-	if (r < 0)
-		return r;
-	pde.pipe_id = pe->pipe_id;
-	pde.bytes = (uint32_t)pc.len;
-	pde.has_size = true;
-	pde.size = pc.size;
-	pr_info("%s: %zu bytes queued in a buffer of %u", label, pc.len, pc.size);
-	return img_write_entry(w, &pde.base, pc.data, pc.len);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const PipeEntry *pe = pipe_of(ctx, jobs[i].fe);
+		char label[80];
+		int rfd;
+
+		pipe_label(ctx, jobs[i].fe, label, sizeof(label));
+		rfd = pipe_open_reader(pidfd, ctx->pid, (int)jobs[i].fe->fd,
+				       (int)(pe->flags & O_ACCMODE), label);
+		if (rfd < 0) {
+			r = rfd;
+			break;
+		}
+		r = pipe_peek(&cp, rfd, label, &jobs[i].pc);
+		close(rfd);
+	}
+	pipe_copier_done(&cp);
+	return r;
 }
 
 /* Whether the data of pipe_id is written already (by this process or an earlier one). */
-static bool pipe_seen(const struct dump_shared *sh, uint32_t pipe_id)
+static bool pipe_seen(const struct dump_shared *sh, uint32_t pipe_id, size_t *ret_at)
 {
-	for (size_t i = 0; i < sh->npipes_done; i++)
-		if (sh->pipes_done[i] == pipe_id)
+	size_t lo = 0, hi = sh->npipes_done;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sh->pipes_done[mid] == pipe_id)
 			return true;
+		if (sh->pipes_done[mid] < pipe_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*ret_at = lo;
 	return false;
 }
 
-static int mark_seen(struct dump_shared *sh, uint32_t pipe_id)
+/* pipe_id's data is dumped (now): kept in order for pipe_seen(). */
+static int mark_seen(struct dump_shared *sh, uint32_t pipe_id, size_t at)
 {
 	uint32_t *n = reallocarray(sh->pipes_done, sh->npipes_done + 1, sizeof(*n));
 
 	if (!n)
 		return -ENOMEM;
 	sh->pipes_done = n;
-	sh->pipes_done[sh->npipes_done++] = pipe_id;
+	memmove(n + at + 1, n + at, (sh->npipes_done - at) * sizeof(*n));
+	n[at] = pipe_id;
+	sh->npipes_done++;
 	return 0;
 }
 
-static int dump_pipes_data_with(struct dump_ctx *ctx, struct pipe_reading *rd,
-				const FdinfoEntry *fds, size_t n)
+/* The pipes of the process not dumped yet, each with the fd to read it through. */
+static int pipe_jobs(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n,
+		     struct pipe_job **ret_jobs, size_t *ret_n)
 {
-	struct dump_shared *sh = ctx->sh;
+	_cleanup_free_ struct pipe_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+	size_t njobs = 0, at;
 	int r;
 
+	if (!jobs)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const PipeEntry *pe = pipe_of(ctx, &fds[i]);
 
-		if (!pe || pipe_seen(sh, pe->pipe_id))
+		if (!pe || pipe_seen(ctx->sh, pe->pipe_id, &at))
 			continue;
-		/* Only a tree with pipes gets a pipes-data.img, as with CRIU; it is committed with
-		 * files.img. */
-		if (!sh->pipes_data &&
-		    (r = img_create(ctx->dir, IMG_PIPES_DATA, 0, &sh->pipes_data)) < 0)
-			return r;
-		/* fds[i] is its first fd: an earlier one would have been seen. */
-		r = dump_one_pipe_data(ctx, rd, sh->pipes_data,
-				       reading_fd(ctx, fds + i, n - i, pe->pipe_id));
-		if (r == 0)
-			r = mark_seen(sh, pe->pipe_id);
+		r = mark_seen(ctx->sh, pe->pipe_id, at);
 		if (r < 0)
 			return r;
+		/* fds[i] is its first fd: an earlier one would have been seen. */
+		jobs[njobs++].fe = reading_fd(ctx, fds + i, n - i, pe->pipe_id);
 	}
+	*ret_jobs = TAKE_PTR(jobs);
+	*ret_n = njobs;
 	return 0;
+}
+
+static int write_pipe_data(struct dump_ctx *ctx, const struct pipe_job *job)
+{
+	PipeDataEntry pde = PIPE_DATA_ENTRY__INIT;
+	char label[80];
+
+	pipe_label(ctx, job->fe, label, sizeof(label));
+	pde.pipe_id = pipe_of(ctx, job->fe)->pipe_id;
+	pde.bytes = (uint32_t)job->pc.len;
+	pde.has_size = true;
+	pde.size = job->pc.size;
+	pr_info("%s: %zu bytes queued in a buffer of %u", label, job->pc.len, job->pc.size);
+	return img_write_entry(ctx->sh->pipes_data, &pde.base, job->pc.data, job->pc.len);
 }
 
 int dump_pipes_data(struct dump_ctx *ctx, const FdinfoEntry *fds, size_t n)
 {
-	struct pipe_reading rd = {.pidfd = -1, .copier = PIPE_COPIER_INIT};
-	int r = dump_pipes_data_with(ctx, &rd, fds, n);
+	struct pipe_job *jobs = NULL;
+	size_t njobs = 0;
+	int r;
 
-	safe_close(rd.pidfd);
-	pipe_copier_done(&rd.copier);
+	r = pipe_jobs(ctx, fds, n, &jobs, &njobs);
+	/* Only a tree with pipes gets a pipes-data.img, as with CRIU; it is committed with
+	 * files.img. */
+	if (r == 0 && njobs && !ctx->sh->pipes_data)
+		r = img_create(ctx->dir, IMG_PIPES_DATA, 0, &ctx->sh->pipes_data);
+	if (r == 0 && njobs)
+		r = peek_all(ctx, jobs, njobs);
+	for (size_t i = 0; r == 0 && i < njobs; i++)
+		r = write_pipe_data(ctx, &jobs[i]);
+	for (size_t i = 0; i < njobs; i++)
+		pipe_contents_done(&jobs[i].pc);
+	free(jobs);
 	return r;
 }
 

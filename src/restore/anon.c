@@ -124,7 +124,9 @@ int rst_files_late(struct rst_ctx *c)
 		const FileEntry *f;
 		int r = 0;
 
-		if (!rst_anon_type(fe->type) || rst_fd_seen_before(&c->img, i))
+		/* Only these have late work (and rst_fd_seen_before() is a search one by one). */
+		if ((fe->type != FD_TYPES__EVENTPOLL && fe->type != FD_TYPES__TIMERFD) ||
+		    rst_fd_seen_before(&c->img, i))
 			continue;
 		f = rst_file_entry(&c->img, fe->id);
 		if (f->type == FD_TYPES__EVENTPOLL)

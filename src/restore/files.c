@@ -12,6 +12,12 @@
  *
  * Every fd opened here is moved to min_fd or above (min_fd is above every fd
  * number the task had), so that the task's dup2()s never overwrite one.
+ * Then a description of one task alone is put at that task's own number
+ * when the controller has nothing there (see place_at_number()): the task
+ * finds it in place, and the controller holds no copy of it above min_fd.
+ * A task of N fds would otherwise need fd numbers up to min_fd + N, about
+ * twice N, at the fork: 10,000 fds could not be restored under a hard
+ * limit of 20,000 open files.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -119,16 +125,11 @@ static int open_reg(struct rst_ctx *c, const RegFileEntry *reg, int flags, const
 	return rst_fd_move_up(c, fd, reg->name);
 }
 
-static int add_move(struct rst_files *f, int src, int dst, bool cloexec, bool borrowed)
+/* One more move; room for them is made once, for every fd of the task. */
+static void add_move(struct rst_files *f, int src, int dst, bool cloexec, bool borrowed)
 {
-	struct rst_fd_move *n = reallocarray(f->moves, f->nmoves + 1, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	f->moves = n;
 	f->moves[f->nmoves++] = (struct rst_fd_move){
 		.src = src, .dst = dst, .cloexec = cloexec, .borrowed = borrowed};
-	return 0;
 }
 
 /*
@@ -160,16 +161,20 @@ static const struct rst_desc *shared_desc(const struct rst_shared *s, uint32_t i
 	return NULL;
 }
 
-static int share(struct rst_shared *s, uint32_t id, int src, pid_t owner)
+static int share(struct rst_shared *s, uint32_t id, int src)
 {
-	struct rst_desc *n = reallocarray(s->descs, s->ndescs + 1, sizeof(*n));
+	if (s->ndescs == s->descs_cap) {
+		size_t cap = s->descs_cap ? s->descs_cap * 2 : 256;
+		struct rst_desc *n = reallocarray(s->descs, cap, sizeof(*n));
 
-	if (!n)
-		return -ENOMEM;
-	s->descs = n;
+		if (!n)
+			return -ENOMEM;
+		s->descs = n;
+		s->descs_cap = cap;
+	}
 	if (s->ndescs && s->descs[s->ndescs - 1].id > id)
 		s->descs_unsorted = true;
-	s->descs[s->ndescs++] = (struct rst_desc){id, src, owner};
+	s->descs[s->ndescs++] = (struct rst_desc){id, src};
 	return 0;
 }
 
@@ -222,29 +227,102 @@ static int open_task_fd(struct rst_ctx *c, const FdinfoEntry *fe, const char *wh
 	return -EOPNOTSUPP;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Description ids and the task that has them, sorted by id then task. */
+struct id_user {
+	uint32_t id;
+	uint32_t task;
+};
+
+static int cmp_id_user(const void *a, const void *b)
+{
+	const struct id_user *x = a, *y = b;
+
+	return x->id != y->id ? cmp_u32(&x->id, &y->id) : cmp_u32(&x->task, &y->task);
+}
+
+int rst_files_plan(struct rst_ctx *tasks, size_t n)
+{
+	struct rst_shared *s = tasks[0].shared;
+	_cleanup_free_ struct id_user *users = NULL;
+	size_t nusers = 0, nsolo = 0;
+
+	for (size_t i = 0; i < n; i++)
+		nusers += tasks[i].zombie ? 0 : tasks[i].img.nfds;
+	users = malloc((nusers ? nusers : 1) * sizeof(*users));
+	s->solo_ids = malloc((nusers ? nusers : 1) * sizeof(*s->solo_ids));
+	if (!users || !s->solo_ids)
+		return -ENOMEM;
+	nusers = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; !tasks[i].zombie && j < tasks[i].img.nfds; j++)
+			users[nusers++] = (struct id_user){tasks[i].img.fds[j]->id, (uint32_t)i};
+	qsort(users, nusers, sizeof(*users), cmp_id_user);
+	/* An id is solo when its first and last users are the same task. */
+	for (size_t i = 0, j; i < nusers; i = j) {
+		for (j = i + 1; j < nusers && users[j].id == users[i].id; j++)
+			;
+		if (users[i].task == users[j - 1].task)
+			s->solo_ids[nsolo++] = users[i].id;
+	}
+	s->nsolo_ids = nsolo;
+	return 0;
+}
+
+static bool is_solo(const struct rst_shared *s, uint32_t id)
+{
+	return bsearch(&id, s->solo_ids, s->nsolo_ids, sizeof(id), cmp_u32) != NULL;
+}
+
+/*
+ * src, a new description of this task alone, moved to the task's own number
+ * dst if the controller has nothing there (its stdio, log and images are
+ * there, and other tasks' descriptions): the task inherits it in place. No
+ * other move of the task writes dst, and no other task reads it, so no
+ * order of the task's moves can overwrite it before it is used.
+ */
+static int place_at_number(int src, int dst)
+{
+	if (fcntl(dst, F_GETFD) >= 0 || errno != EBADF)
+		return src;
+	if (dup3(src, dst, O_CLOEXEC) < 0)
+		return src; /* it stays above min_fd: only the fd numbers are many */
+	close(src);
+	return dst;
+}
+
 static int open_task_fds(struct rst_ctx *c)
 {
+	c->files.moves = reallocarray(NULL, c->img.nfds ? c->img.nfds : 1, sizeof(*c->files.moves));
+	if (!c->files.moves)
+		return -ENOMEM;
 	for (size_t i = 0; i < c->img.nfds; i++) {
 		const FdinfoEntry *fe = c->img.fds[i];
 		const struct rst_desc *d = shared_desc(c->shared, fe->id);
-		bool borrowed = d && d->owner != c->pid;
+		bool borrowed = d != NULL;
 		char what[32];
 		int src = d ? d->src : -1, r;
 
 		snprintf(what, sizeof(what), "fd %u", fe->fd);
 		if (src < 0) {
 			src = open_task_fd(c, fe, what);
+			if (src >= 0 && is_solo(c->shared, fe->id))
+				src = place_at_number(src, (int)fe->fd);
 			if (src < 0)
 				return src;
-			r = share(c->shared, fe->id, src, c->pid);
+			r = share(c->shared, fe->id, src);
 			if (r < 0) {
 				close(src);
 				return r;
 			}
 		}
-		r = add_move(&c->files, src, (int)fe->fd, fe->flags & FD_CLOEXEC, borrowed);
-		if (r < 0)
-			return r;
+		add_move(&c->files, src, (int)fe->fd, fe->flags & FD_CLOEXEC, borrowed);
 	}
 	return 0;
 }
@@ -395,20 +473,12 @@ int rst_files_open(struct rst_ctx *c)
 	return r;
 }
 
-static bool src_seen_before(const struct rst_files *f, size_t i)
-{
-	for (size_t j = 0; j < i; j++)
-		if (f->moves[j].src == f->moves[i].src)
-			return true;
-	return false;
-}
-
 void rst_files_close_ours(struct rst_files *f)
 {
 	if (f->ours_closed)
 		return;
 	for (size_t i = 0; i < f->nmoves; i++)
-		if (!f->moves[i].borrowed && !src_seen_before(f, i))
+		if (!f->moves[i].borrowed)
 			safe_close(f->moves[i].src);
 	for (size_t i = 0; i < f->nopen; i++)
 		safe_close(f->open[i].fd);
@@ -446,6 +516,7 @@ void rst_shared_free(struct rst_shared *s)
 	rst_memfds_free(s);
 	free(s->pipes);
 	free(s->descs);
+	free(s->solo_ids);
 	free(s->shmems);
 	*s = (struct rst_shared){};
 }

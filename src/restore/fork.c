@@ -125,6 +125,15 @@ static int close_others(const struct child_plan *p)
 
 static _noreturn_ void child_main(const struct fork_plan *fp, size_t i);
 
+/* An fd to its number; one the controller put at its number already (close-on-exec) only
+ * gets its flag. */
+static int move_fd(const struct rst_fd_move *m)
+{
+	if (m->src == m->dst)
+		return m->cloexec ? 0 : fcntl(m->dst, F_SETFD, 0);
+	return dup3(m->src, m->dst, m->cloexec ? O_CLOEXEC : 0);
+}
+
 static int take_posix_lock(const struct rst_posix_lock *l)
 {
 	struct flock fl = {
@@ -245,8 +254,7 @@ static _noreturn_ void child_main(const struct fork_plan *fp, size_t i)
 	}
 	if (!(p->clone_flags & CLONE_FILES)) {
 		for (size_t k = 0; k < p->nmoves; k++)
-			if (dup3(p->moves[k].src, p->moves[k].dst,
-				 p->moves[k].cloexec ? O_CLOEXEC : 0) < 0)
+			if (move_fd(&p->moves[k]) < 0)
 				child_fail(fp, i, STEP_DUP, p->moves[k].dst);
 		set_ctty(p);
 		if (close_others(p) < 0)

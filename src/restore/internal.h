@@ -127,7 +127,7 @@ struct rst_fd_move {
 	int src; /* the controller's fd, the same number in the task until it is moved */
 	int dst; /* the number the task had */
 	bool cloexec;
-	bool borrowed; /* src was opened for another task of the tree, which closes it */
+	bool borrowed; /* src was opened for an earlier fd (of this task or another) */
 };
 
 /* A file opened by the controller for the task's own use during restore (mmap, exe). */
@@ -148,8 +148,7 @@ struct rst_pipe {
  * fork). */
 struct rst_desc {
 	uint32_t id; /* in files.img */
-	int src;     /* the controller's fd */
-	pid_t owner; /* the task it was opened for, which closes it */
+	int src;     /* the controller's fd, closed by the move of the fd it was opened for */
 };
 
 /* A unix socket made by the controller (unix.c); fd -1 once an fd of a task has it. */
@@ -158,9 +157,16 @@ struct rst_usk {
 	int fd;
 };
 
+/* A unix socket of files.img by its inode (a peer is named by its inode). */
+struct rst_usk_ino {
+	uint32_t ino;
+	uint32_t id;
+};
+
 /* A packet of sk-queues.img: bytes to queue again in socket id_for. */
 struct rst_sk_packet {
 	uint32_t id_for;
+	uint32_t seq; /* its place in sk-queues.img */
 	uint8_t *bytes;
 	size_t len;
 	struct sockaddr_storage from; /* an inet datagram's sender */
@@ -202,14 +208,18 @@ struct rst_shmem {
 struct rst_shared {
 	int min_fd; /* above every fd number of every task */
 	struct rst_desc *descs;
-	size_t ndescs;
+	size_t ndescs, descs_cap;
 	bool descs_unsorted; /* not in increasing id order: searched one by one */
-	struct rst_pipe *pipes;
-	size_t npipes;
+	uint32_t *solo_ids;  /* sorted: descriptions of one task alone (files.c) */
+	size_t nsolo_ids;
+	struct rst_pipe *pipes; /* in pipe_id order */
+	size_t npipes, pipes_cap;
 	struct rst_shmem *shmems;
 	size_t nshmems;
-	struct rst_usk *usks; /* unix sockets made (unix.c) */
-	size_t nusks;
+	struct rst_usk *usks; /* unix sockets made (unix.c), in id order */
+	size_t nusks, usks_cap;
+	struct rst_usk_ino *usk_inos; /* unix.c: the unix sockets of files.img by inode */
+	size_t nusk_inos;
 	struct rst_sk_packet *skq; /* sk-queues.img, read on the first unix socket */
 	size_t nskq;
 	bool skq_loaded;
@@ -317,6 +327,8 @@ int rst_check_supported(struct rst_ctx *c);
 /* files.c: open what the task needs before it exists; it inherits the fds. */
 /* Above every fd number of the task (and 0-2): where the controller's files may go. */
 int rst_files_min_fd(const struct rst_images *img);
+/* Which descriptions one task alone has: before rst_files_open(), for the whole tree. */
+int rst_files_plan(struct rst_ctx *tasks, size_t n);
 int rst_files_open(struct rst_ctx *c);
 /* The fd (same number in the task) opened for file id with this access mode, or -1. */
 int rst_files_fd(const struct rst_ctx *c, uint32_t id, int accmode);

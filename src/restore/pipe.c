@@ -40,6 +40,17 @@ static int take_entry(struct img_entry *e, struct rst_pipe_data *ret)
 	return 0;
 }
 
+static int cmp_u32(uint32_t x, uint32_t y)
+{
+	return (x > y) - (x < y);
+}
+
+static int cmp_pipe_data(const void *a, const void *b)
+{
+	return cmp_u32(((const struct rst_pipe_data *)a)->e->pipe_id,
+		       ((const struct rst_pipe_data *)b)->e->pipe_id);
+}
+
 int rst_pipe_data_read(struct img_dir *dir, enum img_type type, struct rst_pipe_data **ret_pd,
 		       size_t *ret_n)
 {
@@ -78,6 +89,8 @@ int rst_pipe_data_read(struct img_dir *dir, enum img_type type, struct rst_pipe_
 		rst_pipe_data_free(pd, n);
 		return r;
 	}
+	/* By pipe_id: pipe_data_of() searches by halves (a tree has one entry per pipe). */
+	qsort(pd, n, sizeof(*pd), cmp_pipe_data);
 	*ret_pd = pd;
 	*ret_n = n;
 	return 0;
@@ -97,36 +110,67 @@ const PipeEntry *rst_pipe_entry(const struct rst_images *img, uint32_t id)
 
 static const struct rst_pipe_data *pipe_data_of(const struct rst_images *img, uint32_t pipe_id)
 {
-	for (size_t i = 0; i < img->npipe_data; i++)
-		if (img->pipe_data[i].e->pipe_id == pipe_id)
-			return &img->pipe_data[i];
+	size_t lo = 0, hi = img->npipe_data;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t id = img->pipe_data[mid].e->pipe_id;
+
+		if (id == pipe_id)
+			return &img->pipe_data[mid];
+		if (id < pipe_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
+}
+
+/* Where pipe_id is in s->pipes (kept in pipe_id order), or would be. */
+static size_t pipe_slot(const struct rst_shared *s, uint32_t pipe_id)
+{
+	size_t lo = 0, hi = s->npipes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->pipes[mid].pipe_id < pipe_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* The pipe pipe_id, made on first use with its size and its data. */
 static int pipe_get(struct rst_ctx *c, uint32_t pipe_id, const char *label, struct rst_pipe **ret_p)
 {
 	const struct rst_pipe_data *pd = pipe_data_of(&c->img, pipe_id);
+	struct rst_shared *s = c->shared;
+	size_t at = pipe_slot(s, pipe_id);
 	struct rst_pipe *p;
 	int ends[2], r;
 
-	struct rst_shared *s = c->shared;
+	if (at < s->npipes && s->pipes[at].pipe_id == pipe_id) {
+		*ret_p = &s->pipes[at];
+		return 0;
+	}
+	if (s->npipes == s->pipes_cap) {
+		size_t cap = s->pipes_cap ? s->pipes_cap * 2 : 64;
 
-	for (size_t i = 0; i < s->npipes; i++)
-		if (s->pipes[i].pipe_id == pipe_id) {
-			*ret_p = &s->pipes[i];
-			return 0;
-		}
-	p = reallocarray(s->pipes, s->npipes + 1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	s->pipes = p;
+		p = reallocarray(s->pipes, cap, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		s->pipes = p;
+		s->pipes_cap = cap;
+	}
 	/* No entry in pipes-data.img: an empty pipe of the default size. */
 	r = pipe_make(pd && pd->e->has_size ? pd->e->size : 0, pd ? pd->bytes : NULL,
 		      pd ? pd->len : 0, label, ends);
 	if (r < 0)
 		return r;
-	p = &s->pipes[s->npipes++];
+	p = &s->pipes[at];
+	memmove(p + 1, p, (s->npipes++ - at) * sizeof(*p));
 	*p = (struct rst_pipe){.pipe_id = pipe_id, .ends = {-1, -1}};
 	/* Listed first: rst_pipes_close() closes whatever rst_fd_move_up() leaves. */
 	p->ends[0] = rst_fd_move_up(c, ends[0], label);

@@ -281,6 +281,8 @@ static int load_tree(struct rst_tree *t)
 		r = find_sharing(t, &t->tasks[i]);
 	for (size_t i = 0; r == 0 && i < t->n; i++)
 		t->shared.min_fd = MAX(t->shared.min_fd, rst_files_min_fd(&t->tasks[i].img));
+	if (r == 0)
+		r = rst_files_plan(t->tasks, t->n);
 	for (size_t i = 0; r == 0 && i < t->n; i++)
 		r = t->tasks[i].zombie ? 0 : rst_files_open(&t->tasks[i]);
 	return r;

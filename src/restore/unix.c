@@ -26,16 +26,58 @@
 #include "restore/internal.h"
 #include "sk-packet.pb-c.h"
 
-static const UnixSkEntry *usk_by(const struct rst_images *img, bool by_ino, uint32_t key)
+static const UnixSkEntry *usk_of(const struct rst_images *img, uint32_t id)
 {
-	for (size_t i = 0; i < img->nfiles; i++) {
-		const UnixSkEntry *e = img->files[i]->usk;
+	const FileEntry *fe = rst_file_entry(img, id);
 
-		if (img->files[i]->type == FD_TYPES__UNIXSK && e &&
-		    (by_ino ? e->ino : e->id) == key)
-			return e;
+	return fe && fe->type == FD_TYPES__UNIXSK ? fe->usk : NULL;
+}
+
+static int cmp_u32(uint32_t x, uint32_t y)
+{
+	return (x > y) - (x < y);
+}
+
+static int cmp_usk_ino(const void *a, const void *b)
+{
+	return cmp_u32(((const struct rst_usk_ino *)a)->ino, ((const struct rst_usk_ino *)b)->ino);
+}
+
+/* The unix socket of inode ino (a peer): by halves in an index of files.img made once. */
+static const UnixSkEntry *usk_by_ino(struct rst_ctx *c, uint32_t ino)
+{
+	struct rst_shared *s = c->shared;
+	size_t lo = 0, hi;
+
+	if (!s->usk_inos) {
+		s->usk_inos = malloc((c->img.nfiles ? c->img.nfiles : 1) * sizeof(*s->usk_inos));
+		if (!s->usk_inos)
+			return NULL;
+		for (size_t i = 0; i < c->img.nfiles; i++)
+			if (c->img.files[i]->type == FD_TYPES__UNIXSK && c->img.files[i]->usk)
+				s->usk_inos[s->nusk_inos++] = (struct rst_usk_ino){
+					c->img.files[i]->usk->ino, c->img.files[i]->id};
+		qsort(s->usk_inos, s->nusk_inos, sizeof(*s->usk_inos), cmp_usk_ino);
+	}
+	hi = s->nusk_inos;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->usk_inos[mid].ino == ino)
+			return usk_of(&c->img, s->usk_inos[mid].id);
+		if (s->usk_inos[mid].ino < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return NULL;
+}
+
+static int cmp_packet(const void *a, const void *b)
+{
+	const struct rst_sk_packet *x = a, *y = b;
+
+	return x->id_for != y->id_for ? cmp_u32(x->id_for, y->id_for) : cmp_u32(x->seq, y->seq);
 }
 
 int rst_sk_queues_load(struct rst_ctx *c)
@@ -76,8 +118,11 @@ int rst_sk_queues_load(struct rst_ctx *c)
 		n->fromlen = (socklen_t)MIN(pe->has_addr ? pe->addr.len : 0, sizeof(n->from));
 		if (n->fromlen)
 			memcpy(&n->from, pe->addr.data, n->fromlen);
+		n->seq = (uint32_t)s->nskq;
 		s->nskq++;
 	}
+	/* By socket, each socket's packets in their order: refill() finds them by halves. */
+	qsort(s->skq, s->nskq, sizeof(*s->skq), cmp_packet);
 	s->skq_loaded = r == 0;
 	return r;
 }
@@ -150,24 +195,47 @@ static bool binds_name(const UnixSkEntry *e)
 	return e->name.len && !(e->type != SOCK_DGRAM && e->state == TCP_ESTABLISHED);
 }
 
+/* Where socket id is in s->usks (kept in id order), or would be. */
+static size_t usk_slot(const struct rst_shared *s, uint32_t id)
+{
+	size_t lo = 0, hi = s->nusks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->usks[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static int pending_add(struct rst_shared *s, uint32_t id, int fd)
 {
-	struct rst_usk *n = reallocarray(s->usks, s->nusks + 1, sizeof(*n));
+	size_t at = usk_slot(s, id);
 
-	if (!n)
-		return -ENOMEM;
-	s->usks = n;
-	s->usks[s->nusks++] = (struct rst_usk){id, fd};
+	if (s->nusks == s->usks_cap) {
+		size_t cap = s->usks_cap ? s->usks_cap * 2 : 64;
+		struct rst_usk *n = reallocarray(s->usks, cap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->usks = n;
+		s->usks_cap = cap;
+	}
+	memmove(s->usks + at + 1, s->usks + at, (s->nusks - at) * sizeof(*s->usks));
+	s->usks[at] = (struct rst_usk){id, fd};
+	s->nusks++;
 	return 0;
 }
 
-/* The socket id if it was made already (an end of a pair, a peer); -1 if not made yet. */
+/* The socket id if it was made already (an end of a pair, a peer); NULL if not made yet. */
 static struct rst_usk *made(struct rst_shared *s, uint32_t id)
 {
-	for (size_t i = 0; i < s->nusks; i++)
-		if (s->usks[i].id == id)
-			return &s->usks[i];
-	return NULL;
+	size_t at = usk_slot(s, id);
+
+	return at < s->nusks && s->usks[at].id == id ? &s->usks[at] : NULL;
 }
 
 /* Send again, through from (to to, if not NULL), what was queued in socket id. */
@@ -175,12 +243,18 @@ static int refill(struct rst_ctx *c, uint32_t id, int from, const struct sockadd
 		  socklen_t tolen, const char *label)
 {
 	const struct rst_shared *s = c->shared;
-	size_t bytes = 0;
+	size_t bytes = 0, lo = 0, hi = s->nskq;
 	int r;
 
-	for (size_t i = 0; i < s->nskq; i++) {
-		if (s->skq[i].id_for != id)
-			continue;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->skq[mid].id_for < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < s->nskq && s->skq[i].id_for == id; i++) {
 		r = sk_send(from, s->skq[i].bytes, s->skq[i].len, to, tolen, label);
 		if (r < 0)
 			return r;
@@ -326,7 +400,7 @@ static int connect_peer(struct rst_ctx *c, int fd, const UnixSkEntry *p, const c
 /* A socket that is not one end of a pair: bound, listening or connected to its peer's name. */
 static int make_one(struct rst_ctx *c, const UnixSkEntry *e, const char *label)
 {
-	const UnixSkEntry *p = e->peer ? usk_by(&c->img, true, e->peer) : NULL;
+	const UnixSkEntry *p = e->peer ? usk_by_ino(c, e->peer) : NULL;
 	_cleanup_close_ int fd = -1;
 	int r;
 
@@ -359,7 +433,7 @@ static int make_one(struct rst_ctx *c, const UnixSkEntry *e, const char *label)
 
 int rst_unix_open(struct rst_ctx *c, uint32_t id, const char *what)
 {
-	const UnixSkEntry *e = usk_by(&c->img, false, id), *p;
+	const UnixSkEntry *e = usk_of(&c->img, id), *p;
 	struct rst_usk *m = made(c->shared, id);
 	char label[96];
 	int fd, r;
@@ -380,7 +454,7 @@ int rst_unix_open(struct rst_ctx *c, uint32_t id, const char *what)
 	r = rst_sk_queues_load(c);
 	if (r < 0)
 		return r;
-	p = e->peer ? usk_by(&c->img, true, e->peer) : NULL;
+	p = e->peer ? usk_by_ino(c, e->peer) : NULL;
 	if (p && p->peer == e->ino && !(p->uflags & USK_EXTERN))
 		fd = make_pair(c, e, p, label);
 	else
@@ -401,8 +475,10 @@ void rst_unix_free(struct rst_shared *s)
 	for (size_t i = 0; i < s->nskq; i++)
 		free(s->skq[i].bytes);
 	free(s->usks);
+	free(s->usk_inos);
 	free(s->skq);
 	s->usks = NULL;
+	s->usk_inos = NULL;
 	s->skq = NULL;
-	s->nusks = s->nskq = 0;
+	s->nusks = s->usks_cap = s->nusk_inos = s->nskq = 0;
 }

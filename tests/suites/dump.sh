@@ -1557,6 +1557,56 @@ signal.pause()"
 
 # ---------------------------------------------------------------------------
 
+# A process with N epolls (one key for them all: no id in their fdinfo) and a
+# dup of every fourth, dumped with -R: prints "CALLS" (the kcmp() calls the
+# log counts for its fds), or "FAIL why" when an fd is not shared as it was.
+dt_kcmp_fds_for() { # N
+	local dir n=$1 out calls i
+	dir=$(scratch_dir)
+	dt_spawn "$PY" -c '
+import os, select, signal, sys
+eps = [select.epoll() for _ in range(int(sys.argv[1]))]
+pairs = ["%d %d" % (e.fileno(), os.dup(e.fileno())) for e in eps[::4]]
+open(sys.argv[2] + ".tmp", "w").write("\n".join(pairs) + "\n")
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+signal.pause()' "$n" "$dir/pairs" || { echo "FAIL the program did not start"; return; }
+	for ((i = 0; i < 100; i++)); do [ -s "$dir/pairs" ] && break; sleep 0.05; done
+	[ -s "$dir/pairs" ] || { dt_spawn_stop; echo "FAIL the program wrote no pairs"; return; }
+	mkdir "$dir/img"
+	out=$("$STASIS" dump -t "$DT_SPAWN_PID" -D "$dir/img" -R -o dump.log -v4 2>&1)
+	dt_spawn_stop
+	[ -n "$(ls "$dir"/img/fdinfo-*.img 2>/dev/null)" ] || { echo "FAIL the dump failed: ${out##*$'\n'}"; return; }
+	calls=$("$STASIS" log decode "$dir/img/dump.log" | sed -n 's/.*fds, kcmp: \([0-9]*\) calls.*/\1/p')
+	out=$("$STASIS" image decode -i "$dir"/img/fdinfo-*.img | "$PY" -c '
+import json, sys
+fds = {e["fd"]: e["id"] for e in json.load(sys.stdin)["entries"] if e["type"] == "EVENTPOLL"}
+pairs = [tuple(map(int, l.split())) for l in open(sys.argv[1])]
+dups = {d for _, d in pairs}
+if any(fds.get(a) != fds.get(d) for a, d in pairs):
+    print("a dup has another description than its original")
+elif len({i for fd, i in fds.items() if fd not in dups}) != int(sys.argv[2]):
+    print("the epolls do not have one description each")' "$dir/pairs" "$n" 2>&1)
+	if [ -n "$out" ]; then echo "FAIL $out"; else echo "${calls:-none}"; fi
+}
+
+# The descriptions of many fds of one key are found with kcmp() calls that
+# grow as n log n, not n² (docs/files.md, src/dump/desc-index.c).
+dt_kcmp_fds() {
+	local few many
+	few=$(dt_kcmp_fds_for 64)
+	many=$(dt_kcmp_fds_for 512)
+	if [[ $few == FAIL* || $many == FAIL* ]]; then
+		fail dump/kcmp-fds "${few#FAIL } ${many#FAIL }"
+	elif ! [[ $few =~ ^[0-9]+$ && $many =~ ^[0-9]+$ ]] || ((few == 0)); then
+		fail dump/kcmp-fds "no kcmp count for the fds in the logs ('$few', '$many')"
+	elif ((many > few * 24)); then
+		# 8x the fds: about 12x the calls for n log n, 64x for n².
+		fail dump/kcmp-fds "$few kcmp calls for 64 epolls, $many for 512: more than n log n"
+	else
+		pass "dump/kcmp-fds ($few calls for 64 epolls, $many for 512)"
+	fi
+}
+
 dt_main() {
 	local prog n
 	if [ ! -x "$STASIS" ]; then
@@ -1614,6 +1664,8 @@ dt_main() {
 	# Registers of a task inside a syscall, as CRIU writes them.
 	dt_regs nanosleep 230 eintr sleep 600
 	dt_regs pause 34 restart "$PY" -c 'import signal; signal.pause()'
+
+	dt_kcmp_fds
 }
 
 # Sourced (to try one function by hand), it runs nothing.

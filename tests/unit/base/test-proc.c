@@ -9,6 +9,7 @@
  * register them; the teardown kills the groups and reaps everything (this
  * binary is a child subreaper, so grandchildren come back to it too).
  */
+#include <dirent.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -34,6 +35,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -1176,6 +1178,81 @@ static void test_live_small_files(void **state)
 	close(pipefd[1]);
 }
 
+/* The fd table of many fds (walked by two threads where two CPUs are): each entry as the fd is. */
+static void test_live_fds_many(void **state)
+{
+	char dir[] = "/tmp/stasis-test-fifo.XXXXXX", fifo[64];
+	enum { PIPES = 300, WATCHED = 50 };
+	int pipes[PIPES][2], pair[2], ep, fifo_fd;
+	struct proc_fd_table t;
+	size_t open_ones = 0, open_before = 0;
+	DIR *d;
+
+	(void)state;
+	for (int i = 0; i < PIPES; i++)
+		assert_int_equal(pipe2(pipes[i], i % 2 ? O_CLOEXEC : O_NONBLOCK), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+	ep = epoll_create1(0);
+	/* An fdinfo longer than a first read: one line per watched fd. */
+	for (int i = 0; i < WATCHED; i++) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)i};
+
+		assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, pipes[i][0], &ev), 0);
+	}
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	fifo_fd = open(fifo, O_RDWR);
+	assert_true(fifo_fd >= 0);
+	d = opendir("/proc/self/fd");
+	for (struct dirent *e; (e = readdir(d));)
+		open_before += e->d_name[0] != '.';
+	closedir(d);
+
+	assert_int_equal(proc_read_fds_fdinfo(getpid(), &t), 0);
+	for (size_t i = 0; i < t.n; i++) {
+		const struct proc_fd *pfd = &t.fds[i];
+		char link[64], target[PATH_MAX];
+		struct stat st;
+		ssize_t n;
+
+		if (fcntl(pfd->fd, F_GETFD) < 0)
+			continue; /* the walk's own /proc directories, closed since */
+		open_ones++;
+		if (i > 0)
+			assert_true(t.fds[i - 1].fd < pfd->fd);
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", pfd->fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		assert_true(n > 0);
+		target[n] = '\0';
+		assert_string_equal(pfd->target, target);
+		assert_int_equal(fstat(pfd->fd, &st), 0);
+		assert_int_equal(pfd->st.st_dev, st.st_dev);
+		assert_int_equal(pfd->st.st_ino, st.st_ino);
+		assert_int_equal(pfd->st.st_mode, st.st_mode);
+		assert_int_equal(pfd->fi.flags & ~O_CLOEXEC, fcntl(pfd->fd, F_GETFL));
+		assert_int_equal(!!(pfd->fi.flags & O_CLOEXEC),
+				 !!(fcntl(pfd->fd, F_GETFD) & FD_CLOEXEC));
+		if (pfd->fd == ep)
+			assert_int_equal(pfd->fi.n_extra, WATCHED);
+		if (pfd->fd == fifo_fd)
+			assert_string_equal(pfd->target, fifo);
+	}
+	assert_int_equal(open_ones, open_before - 1); /* less the listing's own */
+	proc_fd_table_free(&t);
+
+	unlink(fifo);
+	rmdir(dir);
+	close(fifo_fd);
+	close(ep);
+	close(pair[0]);
+	close(pair[1]);
+	for (int i = 0; i < PIPES; i++) {
+		close(pipes[i][0]);
+		close(pipes[i][1]);
+	}
+}
+
 static void test_live_fds_self(void **state)
 {
 	char path[] = "/tmp/stasis-test-proc.XXXXXX";
@@ -1694,6 +1771,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_live_auxv_self),
 		cmocka_unit_test_teardown(test_live_small_files, kill_started),
 		cmocka_unit_test(test_live_fds_self),
+		cmocka_unit_test(test_live_fds_many),
 		cmocka_unit_test_teardown(test_live_mountinfo, kill_started),
 		cmocka_unit_test(test_live_timers_self),
 		cmocka_unit_test_teardown(test_live_tree, kill_started),
