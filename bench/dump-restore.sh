@@ -199,7 +199,7 @@ run_size() {
 	echo "== $1 GiB of non-zero anonymous memory; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 	limits=$("$LIMITS" measure "$dir" "$LIMIT_MIB" "$LIMIT_ROUNDS") || fail "machine-limits"
-	w=$(get tmpfs_write "$limits") rv=$(get readv "$limits")
+	w=$(get tmpfs_write "$limits") wc=$(get tmpfs_write_cold "$limits") rv=$(get readv "$limits")
 	f=$(get fill "$limits") u=$(get uffd_copy "$limits") u2=$(get uffd_copy2 "$limits")
 	rm -f "$dir/rounds"
 	for ((i = 1; i <= ROUNDS; i++)); do
@@ -217,6 +217,7 @@ run_size() {
 		"$CRIU_DUMP_GBS GB/s, 62 %" \
 		"$(met "$d_gbs" "$DUMP_TARGET_GBS") (1.4x CRIU: $DUMP_TARGET_GBS GB/s)"
 	row "" "" "" "" "" "$(met "$(ratio "$d_gbs" "$w" | cut -d' ' -f1)" 85) (85 % of tmpfs write)"
+	row "" "" "$wc GB/s from RAM" "$(ratio "$d_gbs" "$wc")" "" ""
 	row "" "" "$rv GB/s readv" "$(ratio "$d_gbs" "$rv")" "" ""
 	row "frozen time" "$(fmt "$ms" "$(get frozen_us "$d")e-6")" "" "" "" ""
 	row "memdump time" "$(fmt "$ms" "$(get memdump_us "$d")e-6")" "" "" "" ""

@@ -6,7 +6,11 @@
  * machine-limits measure DIR MIB [ROUNDS]
  *     what this machine does alone, with nothing of stasis, best of ROUNDS
  *     (default 3), printed on one line of key=value (GB/s, 1e9 bytes):
- *       tmpfs_write   write() of MIB into a new file in DIR, 1 MiB at a time
+ *       tmpfs_write   write() of MIB into a new file in DIR, 1 MiB at a time,
+ *                     from one reused 1 MiB buffer (its source in the caches)
+ *       tmpfs_write_cold  the same from MIB of resident anonymous memory,
+ *                     each byte read once from RAM as a dump must: the
+ *                     bound of any single copy of a task's pages to tmpfs
  *       readv         process_vm_readv of MIB of resident anonymous memory
  *                     into a reused 1 MiB buffer (what a dump does first)
  *       fill          memcpy from a file of DIR (in the page cache, mapped)
@@ -82,13 +86,12 @@ static double gbs(size_t bytes, double seconds)
 }
 
 /* Writes `size` bytes into a new `path`; the file stays for the next measurements. */
-static double bench_write(const char *path, size_t size)
+/* write() of size bytes into a new file at path, from src (advancing by `step` a chunk). */
+static double bench_write_from(const char *path, const uint8_t *src, size_t size, size_t step)
 {
-	uint8_t *buf = map_anon(CHUNK);
 	double t;
 	int fd;
 
-	memset(buf, 0x5a, CHUNK);
 	unlink(path);
 	warm(size + WARM_EXTRA);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -96,12 +99,22 @@ static double bench_write(const char *path, size_t size)
 		die(path);
 	t = now();
 	for (size_t off = 0; off < size; off += CHUNK)
-		if (write(fd, buf, CHUNK) != (ssize_t)CHUNK)
+		if (write(fd, src + off / CHUNK * step, CHUNK) != (ssize_t)CHUNK)
 			die("write");
 	t = now() - t;
 	close(fd);
-	munmap(buf, CHUNK);
 	return gbs(size, t);
+}
+
+static double bench_write(const char *path, size_t size)
+{
+	uint8_t *buf = map_anon(CHUNK);
+	double g;
+
+	memset(buf, 0x5a, CHUNK);
+	g = bench_write_from(path, buf, size, 0);
+	munmap(buf, CHUNK);
+	return g;
 }
 
 static double bench_fill(const uint8_t *src, size_t size, uint8_t **ret_dst)
@@ -209,7 +222,7 @@ static double max(double a, double b)
 
 static int measure(const char *dir, size_t size, int rounds)
 {
-	double w = 0, f = 0, r = 0, u = 0, u2 = 0;
+	double w = 0, wc = 0, f = 0, r = 0, u = 0, u2 = 0;
 	char path[4096];
 
 	if (snprintf(path, sizeof(path), "%s/machine-limits.tmp", dir) >= (int)sizeof(path))
@@ -229,14 +242,16 @@ static int measure(const char *dir, size_t size, int rounds)
 		close(fd);
 		f = max(f, bench_fill(src, size, &mem));
 		r = max(r, bench_readv(mem, size));
+		wc = max(wc, bench_write_from(path, mem, size, CHUNK));
 		munmap(mem, size);
 		u = max(u, bench_uffd_copy(src, size, false));
 		u2 = max(u2, bench_uffd_copy(src, size, true));
 		munmap(src, size);
 	}
 	unlink(path);
-	printf("tmpfs_write=%.2f readv=%.2f fill=%.2f uffd_copy=%.2f uffd_copy2=%.2f\n", w, r, f, u,
-	       u2);
+	printf("tmpfs_write=%.2f tmpfs_write_cold=%.2f readv=%.2f fill=%.2f uffd_copy=%.2f "
+	       "uffd_copy2=%.2f\n",
+	       w, wc, r, f, u, u2);
 	return 0;
 }
 
