@@ -50,8 +50,13 @@ static int set_actions(struct rst_ctx *c)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		long res = rst_sys(c, __NR_rt_sigaction, sigs[i], base + i * sizeof(acts[0]), 0,
-				   sizeof(uint64_t));
+		long res;
+
+		/* The task starts with every action as exec leaves it (fork.c): all zero. */
+		if (!acts[i].handler && !acts[i].flags && !acts[i].restorer && !acts[i].mask)
+			continue;
+		res = rst_sys(c, __NR_rt_sigaction, sigs[i], base + i * sizeof(acts[0]), 0,
+			      sizeof(uint64_t));
 
 		if (res < 0) {
 			rst_err(c, "rt_sigaction(%d) failed: %s", sigs[i], strerror((int)-res));
