@@ -10,6 +10,7 @@
 #include <fcntl.h>
 
 #include "base/log.h"
+#include "base/sorted.h"
 #include "compat/syscalls.h"
 #include "dump/internal.h"
 #include "files/pipe.h"
@@ -118,22 +119,22 @@ static int peek_all(const struct dump_ctx *ctx, struct pipe_job *jobs, size_t n)
 	return r;
 }
 
-/* Whether the data of pipe_id is written already (by this process or an earlier one). */
+static uint64_t u32_key(const void *base, size_t i)
+{
+	return ((const uint32_t *)base)[i];
+}
+
+/*
+ * Whether the data of pipe_id is written already (by this process or an
+ * earlier one); if not, *ret_at is where it goes in sh->pipes_done.
+ */
 static bool pipe_seen(const struct dump_shared *sh, uint32_t pipe_id, size_t *ret_at)
 {
-	size_t lo = 0, hi = sh->npipes_done;
+	size_t at = sorted_lower_bound(sh->pipes_done, sh->npipes_done, pipe_id, u32_key);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sh->pipes_done[mid] == pipe_id)
-			return true;
-		if (sh->pipes_done[mid] < pipe_id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*ret_at = lo;
+	if (at < sh->npipes_done && sh->pipes_done[at] == pipe_id)
+		return true;
+	*ret_at = at;
 	return false;
 }
 

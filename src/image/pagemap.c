@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "base/macro.h"
+#include "base/sorted.h"
 #include "image/internal.h"
 #include "image/pb-msgs.h"
 
@@ -220,22 +221,20 @@ int img_pagemap_open(struct img_dir *dir, enum img_type pagemap_type, uint64_t i
 	return 0;
 }
 
+static uint64_t extent_end(const void *base, size_t i)
+{
+	const struct img_page_extent *x = &((const struct img_page_extent *)base)[i];
+
+	return x->vaddr + x->nr_pages * IMG_PAGE_SIZE;
+}
+
 /* The extent holding addr, or NULL; *ret_next is the first extent above addr (or NULL). */
 static const struct img_page_extent *find_extent(const struct img_pagemap *pm, uint64_t addr,
 						 const struct img_page_extent **ret_next)
 {
-	size_t lo = 0, hi = pm->n;
-
 	/* First extent whose end is above addr. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct img_page_extent *x = &pm->ext[mid];
+	size_t lo = sorted_lower_bound(pm->ext, pm->n, addr + 1, extent_end);
 
-		if (x->vaddr + x->nr_pages * IMG_PAGE_SIZE <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == pm->n) {
 		*ret_next = NULL;
 		return NULL;

@@ -110,7 +110,9 @@ static bool ranges_contain(const struct snap_ranges *r, uint64_t start, uint64_t
 
 /* ---- The server, while the task runs ---- */
 
-static void note(struct mem_snapshot *s, const struct uffd_msg *m, struct snap_ranges *held)
+/* A message read while arming (snap_msg_fn): writes let go and noted, drops and unmaps noted. */
+static void note(struct mem_snapshot *s, const struct uffd_msg *m, struct snap_ranges *held,
+		 _unused_ void *arg)
 {
 	struct snap_arm *a = s->arm;
 	struct snap_ranges *to = &a->rescan;
@@ -148,25 +150,6 @@ static void note(struct mem_snapshot *s, const struct uffd_msg *m, struct snap_r
 	}
 }
 
-/* Every message waiting (the userfaultfd is O_NONBLOCK), until every writer is let go. */
-static void drain(struct mem_snapshot *s)
-{
-	struct snap_ranges held = {};
-	struct uffd_msg msg[16];
-	ssize_t n;
-
-	for (;;) {
-		while ((n = read(s->uffd, msg, sizeof(msg))) > 0)
-			for (size_t i = 0; i < (size_t)n / sizeof(msg[0]); i++)
-				note(s, &msg[i], &held);
-		snap_release_held(s, &held);
-		if (!held.n)
-			break;
-		usleep(50);
-	}
-	snap_ranges_release(&held);
-}
-
 static void *arm_main(void *arg)
 {
 	struct mem_snapshot *s = arg;
@@ -179,7 +162,7 @@ static void *arm_main(void *arg)
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN)
-			drain(s);
+			snap_drain(s, note, NULL);
 	}
 	return NULL;
 }
@@ -209,7 +192,7 @@ static void arm_stop(struct mem_snapshot *s)
 		pr_warn("%s: cannot stop the snapshot's server: %m", s->label);
 	pthread_join(a->thread, NULL);
 	a->running = false;
-	drain(s);
+	snap_drain(s, note, NULL);
 }
 
 void snap_arm_free(struct mem_snapshot *s)

@@ -608,13 +608,7 @@ static void serve_fault(struct mem_snapshot *s, uint64_t addr, uint8_t *buf,
 	}
 }
 
-/*
- * Every message waiting (the userfaultfd is O_NONBLOCK), until every
- * writer is let go: a release refused while an event waits is tried again
- * once the event is read. Events (drops, unmaps) are only read: a page
- * dropped before it was copied fails the check.
- */
-static void drain(struct mem_snapshot *s, uint8_t *buf)
+void snap_drain(struct mem_snapshot *s, snap_msg_fn fn, void *arg)
 {
 	struct snap_ranges held = {};
 	struct uffd_msg msg[16];
@@ -623,14 +617,24 @@ static void drain(struct mem_snapshot *s, uint8_t *buf)
 	for (;;) {
 		while ((n = read(s->uffd, msg, sizeof(msg))) > 0)
 			for (size_t i = 0; i < (size_t)n / sizeof(msg[0]); i++)
-				if (msg[i].event == UFFD_EVENT_PAGEFAULT)
-					serve_fault(s, msg[i].arg.pagefault.address, buf, &held);
+				fn(s, &msg[i], &held, arg);
 		snap_release_held(s, &held);
 		if (!held.n)
 			break;
 		usleep(EAGAIN_WAIT_US);
 	}
 	snap_ranges_release(&held);
+}
+
+/*
+ * During the copy, a write fault is served; events (drops, unmaps) are only
+ * read: a page dropped before it was copied fails the check.
+ */
+static void on_copy_msg(struct mem_snapshot *s, const struct uffd_msg *m, struct snap_ranges *held,
+			void *buf)
+{
+	if (m->event == UFFD_EVENT_PAGEFAULT)
+		serve_fault(s, m->arg.pagefault.address, buf, held);
 }
 
 struct server {
@@ -663,7 +667,7 @@ static void *server_main(void *arg)
 			break;
 		for (size_t i = 0; i < sv->n; i++)
 			if (pfd[i].revents & POLLIN)
-				drain(sv->v[i], buf);
+				snap_drain(sv->v[i], on_copy_msg, buf);
 	}
 	free(pfd);
 	free(buf);

@@ -70,6 +70,14 @@ int snap_layout(struct mem_snapshot *s, struct img_dir *dir, uint64_t id, uint32
 int snap_uffd_protect(struct mem_snapshot *s, uint64_t start, uint64_t end, bool on, bool wait);
 /* Release the ranges held (writers waiting); those refused with -EAGAIN stay held. */
 void snap_release_held(struct mem_snapshot *s, struct snap_ranges *held);
+/*
+ * Every message waiting on the userfaultfd (O_NONBLOCK) handed to fn, until
+ * every writer fn held is let go: a release refused while an event waits is
+ * tried again once the event is read.
+ */
+typedef void (*snap_msg_fn)(struct mem_snapshot *s, const struct uffd_msg *m,
+			    struct snap_ranges *held, void *arg);
+void snap_drain(struct mem_snapshot *s, snap_msg_fn fn, void *arg);
 void snap_set_err(struct mem_snapshot *s, int r);
 
 /* snapshot-arm.c */

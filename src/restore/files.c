@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "base/sorted.h"
 #include "restore/internal.h"
 
 static const char *fd_type_name(int type)
@@ -138,9 +139,14 @@ static void add_move(struct rst_files *f, int src, int dst, bool cloexec, bool b
  * Descriptions are met in increasing id order, as a dump numbers them: a
  * search by halves, unless one came out of order.
  */
+static uint64_t desc_key(const void *base, size_t i)
+{
+	return ((const struct rst_desc *)base)[i].id;
+}
+
 static const struct rst_desc *shared_desc(const struct rst_shared *s, uint32_t id)
 {
-	size_t lo = 0, hi = s->ndescs;
+	size_t at;
 
 	if (s->descs_unsorted) {
 		for (size_t i = 0; i < s->ndescs; i++)
@@ -148,17 +154,8 @@ static const struct rst_desc *shared_desc(const struct rst_shared *s, uint32_t i
 				return &s->descs[i];
 		return NULL;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->descs[mid].id == id)
-			return &s->descs[mid];
-		if (s->descs[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	at = sorted_find(s->descs, s->ndescs, id, desc_key);
+	return at < s->ndescs ? &s->descs[at] : NULL;
 }
 
 static int share(struct rst_shared *s, uint32_t id, int src)

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 
+#include "base/sorted.h"
 #include "restore/internal.h"
 
 /* Read a single-entry image that must be there. */
@@ -273,9 +274,14 @@ static bool files_sorted(const struct rst_images *img)
 	return true;
 }
 
+static uint64_t file_key(const void *base, size_t i)
+{
+	return ((FileEntry *const *)base)[i]->id;
+}
+
 const FileEntry *rst_file_entry(const struct rst_images *img, uint32_t id)
 {
-	size_t lo = 0, hi = img->nfiles;
+	size_t at;
 
 	if (!img->files_sorted) {
 		for (size_t i = 0; i < img->nfiles; i++)
@@ -283,17 +289,8 @@ const FileEntry *rst_file_entry(const struct rst_images *img, uint32_t id)
 				return img->files[i];
 		return NULL;
 	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (img->files[mid]->id == id)
-			return img->files[mid];
-		if (img->files[mid]->id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	at = sorted_find(img->files, img->nfiles, id, file_key);
+	return at < img->nfiles ? img->files[at] : NULL;
 }
 
 const RegFileEntry *rst_reg_file(const struct rst_images *img, uint32_t id)

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include "base/sorted.h"
 #include "restore/internal.h"
 #include "restore/pages.h"
 
@@ -223,19 +224,17 @@ static bool in_vma(const VmaEntry *e, uint64_t addr)
 	return e && addr >= e->start && addr < e->end;
 }
 
+static uint64_t vma_end(const void *base, size_t i)
+{
+	return ((const struct rst_vma *)base)[i].e->end;
+}
+
 /* The index of the private VMA holding addr, or -1 (the VMAs are sorted). */
 static ssize_t private_vma(const struct rst_ctx *c, uint64_t addr)
 {
-	size_t lo = 0, hi = c->nvmas;
+	/* The first VMA whose end is above addr. */
+	size_t lo = sorted_lower_bound(c->vmas, c->nvmas, addr + 1, vma_end);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->vmas[mid].e->end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == c->nvmas || !in_vma(c->vmas[lo].e, addr))
 		return -1;
 	return (c->vmas[lo].e->status & (VMA_ANON_PRIVATE | VMA_FILE_PRIVATE)) ? (ssize_t)lo : -1;

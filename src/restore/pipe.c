@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 
+#include "base/sorted.h"
 #include "files/file.h"
 #include "files/pipe.h"
 #include "restore/internal.h"
@@ -108,38 +109,27 @@ const PipeEntry *rst_pipe_entry(const struct rst_images *img, uint32_t id)
 	return NULL;
 }
 
+static uint64_t pipe_data_key(const void *base, size_t i)
+{
+	return ((const struct rst_pipe_data *)base)[i].e->pipe_id;
+}
+
 static const struct rst_pipe_data *pipe_data_of(const struct rst_images *img, uint32_t pipe_id)
 {
-	size_t lo = 0, hi = img->npipe_data;
+	size_t at = sorted_find(img->pipe_data, img->npipe_data, pipe_id, pipe_data_key);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		uint32_t id = img->pipe_data[mid].e->pipe_id;
+	return at < img->npipe_data ? &img->pipe_data[at] : NULL;
+}
 
-		if (id == pipe_id)
-			return &img->pipe_data[mid];
-		if (id < pipe_id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+static uint64_t pipe_key(const void *base, size_t i)
+{
+	return ((const struct rst_pipe *)base)[i].pipe_id;
 }
 
 /* Where pipe_id is in s->pipes (kept in pipe_id order), or would be. */
 static size_t pipe_slot(const struct rst_shared *s, uint32_t pipe_id)
 {
-	size_t lo = 0, hi = s->npipes;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->pipes[mid].pipe_id < pipe_id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return sorted_lower_bound(s->pipes, s->npipes, pipe_id, pipe_key);
 }
 
 /* The pipe pipe_id, made on first use with its size and its data. */

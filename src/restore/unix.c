@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/sorted.h"
 #include "files/file.h"
 #include "files/sock.h"
 #include "restore/internal.h"
@@ -43,11 +44,16 @@ static int cmp_usk_ino(const void *a, const void *b)
 	return cmp_u32(((const struct rst_usk_ino *)a)->ino, ((const struct rst_usk_ino *)b)->ino);
 }
 
+static uint64_t usk_ino_key(const void *base, size_t i)
+{
+	return ((const struct rst_usk_ino *)base)[i].ino;
+}
+
 /* The unix socket of inode ino (a peer): by halves in an index of files.img made once. */
 static const UnixSkEntry *usk_by_ino(struct rst_ctx *c, uint32_t ino)
 {
 	struct rst_shared *s = c->shared;
-	size_t lo = 0, hi;
+	size_t at;
 
 	if (!s->usk_inos) {
 		s->usk_inos = malloc((c->img.nfiles ? c->img.nfiles : 1) * sizeof(*s->usk_inos));
@@ -59,18 +65,8 @@ static const UnixSkEntry *usk_by_ino(struct rst_ctx *c, uint32_t ino)
 					c->img.files[i]->usk->ino, c->img.files[i]->id};
 		qsort(s->usk_inos, s->nusk_inos, sizeof(*s->usk_inos), cmp_usk_ino);
 	}
-	hi = s->nusk_inos;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->usk_inos[mid].ino == ino)
-			return usk_of(&c->img, s->usk_inos[mid].id);
-		if (s->usk_inos[mid].ino < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	at = sorted_find(s->usk_inos, s->nusk_inos, ino, usk_ino_key);
+	return at < s->nusk_inos ? usk_of(&c->img, s->usk_inos[at].id) : NULL;
 }
 
 static int cmp_packet(const void *a, const void *b)
@@ -195,20 +191,20 @@ static bool binds_name(const UnixSkEntry *e)
 	return e->name.len && !(e->type != SOCK_DGRAM && e->state == TCP_ESTABLISHED);
 }
 
+static uint64_t usk_key(const void *base, size_t i)
+{
+	return ((const struct rst_usk *)base)[i].id;
+}
+
 /* Where socket id is in s->usks (kept in id order), or would be. */
 static size_t usk_slot(const struct rst_shared *s, uint32_t id)
 {
-	size_t lo = 0, hi = s->nusks;
+	return sorted_lower_bound(s->usks, s->nusks, id, usk_key);
+}
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->usks[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+static uint64_t skq_key(const void *base, size_t i)
+{
+	return ((const struct rst_sk_packet *)base)[i].id_for;
 }
 
 static int pending_add(struct rst_shared *s, uint32_t id, int fd)
@@ -243,18 +239,11 @@ static int refill(struct rst_ctx *c, uint32_t id, int from, const struct sockadd
 		  socklen_t tolen, const char *label)
 {
 	const struct rst_shared *s = c->shared;
-	size_t bytes = 0, lo = 0, hi = s->nskq;
+	size_t bytes = 0;
 	int r;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->skq[mid].id_for < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < s->nskq && s->skq[i].id_for == id; i++) {
+	for (size_t i = sorted_lower_bound(s->skq, s->nskq, id, skq_key);
+	     i < s->nskq && s->skq[i].id_for == id; i++) {
 		r = sk_send(from, s->skq[i].bytes, s->skq[i].len, to, tolen, label);
 		if (r < 0)
 			return r;
