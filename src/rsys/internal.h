@@ -29,6 +29,7 @@ struct rsys_task {
 	size_t scratch_len;
 	bool scratch_borrowed; /* another thread's (rsys_borrow_scratch): never unmapped here */
 	bool tracing_clone;    /* PTRACE_O_TRACECLONE is on, for rsys_clone_thread() */
+	bool sigtrap_ignored;  /* SIGTRAP may be SIG_IGN: no single-stepped calls (syscall.c) */
 };
 
 /* The ptrace options for the RSYS_* flags. */
@@ -71,6 +72,7 @@ uint64_t rsys_call_sigmask(void);
 /* A signal-delivery-stop during a remote syscall: 0 (held, go on) or -EFAULT (our call faulted). */
 int rsys_signal_during_call(struct rsys_task *t, int sig);
 int rsys_requeue_held(struct rsys_task *t);
+int rsys_hold_sent_trap(struct rsys_task *t);
 
 /* mem.c: poking a few bytes into code, even read-only code. */
 struct rsys_poke {

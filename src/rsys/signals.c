@@ -65,18 +65,27 @@ uint64_t rsys_call_sigmask(void)
 	return ~FAULT_SIGNALS;
 }
 
+static int get_siginfo(struct rsys_task *t, siginfo_t *ret_si)
+{
+	if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, ret_si) < 0) {
+		if (errno == ESRCH)
+			return rsys_collect_death(t);
+		int r = negative_errno();
+		pr_perror("Can't read the siginfo of %d", t->tid);
+		return r;
+	}
+	return 0;
+}
+
 int rsys_signal_during_call(struct rsys_task *t, int sig)
 {
 	siginfo_t si;
+	int r;
 
 	if (sig >= 1 && sig <= 64 && (FAULT_SIGNALS & SIGBIT(sig))) {
-		if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &si) < 0) {
-			if (errno == ESRCH)
-				return rsys_collect_death(t);
-			int r = negative_errno();
-			pr_perror("Can't read the siginfo of %d", t->tid);
+		r = get_siginfo(t, &si);
+		if (r < 0)
 			return r;
-		}
 		/* Raised by the kernel (si_code > 0), not sent: the injected code faulted. */
 		if (si.si_code > 0) {
 			pr_err("Remote syscall in %d faulted: signal %d (code %d, address %p)",
@@ -85,6 +94,23 @@ int rsys_signal_during_call(struct rsys_task *t, int sig)
 		}
 	}
 	rsys_hold_signal(t, sig);
+	return 0;
+}
+
+/*
+ * At the SIGTRAP stop that ends a single-stepped call: a SIGTRAP someone sent
+ * (si_code <= 0) took the step's place in the queue; it is held like any
+ * signal that arrives during a call. The step's own is discarded.
+ */
+int rsys_hold_sent_trap(struct rsys_task *t)
+{
+	siginfo_t si;
+	int r = get_siginfo(t, &si);
+
+	if (r < 0)
+		return r;
+	if (si.si_code <= 0)
+		rsys_hold_signal(t, SIGTRAP);
 	return 0;
 }
 

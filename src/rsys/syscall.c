@@ -11,7 +11,21 @@
  * SIGTRAP, which the kernel unblocks and resets to its default action if the
  * task blocks it), and the entry stop lets us check, and cancel, the call
  * before the kernel runs it.
+ *
+ * Faster, and the usual way: PTRACE_SINGLESTEP over the instruction. The
+ * kernel runs the call and reports the step on the way out (x86's
+ * user_single_step_report(): a SIGTRAP that ptrace sees as a
+ * signal-delivery-stop and that is discarded), so a call takes one round
+ * trip to the task instead of two. That SIGTRAP is forced like an int3's,
+ * but SIGTRAP stays unblocked during remote calls (signals.c), so it changes
+ * nothing unless the task ignores SIGTRAP: such a task, and clone calls
+ * whose new thread must be collected at the PTRACE_EVENT_CLONE stop, take
+ * the two-stop path. A task parked after a step sits in get_signal(), where
+ * rsys_settle()'s interrupt trap finds it as after an exit stop.
  */
+
+#include <signal.h>
+#include <sys/syscall.h>
 
 #include "arch/x86/syscall.h"
 #include "base/log.h"
@@ -30,14 +44,41 @@ static int get_syscall_info(struct rsys_task *t, struct ptrace_syscall_info *ret
 	return 0;
 }
 
-/* Resume with PTRACE_SYSCALL and wait for the next syscall stop, which must be `op`. */
-static int run_to_syscall_stop(struct rsys_task *t, uint8_t op,
-			       struct ptrace_syscall_info *ret_info)
+/*
+ * How a call's run ends: at the syscall stop `op` (PTRACE_SYSCALL, the
+ * two-stop path), or at the step's SIGTRAP stop with rip at end_rip
+ * (PTRACE_SINGLESTEP), where result is read from rax.
+ */
+struct call_run {
+	int request;
+	uint8_t op;
+	unsigned long end_rip;
+	struct ptrace_syscall_info info;
+	long result;
+};
+
+/* 1 if this SIGTRAP stop is the end of the step, 0 if not, or a negative errno. */
+static int step_ended(struct rsys_task *t, struct call_run *run)
+{
+	struct x86_regs regs;
+	int r = rsys_get_regs(t, &regs);
+
+	if (r < 0)
+		return r;
+	if (regs.gpr.rip != run->end_rip)
+		return 0;
+	run->result = (long)regs.gpr.rax;
+	r = rsys_hold_sent_trap(t);
+	return r < 0 ? r : 1;
+}
+
+/* Resume with run->request until the stop that ends the run. */
+static int run_to_end(struct rsys_task *t, struct call_run *run)
 {
 	struct rsys_stop st;
 	int r;
 
-	r = rsys_resume(t, PTRACE_SYSCALL, 0);
+	r = rsys_resume(t, run->request, 0);
 	while (r == 0) {
 		r = rsys_wait_stop(t, &st);
 		if (r < 0)
@@ -46,37 +87,58 @@ static int run_to_syscall_stop(struct rsys_task *t, uint8_t op,
 		case RSYS_STOP_EXITED:
 			return -ESRCH;
 		case RSYS_STOP_SYSCALL:
-			r = get_syscall_info(t, ret_info);
+			if (run->request != PTRACE_SYSCALL)
+				goto unexpected;
+			r = get_syscall_info(t, &run->info);
 			if (r < 0)
 				return r;
-			if (ret_info->op != op) {
+			if (run->info.op != run->op) {
 				pr_err("Task %d: syscall stop of kind %u where %u was expected",
-				       t->tid, ret_info->op, op);
+				       t->tid, run->info.op, run->op);
 				return -EIO;
 			}
 			return 0;
 		case RSYS_STOP_SIGNAL:
+			if (run->request == PTRACE_SINGLESTEP && st.sig == SIGTRAP) {
+				r = step_ended(t, run);
+				if (r != 0)
+					return r < 0 ? r : 0;
+			}
 			/* Resuming with 0 discards it: a fault of ours, or one held for later. */
 			r = rsys_signal_during_call(t, st.sig);
-			if (r < 0)
-				return r;
-			r = rsys_resume(t, PTRACE_SYSCALL, 0);
+			if (r == 0)
+				r = rsys_resume(t, run->request, 0);
 			break;
 		case RSYS_STOP_EVENT:
 			/* A group stop began meanwhile; the kernel brings it back on detach. */
-			r = rsys_resume(t, PTRACE_SYSCALL, 0);
+			r = rsys_resume(t, run->request, 0);
 			break;
 		case RSYS_STOP_PTRACE:
 			/* rsys_clone_thread()'s own clone3(): the new thread is collected there. */
-			if (st.event == PTRACE_EVENT_CLONE && t->tracing_clone) {
-				r = rsys_resume(t, PTRACE_SYSCALL, 0);
+			if (st.event == PTRACE_EVENT_CLONE && t->tracing_clone &&
+			    run->request == PTRACE_SYSCALL) {
+				r = rsys_resume(t, run->request, 0);
 				break;
 			}
-			pr_err("Task %d: unexpected ptrace event %d during a remote syscall",
-			       t->tid, st.event);
-			return -EIO;
+			goto unexpected;
 		}
 	}
+	return r;
+unexpected:
+	pr_err("Task %d: unexpected stop (kind %d, event %d) during a remote syscall", t->tid,
+	       st.kind, st.event);
+	return -EIO;
+}
+
+/* Resume with PTRACE_SYSCALL and wait for the next syscall stop, which must be `op`. */
+static int run_to_syscall_stop(struct rsys_task *t, uint8_t op,
+			       struct ptrace_syscall_info *ret_info)
+{
+	struct call_run run = {.request = PTRACE_SYSCALL, .op = op};
+	int r = run_to_end(t, &run);
+
+	if (r == 0)
+		*ret_info = run.info;
 	return r;
 }
 
@@ -97,6 +159,23 @@ static int cancel_syscall(struct rsys_task *t)
 	return run_to_syscall_stop(t, PTRACE_SYSCALL_INFO_EXIT, &info);
 }
 
+/* Single-step over the instruction at insn: one stop, past it. */
+static int step_call(struct rsys_task *t, unsigned long insn, long *ret_result)
+{
+	struct call_run run = {.request = PTRACE_SINGLESTEP,
+			       .end_rip = insn + X86_SYSCALL_INSN_LEN};
+	int r = run_to_end(t, &run);
+
+	if (r == 0)
+		*ret_result = run.result;
+	return r;
+}
+
+static bool can_step(const struct rsys_task *t)
+{
+	return !t->sigtrap_ignored && !t->tracing_clone;
+}
+
 static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], unsigned long insn,
 		    long *ret_result)
 {
@@ -108,6 +187,8 @@ static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], u
 	r = rsys_set_regs(t, &call);
 	if (r < 0)
 		return r;
+	if (can_step(t))
+		return step_call(t, insn, ret_result);
 	r = run_to_syscall_stop(t, PTRACE_SYSCALL_INFO_ENTRY, &info);
 	if (r < 0)
 		return r;
@@ -172,6 +253,9 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 			(void)rsys_settle(t);
 		return r;
 	}
+	/* From now on the task may ignore SIGTRAP, which a step would reset. */
+	if (nr == SYS_rt_sigaction && args[0] == SIGTRAP && args[1] != 0)
+		t->sigtrap_ignored = true;
 	pr_debug("Task %d: remote syscall %ld returned %ld", t->tid, nr, result);
 	*ret_result = result;
 	return 0;

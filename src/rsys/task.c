@@ -85,8 +85,11 @@ static int deliver_signal(struct rsys_task *t, int sig)
 	return rsys_resume(t, PTRACE_CONT, sig);
 }
 
-/* The "Seccomp:" field of /proc/TID/status: 0 none, 1 strict, 2 filter. */
-static int read_seccomp_mode(pid_t tid, int *ret_mode)
+/*
+ * Of /proc/TID/status: the "Seccomp:" field (0 none, 1 strict, 2 filter) and
+ * whether SIGTRAP is ignored ("SigIgn:", a hex mask; bit 4 is SIGTRAP).
+ */
+static int read_status(pid_t tid, int *ret_mode, bool *ret_trap_ignored)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	char path[64], line[256];
@@ -98,11 +101,14 @@ static int read_seccomp_mode(pid_t tid, int *ret_mode)
 		pr_perror("Can't open %s", path);
 		return r;
 	}
+	unsigned long long ign = ~0ULL; /* unknown: as if ignored */
+	int mode = 0; /* kernels without CONFIG_SECCOMP have no such line, and no filters */
+
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Seccomp: %d", ret_mode) == 1)
-			return 0;
-	/* Kernels without CONFIG_SECCOMP have no such line, and no filters. */
-	*ret_mode = 0;
+		if (sscanf(line, "SigIgn: %llx", &ign) != 1)
+			(void)sscanf(line, "Seccomp: %d", &mode);
+	*ret_mode = mode;
+	*ret_trap_ignored = ign & (1ULL << (SIGTRAP - 1));
 	return 0;
 }
 
@@ -119,7 +125,7 @@ int rsys_capture(struct rsys_task *t, int stop_sig)
 	r = rsys_get_sigmask(t, &t->sigmask);
 	if (r < 0)
 		return r;
-	r = read_seccomp_mode(t->tid, &t->seccomp_mode);
+	r = read_status(t->tid, &t->seccomp_mode, &t->sigtrap_ignored);
 	if (r < 0)
 		return r;
 	r = rsys_rseq_fixup(t, &changed);

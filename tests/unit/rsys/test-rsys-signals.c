@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Signals around a frozen task: a signal sent during the freeze is delivered
- * after detach, once, with its siginfo; SIGSTOP, which cannot be blocked and
+ * after detach, once, with its siginfo; the task's SIGTRAP handler, or
+ * SIG_IGN, outlives single-stepped remote syscalls, even SIG_IGN set by a
+ * remote rt_sigaction; SIGSTOP, which cannot be blocked and
  * is taken out of the queue by a remote syscall, is sent again; a task
  * frozen in a group stop stays stopped; a signal met while freezing is
  * delivered first; a task killed in the middle is reported gone.
@@ -285,12 +287,91 @@ static void test_exit_kill(void **state)
 	assert_int_equal(child_wait_exit(f, pid, 5000), 128 + SIGKILL);
 }
 
+static volatile sig_atomic_t trap_count;
+
+static void on_trap(int sig)
+{
+	(void)sig;
+	trap_count++;
+}
+
+/*
+ * Spins until SIGTERM with SIGTRAP caught (arg NULL) or ignored (arg not
+ * NULL); exits with 0 if its SIGTRAP action is then arg's (or SIG_IGN for
+ * "ignore-later"), 1 if it changed, 2 if the handler ran.
+ */
+static int trap_keeper(void *arg)
+{
+	struct sigaction trap = {.sa_handler = arg ? SIG_IGN : on_trap};
+	struct sigaction term = {.sa_handler = on_term}, now;
+
+	if (sigaction(SIGTRAP, &trap, NULL) < 0 || sigaction(SIGTERM, &term, NULL) < 0)
+		return 99;
+	child_ready();
+	while (!terminated)
+		;
+	if (sigaction(SIGTRAP, NULL, &now) < 0)
+		return 99;
+	if (arg && strcmp(arg, "ignore-later") == 0)
+		trap.sa_handler = SIG_IGN;
+	if (now.sa_handler != trap.sa_handler)
+		return 1;
+	return trap_count ? 2 : 0;
+}
+
+static void test_sigtrap_caught_kept(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, trap_keeper, NULL);
+
+	remote_work(fixture_attach(f, pid), pid);
+	fixture_detach(f);
+	stop_spinner(f, pid, 0);
+}
+
+static void test_sigtrap_ignored_kept(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, trap_keeper, "ignore");
+
+	remote_work(fixture_attach(f, pid), pid);
+	fixture_detach(f);
+	stop_spinner(f, pid, 0);
+}
+
+/* The kernel's struct sigaction for rt_sigaction(2) on x86_64. */
+struct k_sigaction {
+	unsigned long handler, flags, restorer;
+	uint64_t mask;
+};
+
+static void test_sigtrap_ignored_remotely_kept(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, trap_keeper, "ignore-later");
+	struct rsys_task *t = fixture_attach(f, pid);
+	struct k_sigaction ign = {.handler = (unsigned long)SIG_IGN};
+	unsigned long scratch;
+
+	assert_int_equal(rsys_mmap_scratch(t, 0, 64, &scratch), 0);
+	assert_int_equal(rsys_write_mem(t, scratch, &ign, sizeof(ign)), 0);
+	assert_int_equal(remote(t, __NR_rt_sigaction, SIGTRAP, scratch, 0, 8, 0, 0), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(remote(t, __NR_getpid, 0, 0, 0, 0, 0, 0), pid);
+	assert_int_equal(rsys_munmap_scratch(t), 0);
+	fixture_detach(f);
+	stop_spinner(f, pid, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_signal_during_freeze),
+		T(test_sigtrap_caught_kept),
+		T(test_sigtrap_ignored_kept),
+		T(test_sigtrap_ignored_remotely_kept),
 		T(test_sigstop_during_remote_syscalls),
 		T(test_group_stopped_stays_stopped),
 		T(test_signal_met_while_freezing),
