@@ -212,13 +212,14 @@ print(pycriu.images.load(open(sys.argv[1] + "/stats-dump", "rb"))["entries"][0][
 
 # A parent and a child write one MAP_SHARED|MAP_ANONYMOUS object (and zap
 # pages they wrote in their own mapping); a child forked between rounds maps
-# it unregistered. pre-dump x3, dump --track-mem, restore: every byte checked.
+# it unregistered (saved whole), then writes and exits (its mapping is gone:
+# saved whole). pre-dump x4, dump --track-mem, restore: every byte checked.
 test_shmem() {
 	local d pid t=$T/shmem n w
 	d=$(scratch_dir)
 	pd_start "$t" mem-shared-dirty "$d" || return
 	pid=$ZOO_PID
-	mkdir -p "$d/i2" "$d/i3" "$d/i4"
+	mkdir -p "$d/i2" "$d/i3" "$d/i4" "$d/i5"
 	pd_run "$t" "$d/pd1" pre-dump -t "$pid" -D "$d/i1" -o pd.log -v4 || { _zoo_cleanup; return; }
 	pd_record_holder "$d/i1"
 	sleep 0.3
@@ -244,17 +245,33 @@ test_shmem() {
 	else
 		pass "$t/forked-whole"
 	fi
+	kill -USR2 "$pid" # the late child writes, hands its model over and exits
+	for ((n = 0; n < 50; n++)); do
+		[ "$(pgrep -c -P "$pid")" = 1 ] && break
+		sleep 0.1
+	done
+	pd_run "$t" "$d/pd4" pre-dump -t "$pid" -D "$d/i4" --prev-images-dir ../i3 -o pd.log -v4 ||
+		{ _zoo_cleanup; return; }
+	pd_record_holder "$d/i4"
+	n=$(pd_shmem_entries "$d/i4" 1)
+	if [ "$(ls "$d"/i4/pagemap-*.img | wc -l)" != 3 ]; then
+		fail "$t/exited-whole" "the late child is still in i4: $(ls "$d/i4" | tr '\n' ' ')"
+	elif [ "$n" != 0 ]; then
+		fail "$t/exited-whole" "i4 has $n PE_PARENT shmem entries after a mapping went"
+	else
+		pass "$t/exited-whole"
+	fi
 	sleep 0.3
-	pd_run "$t" "$d/d4" dump -t "$pid" -D "$d/i4" --track-mem --prev-images-dir ../i3 \
+	pd_run "$t" "$d/d5" dump -t "$pid" -D "$d/i5" --track-mem --prev-images-dir ../i4 \
 		-o dump.log -v4 || { _zoo_cleanup; return; }
-	n=$(pd_shmem_entries "$d/i4" 1) w=$(pd_stat "$d/i4" shpages_written)
+	n=$(pd_shmem_entries "$d/i5" 1) w=$(pd_stat "$d/i5" shpages_written)
 	if [ "${n:-0}" -gt 0 ] && [ "${w:-4096}" -lt 1024 ]; then
 		pass "$t/final-incremental"
 	else
 		fail "$t/final-incremental" "$n PE_PARENT shmem entries, $w of 4096 shared pages written"
 	fi
-	pd_decode_all "$t/crit" "$d/i4"
-	pd_restore_verdict "$t/restore" "$d" "$d/i4"
+	pd_decode_all "$t/crit" "$d/i5"
+	pd_restore_verdict "$t/restore" "$d" "$d/i5"
 	_zoo_cleanup
 }
 

@@ -4,11 +4,12 @@
  * mapped MAP_SHARED | MAP_ANONYMOUS, written by the parent and a child
  * through their own mappings of the one object, and, after SIGUSR1, by a
  * second child forked then (it maps the object unregistered: a round must
- * save it whole). Each process owns a quarter or a half of the pages (by
- * page number modulo 4) and keeps a private model of them: the version of
- * each, whose pattern fills the page. A write is often followed by
- * MADV_DONTNEED of the page in the writer's mapping (the data stays in the
- * object, the writer's page table entry is empty again): the trap of
+ * save it whole); after SIGUSR2 that child writes a last burst, hands its
+ * model to the parent through a pipe and exits (its mapping is gone with
+ * the writes it made: a round must save the object whole). Each process owns a quarter or a half of
+ * the pages (by page number modulo 4) and keeps a private model of them: the version of each, whose
+ * pattern fills the page. A write is often followed by MADV_DONTNEED of the page in the writer's
+ * mapping (the data stays in the object, the writer's page table entry is empty again): the trap of
  * docs/predump.md. Every process also reads pages of the others, so that
  * their mappings show those pages present.
  *
@@ -38,9 +39,11 @@ static struct model {
 	uint64_t rng;
 	unsigned long steps;
 	int role;
+	bool adopted; /* the parent keeps the late child's pages' model since it exited */
 	pid_t kids[NROLES];
+	int late_pipe[2];
 } * m;
-static volatile sig_atomic_t fork_late;
+static volatile sig_atomic_t fork_late, end_late;
 
 static const struct zoo_desc desc = {
 	.requires = "pagemap_scan process_vm",
@@ -113,6 +116,11 @@ static bool page_is(unsigned long i, uint32_t ver)
 	return zoo_pattern_mismatch(p, PAGE, seed(i, ver)) < 0;
 }
 
+static bool mine(unsigned long page)
+{
+	return owner(page) == m->role || (m->adopted && owner(page) == LATE_CHILD);
+}
+
 /* Pages of this process's that differ from its model; the first one in *first. */
 static unsigned long count_bad(unsigned long *first)
 {
@@ -121,7 +129,7 @@ static unsigned long count_bad(unsigned long *first)
 	for (unsigned long i = 0; i < NPAGES; i++) {
 		bool ok;
 
-		if (owner(i) != m->role)
+		if (!mine(i))
 			continue;
 		ok = page_is(i, m->ver[i]) || ((long)i == m->pending && page_is(i, m->ver[i] + 1));
 		if (!ok && !bad++)
@@ -130,22 +138,84 @@ static unsigned long count_bad(unsigned long *first)
 	return bad;
 }
 
+/* The late child's last writes, its model into the pipe, and its end. */
+static _noreturn_ void late_child_exit(void)
+{
+	size_t off = 0;
+
+	for (int k = 0; k < 256; k++)
+		step();
+	while (off < sizeof(m->ver)) {
+		ssize_t n = write(m->late_pipe[1], (char *)m->ver + off, sizeof(m->ver) - off);
+
+		if (n <= 0)
+			_exit(1);
+		off += (size_t)n;
+	}
+	_exit(0);
+}
+
+/* The parent takes the model of the late child's pages over, once it is gone. */
+static void adopt_late(void)
+{
+	static uint32_t ver[NPAGES];
+	size_t off = 0;
+	int status = 0;
+
+	kill(m->kids[LATE_CHILD], SIGUSR2);
+	while (off < sizeof(ver)) {
+		ssize_t n = read(m->late_pipe[0], (char *)ver + off, sizeof(ver) - off);
+
+		if (n <= 0)
+			zoo_die("the late child's model: %s", n ? "read failed" : "end of file");
+		off += (size_t)n;
+	}
+	if (waitpid(m->kids[LATE_CHILD], &status, 0) != m->kids[LATE_CHILD] || status != 0)
+		zoo_die("the late child ended badly (status %#x)", status);
+	for (unsigned long i = 0; i < NPAGES; i++)
+		if (owner(i) == LATE_CHILD)
+			m->ver[i] = ver[i];
+	close(m->late_pipe[0]);
+	m->kids[LATE_CHILD] = 0;
+	m->adopted = true;
+}
+
+static void fork_late_child(void)
+{
+	pid_t pid;
+
+	if (pipe(m->late_pipe) < 0)
+		zoo_die("pipe: %m");
+	pid = fork();
+	if (pid == 0) {
+		close(m->late_pipe[0]);
+		m->role = LATE_CHILD;
+		m->rng ^= 0x9e3779b97f4a7c15ull;
+		return;
+	}
+	close(m->late_pipe[1]);
+	if (pid < 0)
+		zoo_die("fork: %m");
+	m->kids[LATE_CHILD] = pid;
+}
+
 static void run(void)
 {
 	while (!zoo_terminated()) {
-		for (int k = 0; k < 4; k++)
-			step();
+		step();
+		step();
 		zoo_sleep_ms(1);
-		if (fork_late && m->role == PARENT && !m->kids[LATE_CHILD]) {
-			pid_t pid = fork();
-
-			if (pid == 0) {
-				m->role = LATE_CHILD;
-				m->rng ^= 0x9e3779b97f4a7c15ull;
+		if (m->role == LATE_CHILD && end_late)
+			late_child_exit();
+		if (m->role != PARENT)
+			continue;
+		if (fork_late && !m->kids[LATE_CHILD] && !m->adopted) {
+			fork_late_child();
+			if (m->role == LATE_CHILD)
 				return;
-			}
-			m->kids[LATE_CHILD] = pid > 0 ? pid : -1;
 		}
+		if (end_late && m->kids[LATE_CHILD])
+			adopt_late();
 	}
 }
 
@@ -161,10 +231,12 @@ static _noreturn_ void child(void)
 	_exit(count_bad(&first) || !m->steps ? 1 : 0);
 }
 
-static void on_usr1(int sig)
+static void on_usr(int sig)
 {
-	(void)sig;
-	fork_late = 1;
+	if (sig == SIGUSR1)
+		fork_late = 1;
+	else
+		end_late = 1;
 }
 
 static void stop_child(int role, const char *name)
@@ -204,7 +276,9 @@ int main(int argc, char **argv)
 		m->rng = 0x9e3779b97f4a7c15ull;
 		child();
 	}
-	signal(SIGUSR1, on_usr1); /* the predump suite's "change the layout": a late child */
+	/* SIGUSR1 (the predump suite's "change the layout"): a late child; SIGUSR2: it ends. */
+	signal(SIGUSR1, on_usr);
+	signal(SIGUSR2, on_usr);
 	zoo_ready();
 	run();
 	if (m->role != PARENT)
