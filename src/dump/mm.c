@@ -149,6 +149,12 @@ int dump_shmem(struct dump_ctx *ctx)
 		r = mem_dump_shmem_tracked(ctx->sh->shmem_track, ctx->pid, e, size, ctx->dir,
 					   dump_pages_id(ctx->sh), &sh);
 		dump_count_shpages(&ctx->mem_stats, &sh);
+		if (r == -ENOENT && ctx->opts->pre_dump) {
+			/* The tree runs: the next round saves it whole (not in this set). */
+			pr_info("pid %d: the shared memory at %" PRIx64 " is unmapped: not saved",
+				ctx->pid, e->start);
+			continue;
+		}
 		if (r == 0)
 			r = shmem_mark(ctx->sh, e->shmid);
 		if (r < 0) {

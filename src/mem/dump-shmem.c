@@ -170,7 +170,10 @@ static int open_object(pid_t pid, const VmaEntry *vma, uint64_t size, int *ret_f
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = negative_errno();
-		pr_perror("cannot open the shared memory %" PRIu64 " through %s", vma->shmid, path);
+		/* (-ENOENT: unmapped by a task that runs; the caller decides.) */
+		if (r != -ENOENT)
+			pr_perror("cannot open the shared memory %" PRIu64 " through %s",
+				  vma->shmid, path);
 		return r;
 	}
 	*ret_fd = fd;
