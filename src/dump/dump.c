@@ -232,6 +232,15 @@ static int timed_pages(struct dump_ctx *ctx)
 	return r;
 }
 
+static int timed_shmem(struct dump_ctx *ctx)
+{
+	uint64_t t0 = now_ns();
+	int r = dump_shmem(ctx);
+
+	ctx->t_memdump += now_ns() - t0;
+	return r;
+}
+
 static int write_files(struct dump_tree *t)
 {
 	int r = dump_files_write(&t->sh.files, t->dir);
@@ -297,6 +306,7 @@ static const struct dump_step steps[] = {
 	{"fds", NULL, dump_fds},
 	{"fs", NULL, dump_fs},
 	{"pages", NULL, timed_pages, .pre_after = true},
+	{"shmem", NULL, timed_shmem, .pre_after = true},
 	{"files", write_files},
 	{"tree", write_tree},
 	{"stats", write_stats, .pre_after = true},

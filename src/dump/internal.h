@@ -80,6 +80,7 @@ struct dump_shared {
 	uint64_t kcmp_calls;                  /* how many kcmp() calls found what is shared */
 	struct dump_tracking *tracking;       /* pre-dump, --track-mem: predump.c */
 	struct dump_tracking *tracking_owned; /* the same when this dump owns it */
+	struct mem_shmem_track *shmem_track;  /* a tracked round's shared memory: predump.c */
 };
 
 /* Pages of a shared memory object (mem_dump_shmem's counts in sh) into ctx's shpages_*. */
@@ -87,6 +88,7 @@ static inline void dump_count_shpages(struct mem_dump_stats *st, const struct me
 {
 	st->shpages_scanned += sh->pages_scanned;
 	st->shpages_written += sh->pages_written;
+	st->pages_parent += sh->pages_parent;
 }
 
 /* The next free pages-N.img id. */
@@ -287,6 +289,8 @@ int dump_tree_ids(struct dump_ctx *procs, size_t n);
 int dump_vmas(struct dump_ctx *ctx);
 int dump_mm(struct dump_ctx *ctx);
 int dump_pages(struct dump_ctx *ctx);
+/* Each shared anonymous object once, once every process's pages step is done. */
+int dump_shmem(struct dump_ctx *ctx);
 
 /* splice.c: the pipes a task vmsplices its pages into, for mem_dump_opts.splicer. */
 struct dump_splice {

@@ -116,9 +116,11 @@ static int shmem_mark(struct dump_shared *sh, uint64_t shmid)
 /*
  * Each shared anonymous object once, into pagemap-shmem-SHMID.img and a
  * pages file of its own (ids after the task's, as CRIU numbers them), up to
- * the end of its furthest mapping; counted as CRIU does, in shpages_*.
+ * the end of its furthest mapping; counted as CRIU does, in shpages_*. A
+ * tracked round saves it against the parent where it can: the pages
+ * written through every process's mappings are known by now.
  */
-static int dump_shmem(struct dump_ctx *ctx)
+int dump_shmem(struct dump_ctx *ctx)
 {
 	const struct mem_vmas *vmas = &ctx->vmas;
 
@@ -144,8 +146,15 @@ static int dump_shmem(struct dump_ctx *ctx)
 			if ((o->status & VMA_ANON_SHARED) && o->shmid == e->shmid)
 				size = MAX(size, o->pgoff + o->end - o->start);
 		}
-		r = mem_dump_shmem(ctx->pid, e, size, ctx->dir, dump_pages_id(ctx->sh), &sh);
+		r = mem_dump_shmem_tracked(ctx->sh->shmem_track, ctx->pid, e, size, ctx->dir,
+					   dump_pages_id(ctx->sh), &sh);
 		dump_count_shpages(&ctx->mem_stats, &sh);
+		if (r == -ENOENT && ctx->opts->pre_dump) {
+			/* The tree runs: the next round saves it whole (not in this set). */
+			pr_info("pid %d: the shared memory at %" PRIx64 " is unmapped: not saved",
+				ctx->pid, e->start);
+			continue;
+		}
 		if (r == 0)
 			r = shmem_mark(ctx->sh, e->shmid);
 		if (r < 0) {
@@ -215,8 +224,6 @@ int dump_pages(struct dump_ctx *ctx)
 		r = dump_track_pages(ctx);
 	else
 		r = dump_private_pages(ctx, &opts);
-	if (r >= 0)
-		r = dump_shmem(ctx);
 	return r < 0 ? r : dump_memfd_pages(ctx);
 }
 

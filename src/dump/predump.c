@@ -255,12 +255,22 @@ void dump_track_free_proc(struct dump_ctx *ctx)
 	ctx->track = NULL;
 }
 
+/* The private pages to save, and the shared ones written through this process's mappings. */
 static int collect(struct dump_ctx *ctx)
 {
 	struct dump_proc_track *pt = ctx->track;
+	int uffd = pt->entry ? pt->entry->uffd : -1;
+	int r;
 
-	return mem_track_collect(ctx->pid, pt->entry ? pt->entry->uffd : -1, pt->has_parent,
-				 &ctx->vmas, &pt->extents, &ctx->mem_stats);
+	r = mem_track_collect(ctx->pid, uffd, pt->has_parent, &ctx->vmas, &pt->extents,
+			      &ctx->mem_stats);
+	if (r >= 0 && !ctx->sh->shmem_track)
+		r = mem_shmem_track_new(ctx->dir, ctx->opts->prev_images_dir != NULL,
+					&ctx->sh->shmem_track);
+	if (r >= 0)
+		r = mem_shmem_track_collect(ctx->sh->shmem_track, ctx->pid, ctx->stat.starttime,
+					    uffd, pt->has_parent, &ctx->vmas);
+	return r;
 }
 
 int dump_track_pages(struct dump_ctx *ctx)
@@ -329,12 +339,15 @@ int dump_track_end(struct dump_shared *sh, const struct dump_opts *o, struct img
 	int r = 0;
 
 	/* A pre-dump's command hands the tracking over to a holder; else it goes with us. */
-	if (ok && o->pre_dump && sh->tracking_owned)
+	if (ok && o->pre_dump && sh->shmem_track)
+		r = mem_shmem_track_save(sh->shmem_track, dir);
+	if (ok && r >= 0 && o->pre_dump && sh->tracking_owned)
 		r = dump_holder_spawn(img_dir_fd(dir), img_dir_path(dir), sh->tracking_owned);
 	if (ok && r >= 0 && o->auto_dedup && o->prev_images_dir)
 		r = dump_dedup(dir);
 	dump_tracking_free(TAKE_PTR(sh->tracking_owned));
 	sh->tracking = NULL;
+	mem_shmem_track_free(TAKE_PTR(sh->shmem_track));
 	return r;
 }
 

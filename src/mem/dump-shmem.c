@@ -38,9 +38,65 @@ static int next_data(int fd, uint64_t off, uint64_t size, uint64_t *ret_start, u
 	return 0;
 }
 
-static int copy_object(int fd, uint64_t size, struct mem_copier *copier, uint64_t *ret_pages)
+/*
+ * What an incremental dump saves against: the pages written since the
+ * parent's scan (bits), and the parent's pagemap of the object, which holds
+ * the others it had (an object's page that was a hole then is copied).
+ */
+struct against {
+	const uint8_t *bits;
+	uint64_t npages;
+	struct img_pagemap *parent;
+	const struct img_page_extent *ext;
+	size_t next;
+	size_t n;
+};
+
+static bool page_written(const struct against *a, uint64_t page)
 {
-	uint64_t off = 0, start, end, pages = 0;
+	return page < a->npages && (a->bits[page / 8] & (1u << (page % 8)));
+}
+
+/* Does the parent chain hold the page at off? Offsets come in increasing order. */
+static bool parent_has(struct against *a, uint64_t off)
+{
+	while (a->next < a->n &&
+	       a->ext[a->next].vaddr + a->ext[a->next].nr_pages * MEM_PAGE_SIZE <= off)
+		a->next++;
+	return a->next < a->n && a->ext[a->next].vaddr <= off &&
+	       (a->ext[a->next].flags & (IMG_PE_PRESENT | IMG_PE_PARENT));
+}
+
+/* A run of data pages: copied, or, against a parent, split into copied and kept there. */
+static int add_run(struct mem_copier *copier, struct against *a, uint64_t start, uint64_t end,
+		   struct mem_dump_stats *st)
+{
+	while (start < end) {
+		uint64_t off = start;
+		bool keep = a && !page_written(a, off / MEM_PAGE_SIZE) && parent_has(a, off);
+		int r;
+
+		do
+			off += MEM_PAGE_SIZE;
+		while (a && off < end &&
+		       keep == (!page_written(a, off / MEM_PAGE_SIZE) && parent_has(a, off)));
+		r = mem_copier_add(copier, start, off - start,
+				   keep ? IMG_PE_PARENT : IMG_PE_PRESENT, true);
+		if (r < 0)
+			return r;
+		if (keep)
+			st->pages_parent += (off - start) / MEM_PAGE_SIZE;
+		else
+			st->pages_written += (off - start) / MEM_PAGE_SIZE;
+		start = off;
+	}
+	return 0;
+}
+
+static int copy_object(int fd, uint64_t size, struct mem_copier *copier, struct against *a,
+		       struct mem_dump_stats *st)
+{
+	uint64_t off = 0, start, end;
 	int r;
 
 	while (off < size) {
@@ -53,22 +109,21 @@ static int copy_object(int fd, uint64_t size, struct mem_copier *copier, uint64_
 				  off);
 			return r;
 		}
-		r = mem_copier_add(copier, start, end - start, IMG_PE_PRESENT, true);
+		r = add_run(copier, a, start, end, st);
 		if (r < 0)
 			return r;
-		pages += (end - start) / MEM_PAGE_SIZE;
 		off = end;
 	}
-	*ret_pages = pages;
 	return 0;
 }
 
-int mem_dump_shmem_fd(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir, uint32_t pages_id,
-		      struct mem_dump_stats *stats)
+static int dump_object(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir,
+		       uint32_t pages_id, struct against *a, struct mem_dump_stats *stats)
 {
 	_cleanup_img_pagemap_writer_ struct img_pagemap_writer *w = NULL;
 	_cleanup_(mem_copier_freep) struct mem_copier *copier = NULL;
-	uint64_t pages = 0, end = ALIGN_UP(size, (uint64_t)MEM_PAGE_SIZE);
+	uint64_t end = ALIGN_UP(size, (uint64_t)MEM_PAGE_SIZE);
+	struct mem_dump_stats st = {};
 	char label[32];
 	int r;
 
@@ -80,7 +135,7 @@ int mem_dump_shmem_fd(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir
 	if (r < 0)
 		return r;
 	mem_copier_zero_past_end(copier);
-	r = copy_object(fd, end, copier, &pages);
+	r = copy_object(fd, end, copier, a, &st);
 	if (r < 0)
 		return r;
 	r = mem_copier_finish(copier);
@@ -91,17 +146,22 @@ int mem_dump_shmem_fd(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir
 		return r;
 	if (stats) {
 		stats->pages_scanned += end / MEM_PAGE_SIZE;
-		stats->pages_written += pages;
+		stats->pages_written += st.pages_written;
+		stats->pages_parent += st.pages_parent;
 	}
 	return 0;
 }
 
-int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir *dir,
-		   uint32_t pages_id, struct mem_dump_stats *stats)
+int mem_dump_shmem_fd(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir, uint32_t pages_id,
+		      struct mem_dump_stats *stats)
 {
-	_cleanup_close_ int fd = -1;
+	return dump_object(fd, shmid, size, dir, pages_id, NULL, stats);
+}
+
+static int open_object(pid_t pid, const VmaEntry *vma, uint64_t size, int *ret_fd)
+{
 	char path[96];
-	int r;
+	int fd, r;
 
 	if (!mem_vma_is(vma, VMA_ANON_SHARED) || size % MEM_PAGE_SIZE)
 		return -EINVAL;
@@ -110,8 +170,55 @@ int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = negative_errno();
-		pr_perror("cannot open the shared memory %" PRIu64 " through %s", vma->shmid, path);
+		/* (-ENOENT: unmapped by a task that runs; the caller decides.) */
+		if (r != -ENOENT)
+			pr_perror("cannot open the shared memory %" PRIu64 " through %s",
+				  vma->shmid, path);
 		return r;
 	}
-	return mem_dump_shmem_fd(fd, vma->shmid, size, dir, pages_id, stats);
+	*ret_fd = fd;
+	return 0;
+}
+
+int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir *dir,
+		   uint32_t pages_id, struct mem_dump_stats *stats)
+{
+	return mem_dump_shmem_tracked(NULL, pid, vma, size, dir, pages_id, stats);
+}
+
+/* The parent image set's pagemap of the object: -ENOENT if it has none. */
+static int open_parent(struct img_dir *dir, uint64_t shmid, struct img_pagemap **ret)
+{
+	struct img_dir *pdir;
+	int r = img_dir_parent(dir, &pdir);
+
+	if (r < 0)
+		return r;
+	return img_pagemap_open(pdir, IMG_SHMEM_PAGEMAP, shmid, ret);
+}
+
+int mem_dump_shmem_tracked(const struct mem_shmem_track *t, pid_t pid, const VmaEntry *vma,
+			   uint64_t size, struct img_dir *dir, uint32_t pages_id,
+			   struct mem_dump_stats *stats)
+{
+	_cleanup_img_pagemap_ struct img_pagemap *parent = NULL;
+	_cleanup_close_ int fd = -1;
+	struct against a = {};
+	int r;
+
+	r = open_object(pid, vma, size, &fd);
+	if (r < 0)
+		return r;
+	if (!mem_shmem_track_written(t, vma->shmid, &a.bits, &a.npages))
+		return dump_object(fd, vma->shmid, size, dir, pages_id, NULL, stats);
+	r = open_parent(dir, vma->shmid, &parent);
+	if (r == -ENOENT) {
+		pr_debug("shmem %" PRIu64 ": not in the parent image set: saved whole", vma->shmid);
+		return dump_object(fd, vma->shmid, size, dir, pages_id, NULL, stats);
+	}
+	if (r < 0)
+		return r;
+	a.parent = parent;
+	a.n = img_pagemap_extents(parent, &a.ext);
+	return dump_object(fd, vma->shmid, size, dir, pages_id, &a, stats);
 }

@@ -99,3 +99,13 @@ bool mem_vma_trackable(const struct mem_vma *v);
  * leave *ret_ok false and return 0: the caller copies that VMA otherwise.
  */
 int mem_uffd_register_wp(pid_t pid, int uffd, const VmaEntry *e, bool *ret_ok);
+
+/* ---- Shared anonymous memory across rounds (track-shmem.c) ---- */
+
+/*
+ * Whether object shmid can be saved against the parent image set: then
+ * its pages written since (one bit per page, *ret_npages of them; pages
+ * past the end were not written) in *ret_bits.
+ */
+bool mem_shmem_track_written(const struct mem_shmem_track *t, uint64_t shmid,
+			     const uint8_t **ret_bits, uint64_t *ret_npages);

@@ -166,6 +166,15 @@ int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool prot
 		     void *arg);
 
 /*
+ * The pages of [start, end) (one VMA registered in write-protect mode with
+ * a WP_ASYNC userfaultfd) written since they were last protected, empty
+ * entries included (nothing says what happened there), each protected
+ * again in the same call: an empty entry gets a uffd-wp marker. Runs are
+ * reported with written set. -ENOTTY without PAGEMAP_SCAN.
+ */
+int mem_scan_written(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg);
+
+/*
  * Whether the VMA at addr is registered in write-protect mode with a
  * WP_ASYNC userfaultfd now (1) or not (0): PAGEMAP_SCAN with
  * PM_SCAN_CHECK_WPASYNC refuses a VMA that is not. Unlike smaps's "uw",
@@ -297,6 +306,46 @@ void mem_extents_release(struct mem_extents *x);
  */
 int mem_track_collect(pid_t pid, int uffd, bool has_parent, const struct mem_vmas *vmas,
 		      struct mem_extents *out, struct mem_dump_stats *st);
+
+/* ---- Shared anonymous memory across rounds (track-shmem.c, docs/predump.md) ---- */
+
+/* What one round learnt of the shared anonymous objects of a tree. */
+struct mem_shmem_track;
+
+/*
+ * A round whose image set is dir; has_parent: it is saved against
+ * dir's parent, whose list of mappings (written by mem_shmem_track_save)
+ * is read now. Without that list no object is saved against the parent.
+ */
+int mem_shmem_track_new(struct img_dir *dir, bool has_parent, struct mem_shmem_track **ret);
+void mem_shmem_track_free(struct mem_shmem_track *t);
+static inline void mem_shmem_track_freep(struct mem_shmem_track **t)
+{
+	mem_shmem_track_free(*t);
+}
+/*
+ * The shared anonymous VMAs of pid (process start time starttime): each is
+ * registered with uffd (-1: pid is not tracked) in write-protect mode and
+ * its written pages (empty entries count as written) are noted by object
+ * offset and protected again. An object can be saved against the parent
+ * only if every mapping of it was watched since the parent's scan
+ * (tracked: pid was tracked then) and every mapping of the parent's round
+ * is still there. SysV segments are always saved whole.
+ */
+int mem_shmem_track_collect(struct mem_shmem_track *t, pid_t pid, uint64_t starttime, int uffd,
+			    bool tracked, const struct mem_vmas *vmas);
+/* This round's mappings, into dir, for the next round. */
+int mem_shmem_track_save(const struct mem_shmem_track *t, struct img_dir *dir);
+/*
+ * mem_dump_shmem, with t (may be NULL): an object that t says is watched
+ * since the parent's scan gets IMG_PE_PARENT entries for its pages not
+ * written since that the parent image set holds; written pages (and those
+ * the parent lacks) are copied. Pages kept in the parent are added to
+ * stats->pages_parent.
+ */
+int mem_dump_shmem_tracked(const struct mem_shmem_track *t, pid_t pid, const VmaEntry *vma,
+			   uint64_t size, struct img_dir *dir, uint32_t pages_id,
+			   struct mem_dump_stats *stats);
 
 /*
  * Write pagemap-ID.img and pages-PAGES_ID.img from the extents, copying

@@ -33,6 +33,7 @@ struct mem_scan {
 	uint64_t return_mask;
 	bool tracked; /* runs tell written pages apart (mem_scan_tracked) */
 	bool anon;    /* the range is anonymous memory: no page cache page to leave out */
+	bool holes;   /* written pages only, empty entries included (mem_scan_written) */
 	struct page_region vec[SCAN_VEC_LEN];
 	uint64_t *pme;     /* fallback: SCAN_PME_LEN entries */
 	uint64_t zero_pfn; /* fallback: the zero page's frame, 0 if unknown */
@@ -163,9 +164,9 @@ static int scan_ioctl_once(struct mem_scan *s, struct pm_scan_arg *a)
 	a->flags = s->scan_flags;
 	a->vec = (uintptr_t)s->vec;
 	a->vec_len = SCAN_VEC_LEN;
-	a->category_inverted = exclude;
-	a->category_mask = exclude;
-	a->category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+	a->category_inverted = s->holes ? 0 : exclude;
+	a->category_mask = s->holes ? PAGE_IS_WRITTEN : exclude;
+	a->category_anyof_mask = s->holes ? 0 : PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 	a->return_mask = s->return_mask;
 	n = ioctl(s->fd, PAGEMAP_SCAN, a);
 	if (n >= 0)
@@ -316,8 +317,9 @@ int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_
 	return r < 0 ? r : flush(s, fn, arg);
 }
 
-int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool protect, mem_scan_fn fn,
-		     void *arg)
+/* A tracked scan: runs tell written pages apart; holes: empty entries too (mem_scan_written). */
+static int scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, uint64_t flags,
+			bool holes, mem_scan_fn fn, void *arg)
 {
 	int r;
 
@@ -326,11 +328,27 @@ int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool prot
 	if (!s->ioctl)
 		return -ENOTTY;
 	s->have_run = false;
-	s->scan_flags = protect ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0;
+	s->scan_flags = flags;
 	s->return_mask = PAGE_IS_PFNZERO | PAGE_IS_WRITTEN | PAGE_IS_SWAPPED;
 	s->tracked = true;
+	s->holes = holes;
 	r = scan_ioctl(s, start, end, fn, arg);
+	s->holes = false;
 	return r < 0 ? r : flush(s, fn, arg);
+}
+
+int mem_scan_tracked(struct mem_scan *s, uint64_t start, uint64_t end, bool protect, mem_scan_fn fn,
+		     void *arg)
+{
+	return scan_tracked(s, start, end,
+			    protect ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0, false, fn,
+			    arg);
+}
+
+int mem_scan_written(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)
+{
+	return scan_tracked(s, start, end, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, true, fn,
+			    arg);
 }
 
 int mem_scan_wp_async_armed(struct mem_scan *s, uint64_t addr)

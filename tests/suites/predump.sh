@@ -191,6 +191,90 @@ test_chain() { # PROG
 	_zoo_cleanup
 }
 
+# --- shared anonymous memory across rounds ----------------------------------
+# Entries of DIR's pagemap-shmem-*.img with flags FLAGS (1 PARENT, 4 PRESENT),
+# and a field of its stats-dump, per crit.
+pd_shmem_entries() { # DIR FLAGS
+	$PY - "$1" "$2" <<'EOF'
+import glob, sys, pycriu
+n = 0
+for f in glob.glob(sys.argv[1] + "/pagemap-shmem-*.img"):
+    img = pycriu.images.load(open(f, "rb"))
+    n += sum(1 for e in img["entries"][1:] if e.get("flags") == int(sys.argv[2]))
+print(n)
+EOF
+}
+pd_stat() { # DIR FIELD
+	$PY -c 'import sys, pycriu
+print(pycriu.images.load(open(sys.argv[1] + "/stats-dump", "rb"))["entries"][0]["dump"].get(sys.argv[2], 0))' \
+		"$1" "$2"
+}
+
+# A parent and a child write one MAP_SHARED|MAP_ANONYMOUS object (and zap
+# pages they wrote in their own mapping); a child forked between rounds maps
+# it unregistered (saved whole), then writes and exits (its mapping is gone:
+# saved whole). pre-dump x4, dump --track-mem, restore: every byte checked.
+test_shmem() {
+	local d pid t=$T/shmem n w
+	d=$(scratch_dir)
+	pd_start "$t" mem-shared-dirty "$d" || return
+	pid=$ZOO_PID
+	mkdir -p "$d/i2" "$d/i3" "$d/i4" "$d/i5"
+	pd_run "$t" "$d/pd1" pre-dump -t "$pid" -D "$d/i1" -o pd.log -v4 || { _zoo_cleanup; return; }
+	pd_record_holder "$d/i1"
+	sleep 0.3
+	pd_run "$t" "$d/pd2" pre-dump -t "$pid" -D "$d/i2" --prev-images-dir ../i1 -o pd.log -v4 ||
+		{ _zoo_cleanup; return; }
+	pd_record_holder "$d/i2"
+	n=$(pd_shmem_entries "$d/i1" 4)
+	if [ "${n:-0}" -gt 0 ] && [ "$(pd_shmem_entries "$d/i2" 1)" -gt 0 ]; then
+		pass "$t/incremental"
+	else
+		fail "$t/incremental" "i1 has $n PE_PRESENT shmem entries, i2 $(pd_shmem_entries "$d/i2" 1) PE_PARENT"
+	fi
+	kill -USR1 "$pid" # a late child maps the object, unregistered
+	sleep 0.3
+	pd_run "$t" "$d/pd3" pre-dump -t "$pid" -D "$d/i3" --prev-images-dir ../i2 -o pd.log -v4 ||
+		{ _zoo_cleanup; return; }
+	pd_record_holder "$d/i3"
+	n=$(pd_shmem_entries "$d/i3" 1)
+	if [ "$(ls "$d"/i3/pagemap-*.img | wc -l)" -lt 4 ]; then
+		fail "$t/forked-whole" "no late child in i3: $(ls "$d/i3" | tr '\n' ' ')"
+	elif [ "$n" != 0 ]; then
+		fail "$t/forked-whole" "i3 has $n PE_PARENT shmem entries with a late child mapping it"
+	else
+		pass "$t/forked-whole"
+	fi
+	kill -USR2 "$pid" # the late child writes, hands its model over and exits
+	for ((n = 0; n < 50; n++)); do
+		[ "$(pgrep -c -P "$pid")" = 1 ] && break
+		sleep 0.1
+	done
+	pd_run "$t" "$d/pd4" pre-dump -t "$pid" -D "$d/i4" --prev-images-dir ../i3 -o pd.log -v4 ||
+		{ _zoo_cleanup; return; }
+	pd_record_holder "$d/i4"
+	n=$(pd_shmem_entries "$d/i4" 1)
+	if [ "$(ls "$d"/i4/pagemap-*.img | wc -l)" != 3 ]; then
+		fail "$t/exited-whole" "the late child is still in i4: $(ls "$d/i4" | tr '\n' ' ')"
+	elif [ "$n" != 0 ]; then
+		fail "$t/exited-whole" "i4 has $n PE_PARENT shmem entries after a mapping went"
+	else
+		pass "$t/exited-whole"
+	fi
+	sleep 0.3
+	pd_run "$t" "$d/d5" dump -t "$pid" -D "$d/i5" --track-mem --prev-images-dir ../i4 \
+		-o dump.log -v4 || { _zoo_cleanup; return; }
+	n=$(pd_shmem_entries "$d/i5" 1) w=$(pd_stat "$d/i5" shpages_written)
+	if [ "${n:-0}" -gt 0 ] && [ "${w:-4096}" -lt 1024 ]; then
+		pass "$t/final-incremental"
+	else
+		fail "$t/final-incremental" "$n PE_PARENT shmem entries, $w of 4096 shared pages written"
+	fi
+	pd_decode_all "$t/crit" "$d/i5"
+	pd_restore_verdict "$t/restore" "$d" "$d/i5"
+	_zoo_cleanup
+}
+
 # --- pre-dump --cancel: the task keeps nothing, runs on unharmed ------------
 test_cancel() {
 	local d pid fds_before
@@ -458,6 +542,7 @@ test_dedup() {
 	_zoo_cleanup
 }
 
+test_shmem
 test_chain mem-dirty-random
 test_chain mem-dirty-maps
 test_chain anon-mem
