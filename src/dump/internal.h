@@ -313,6 +313,8 @@ int dump_vmas_early(struct dump_ctx *ctx);
 const struct mem_vmas *dump_vmas_armed(struct dump_ctx *ctx);
 int dump_snapshot_arm(struct dump_shared *sh);
 int dump_track_proc(struct dump_ctx *ctx);
+/* A pre-dump's pages found frozen, for a tracker that needs it (soft-dirty): after unremote. */
+int dump_track_scan(struct dump_ctx *ctx);
 int dump_track_pages(struct dump_ctx *ctx);
 int dump_predump_copy(struct dump_ctx *procs, size_t n);
 void dump_track_free_proc(struct dump_ctx *ctx);

@@ -8,8 +8,9 @@
  *   from the holder of the previous directory).
  * - dump_track_proc (step "track", frozen): finds each process's tracker
  *   (src/mem/tracker.c), or starts one for a pre-dump: a userfaultfd made in
- *   the task, else soft-dirty bits. A back end that scans frozen
- *   (soft-dirty) finds the pages and re-arms here, before the tree goes.
+ *   the task, else soft-dirty bits.
+ * - dump_track_scan (step "track-scan", frozen): a back end that scans
+ *   frozen (soft-dirty) finds the pages and re-arms, before the tree goes.
  * - dump_track_pages: which pages changed (frozen; a pre-dump's userfaultfd
  *   scan runs once the tree is let go), copied at once by a dump, after the
  *   tree is let go by a pre-dump (dump_predump_copy).
@@ -36,7 +37,7 @@
 struct dump_proc_track {
 	struct dump_track_entry *entry; /* its tracker, NULL if untracked */
 	bool has_parent;                /* tracked since the parent's scan */
-	bool collected;                 /* extents found already, frozen (collect_frozen) */
+	bool collected;                 /* extents found already, frozen (dump_track_scan) */
 	struct mem_extents extents;     /* a pre-dump's pages, copied after the freeze */
 	struct mem_snapshot *snap;      /* a snapshot's pages, copied after the freeze */
 	uint32_t pages_id;
@@ -290,14 +291,19 @@ static int collect(struct dump_ctx *ctx)
 
 /*
  * A pre-dump's process whose tracker scans frozen (soft-dirty): its VMAs
- * and pages are found now, then the tracking is re-armed, all before the
- * tree is let go; the pages are copied once it runs, as for any pre-dump.
+ * and pages are found now (stasis's scratch page unmapped already), then
+ * the tracking is re-armed, all before the tree is let go; the pages are
+ * copied once it runs, as for any pre-dump.
  */
-static int collect_frozen(struct dump_ctx *ctx)
+int dump_track_scan(struct dump_ctx *ctx)
 {
 	struct dump_proc_track *pt = ctx->track;
-	int r = mem_vmas_collect(ctx->pid, &ctx->vmas);
+	int r;
 
+	if (!ctx->opts->pre_dump || !pt || !pt->entry ||
+	    !mem_tracker_scans_frozen(&pt->entry->tracker))
+		return 0;
+	r = mem_vmas_collect(ctx->pid, &ctx->vmas);
 	if (r >= 0)
 		r = collect(ctx);
 	if (r >= 0)
@@ -330,8 +336,6 @@ int dump_track_proc(struct dump_ctx *ctx)
 		if (r < 0)
 			return r;
 	}
-	if (ctx->opts->pre_dump && pt->entry && mem_tracker_scans_frozen(&pt->entry->tracker))
-		return collect_frozen(ctx);
 	return 0;
 }
 

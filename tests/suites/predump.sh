@@ -245,27 +245,34 @@ test_untracked() { # MODE WHY
 }
 
 # --- pre-dump --cancel: the task keeps nothing, runs on unharmed ------------
-test_cancel() {
-	local d pid fds_before
+test_cancel() { # [MODE]
+	local d pid fds_before c=$T/cancel
+	local -x STASIS_TRACK_WITH=${1:-auto}
+	[ -z "${1:-}" ] || c=$T/cancel-$1
 	d=$(scratch_dir)
-	pd_start "$T/cancel" mem-dirty-random "$d" || return
+	pd_start "$c" mem-dirty-random "$d" || return
 	pid=$ZOO_PID
 	fds_before=$(pd_fds "$pid")
-	pd_run "$T/cancel" "$d/pd1" pre-dump -t "$pid" -D "$d/i1" -o pd.log -v4 || return
+	pd_run "$c" "$d/pd1" pre-dump -t "$pid" -D "$d/i1" -o pd.log -v4 || return
 	pd_record_holder "$d/i1"
-	pd_run "$T/cancel" "$d/c" pre-dump --cancel -D "$d/i1" || return
+	if ! pd_holder_alive "$d/i1"; then
+		fail "$c" "no holder for i1"
+		_zoo_cleanup
+		return
+	fi
+	pd_run "$c" "$d/c" pre-dump --cancel -D "$d/i1" || return
 	if pd_holder_alive "$d/i1"; then
-		fail "$T/cancel" "the holder still runs"
+		fail "$c" "the holder still runs"
 	elif ! pd_wait_untracked "$pid"; then
-		fail "$T/cancel" "$(pd_uffd_vmas "$pid") VMAs still registered with a userfaultfd"
+		fail "$c" "$(pd_uffd_vmas "$pid") VMAs still registered with a userfaultfd"
 	elif [ "$(pd_fds "$pid")" != "$fds_before" ]; then
-		fail "$T/cancel" "the task's fds changed"
+		fail "$c" "the task's fds changed"
 	else
 		_zoo_sigterm && _zoo_verdict "$d"
 		if [ "$ZOO_RESULT" = PASS ]; then
-			pass "$T/cancel"
+			pass "$c"
 		else
-			fail "$T/cancel" "the program after the cancel: $ZOO_WHY"
+			fail "$c" "the program after the cancel: $ZOO_WHY"
 		fi
 	fi
 	_zoo_cleanup
@@ -289,21 +296,23 @@ test_holder_exit() {
 }
 
 # --- dump --iterative: rounds and the final dump in one process --------------
-test_iterative() {
-	local d pid n
+test_iterative() { # [MODE]
+	local d pid n c=$T/iterative
+	local -x STASIS_TRACK_WITH=${1:-auto}
+	[ -z "${1:-}" ] || c=$T/iterative-$1
 	d=$(scratch_dir)
-	pd_start "$T/iterative" mem-dirty-random "$d" || return
+	pd_start "$c" mem-dirty-random "$d" || return
 	pid=$ZOO_PID
 	mkdir -p "$d/img"
-	pd_run "$T/iterative" "$d/it" dump -t "$pid" -D "$d/img" --iterative --max-iterations 3 \
+	pd_run "$c" "$d/it" dump -t "$pid" -D "$d/img" --iterative --max-iterations 3 \
 		-o dump.log -v4 || return
 	n=$(ls -d "$d/img"/pre-* 2>/dev/null | wc -l)
 	if [ "$n" -lt 1 ] || [ "$n" -gt 3 ] || [ ! -L "$d/img/parent" ]; then
-		fail "$T/iterative/rounds" "$n rounds, parent '$(readlink "$d/img/parent")'"
+		fail "$c/rounds" "$n rounds, parent '$(readlink "$d/img/parent")'"
 	else
-		pass "$T/iterative/rounds"
+		pass "$c/rounds"
 	fi
-	pd_restore_verdict "$T/iterative/restore" "$d" "$d/img"
+	pd_restore_verdict "$c/restore" "$d" "$d/img"
 	_zoo_cleanup
 }
 
@@ -516,6 +525,8 @@ if "$STASIS" check --feature soft_dirty >/dev/null 2>&1; then
 	test_chain mem-dirty-random soft-dirty
 	test_chain mem-dirty-maps soft-dirty
 	test_chain anon-mem soft-dirty
+	test_cancel soft-dirty
+	test_iterative soft-dirty
 else
 	skip "$T/chain-soft-dirty" \
 		"the kernel has no soft-dirty bits (CONFIG_MEM_SOFT_DIRTY; stasis check)"
@@ -524,6 +535,7 @@ else
 	# entries, the final dump's scan) with bits that never come up here: right
 	# only for a program that writes nothing between rounds, as anon-mem.
 	test_chain anon-mem soft-dirty-unchecked
+	test_cancel soft-dirty-unchecked
 fi
 
 if ! "$STASIS" check --feature uffd_wp_async >/dev/null 2>&1 ||
