@@ -253,32 +253,32 @@ static const char *why_untracked(enum dump_track_with with)
 static int start_tracker(struct dump_ctx *ctx, struct mem_tracker *ret)
 {
 	enum dump_track_with with = ctx->opts->snapshot ? DUMP_TRACK_AUTO : ctx->opts->track_with;
-	int uffd = -1, r;
+	struct mem_tracker t = {.kind = MEM_TRACK_UFFD_WP, .uffd = -1};
+	int r;
 
 	if (with == DUMP_TRACK_AUTO) {
 		r = refuse_own_uffd(ctx);
 		if (r >= 0)
-			r = arm_uffd(ctx, &uffd);
+			r = arm_uffd(ctx, &t.uffd);
 		if (r < 0)
 			return r;
-		if (uffd >= 0) {
-			*ret = (struct mem_tracker){.kind = MEM_TRACK_UFFD_WP, .uffd = uffd};
-			return 1;
-		}
 	}
 	if (with == DUMP_TRACK_SOFT_DIRTY_UNCHECKED)
 		pr_warn("pid %d: soft-dirty bits used unchecked (STASIS_TRACK_WITH, a test hook): "
 			"pages written between rounds are missed if the kernel has none",
 			ctx->pid);
-	if (with == DUMP_TRACK_SOFT_DIRTY_UNCHECKED ||
-	    (with != DUMP_TRACK_NONE && soft_dirty_ok(ctx->sh->tracking))) {
-		pr_info("pid %d: its writes are tracked with soft-dirty bits", ctx->pid);
-		*ret = (struct mem_tracker){.kind = MEM_TRACK_SOFT_DIRTY, .uffd = -1};
-		return 1;
+	if (t.uffd < 0) {
+		if (with != DUMP_TRACK_SOFT_DIRTY_UNCHECKED &&
+		    (with == DUMP_TRACK_NONE || !soft_dirty_ok(ctx->sh->tracking))) {
+			pr_warn("pid %d: %s: its memory is saved whole in every round", ctx->pid,
+				why_untracked(with));
+			return 0;
+		}
+		t.kind = MEM_TRACK_SOFT_DIRTY;
 	}
-	pr_warn("pid %d: %s: its memory is saved whole in every round", ctx->pid,
-		why_untracked(with));
-	return 0;
+	pr_info("pid %d: its writes are tracked with %s", ctx->pid, mem_tracker_name(t.kind));
+	*ret = t;
+	return 1;
 }
 
 static int collect(struct dump_ctx *ctx)

@@ -178,14 +178,21 @@ test_chain() { # PROG [MODE]
 	fi
 	local parents w1 w2
 	parents=$(pd_entries "$d/i2" "$pid" 1)
-	w1=$(pd_stat "$d/i1" pages_written) w2=$(pd_stat "$d/i2" pages_written)
-	if [ "${parents:-0}" -gt 0 ] && [ "${w2:-0}" -lt "${w1:-0}" ]; then
+	if [ "${parents:-0}" -gt 0 ]; then
 		pass "$c/parent-entries"
 	else
-		fail "$c/parent-entries" "i2 has ${parents:-0} PE_PARENT entries, wrote ${w2:-?}" \
-			"pages (i1: ${w1:-?})"
+		fail "$c/parent-entries" "pagemap of i2 has no PE_PARENT entry"
 	fi
+	# anon-mem writes nothing after its setup: i2 saves next to nothing (the vDSO).
+	w1=$(pd_stat "$d/i1" pages_written) w2=$(pd_stat "$d/i2" pages_written)
 	echo "# $c: pages written by i1 $w1, by i2 $w2"
+	if [ "$prog" = anon-mem ]; then
+		if [ "${w1:-0}" -gt 0 ] && [ "$((${w2:-w1} * 10))" -lt "$w1" ]; then
+			pass "$c/few-written"
+		else
+			fail "$c/few-written" "i2 wrote ${w2:-?} pages, i1 ${w1:-?}"
+		fi
+	fi
 	[[ $prog == mem-dirty-* ]] && kill -USR1 "$pid"
 	sleep 0.3
 	pd_run "$c/dump" "$d/d3" dump -t "$pid" -D "$d/i3" --track-mem \
