@@ -187,7 +187,7 @@ test_chain() { # PROG [MODE]
 	w1=$(pd_stat "$d/i1" pages_written) w2=$(pd_stat "$d/i2" pages_written)
 	echo "# $c: pages written by i1 $w1, by i2 $w2"
 	if [ "$prog" = anon-mem ]; then
-		if [ "${w1:-0}" -gt 0 ] && [ "$((${w2:-w1} * 10))" -lt "$w1" ]; then
+		if [ "${w1:-0}" -gt 0 ] && [ "$((${w2:-$w1} * 10))" -lt "$w1" ]; then
 			pass "$c/few-written"
 		else
 			fail "$c/few-written" "i2 wrote ${w2:-?} pages, i1 ${w1:-?}"
