@@ -15,6 +15,7 @@ static uint64_t env_number(const char *name)
 
 int cmd_dump(const struct cli_opts *o)
 {
+	int with = track_with_from_env();
 	struct dump_opts d = {
 		.pid = o->pid,
 		.images_dir = o->images_dir,
@@ -30,6 +31,7 @@ int cmd_dump(const struct cli_opts *o)
 		.fail_step = (int)env_number("STASIS_FAIL_STEP"),
 		.splice_min_kib = env_number("STASIS_SPLICE_MIN_KIB"),
 		.snapshot_pause_ms = (unsigned)env_number("STASIS_SNAPSHOT_PAUSE_MS"),
+		.track_with = (enum dump_track_with)with,
 	};
 	const struct dump_iter_opts it = {
 		.max_iterations = o->max_iterations,
@@ -41,6 +43,8 @@ int cmd_dump(const struct cli_opts *o)
 		fprintf(stderr, "stasis dump: -t PID and -D DIR are required\n");
 		return 1;
 	}
+	if (with < 0)
+		return 1;
 	if (o->track_mem && !o->prev_images_dir) {
 		fprintf(stderr,
 			"stasis dump: --track-mem needs --prev-images-dir (the pre-dump)\n");

@@ -303,6 +303,7 @@ static const struct dump_step steps[] = {
 	{"core", NULL, dump_core},
 	{"track", NULL, dump_track_proc, .pre = true},
 	{"unremote", NULL, close_remote, .pre = true},
+	{"track-scan", NULL, dump_track_scan, .pre = true},
 	{"fds", NULL, dump_fds},
 	{"fs", NULL, dump_fs},
 	{"pages", NULL, timed_pages, .pre_after = true},

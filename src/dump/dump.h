@@ -14,6 +14,23 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/*
+ * How a pre-dump watches the writes of a process it starts tracking
+ * (docs/predump.md "Without WP_ASYNC"). Forcing one is a test hook
+ * (STASIS_TRACK_WITH).
+ */
+enum dump_track_with {
+	DUMP_TRACK_AUTO,       /* userfaultfd WP_ASYNC, else soft-dirty bits, else none (warned) */
+	DUMP_TRACK_SOFT_DIRTY, /* soft-dirty bits, else none (warned) */
+	DUMP_TRACK_NONE,       /* none, as on a kernel with neither (warned) */
+	/*
+	 * Soft-dirty bits even where the kernel has none (warned): for tests of
+	 * the plumbing with a program that writes nothing between rounds; the
+	 * images miss the pages written between rounds on such a kernel.
+	 */
+	DUMP_TRACK_SOFT_DIRTY_UNCHECKED,
+};
+
 struct dump_opts {
 	pid_t pid;              /* -t */
 	const char *images_dir; /* -D */
@@ -29,6 +46,7 @@ struct dump_opts {
 	/* Rounds in one process (stasis_dump_iterative): the tracking goes from round to
 	 * round here, owned by the caller; NULL: from and to a holder process. */
 	struct dump_tracking *tracking;
+	enum dump_track_with track_with; /* set from STASIS_TRACK_WITH by the CLI, for tests */
 	bool file_locks; /* --file-locks: file locks dumped (else a task holding one is refused) */
 	/* --ghost-limit: the largest deleted file whose content is saved; 0: the default */
 	uint64_t ghost_limit;

@@ -317,6 +317,8 @@ int dump_vmas_early(struct dump_ctx *ctx);
 const struct mem_vmas *dump_vmas_armed(struct dump_ctx *ctx);
 int dump_snapshot_arm(struct dump_shared *sh);
 int dump_track_proc(struct dump_ctx *ctx);
+/* A pre-dump's pages found frozen, for a tracker that needs it (soft-dirty): after unremote. */
+int dump_track_scan(struct dump_ctx *ctx);
 int dump_track_pages(struct dump_ctx *ctx);
 int dump_predump_copy(struct dump_ctx *procs, size_t n);
 void dump_track_free_proc(struct dump_ctx *ctx);
@@ -325,27 +327,29 @@ int dump_track_end(struct dump_shared *sh, const struct dump_opts *o, struct img
 /* dedup.c: --auto-dedup, the pages dir saved punched out of the pre-dumps below it */
 int dump_dedup(struct img_dir *dir);
 
-/* track-holder.c: the userfaultfds of tracked processes, and their holder between commands */
+/* track-holder.c: the tracked processes, and their holder between commands */
 struct dump_track_entry {
 	pid_t pid;
-	uint64_t starttime; /* with pid, names the process */
-	int uffd;
-	struct mem_snapshot *snap; /* a snapshot armed before the freeze, until it */
+	uint64_t starttime;         /* with pid, names the process */
+	struct mem_tracker tracker; /* how its writes are seen (a snapshot: its userfaultfd) */
+	struct mem_snapshot *snap;  /* a snapshot armed before the freeze, until it */
 };
 struct dump_tracking {
 	struct dump_track_entry **v;
 	size_t n, cap;
+	int soft_dirty; /* the kernel has soft-dirty bits: 1, 0 unknown yet (predump.c), -1 no */
 };
 int dump_tracking_new(struct dump_tracking **ret);
-int dump_tracking_add(struct dump_tracking *trk, pid_t pid, uint64_t starttime, int uffd,
-		      struct dump_track_entry **ret);
+/* Add a process and its tracker (owned by trk from now on, also on failure). */
+int dump_tracking_add(struct dump_tracking *trk, pid_t pid, uint64_t starttime,
+		      const struct mem_tracker *t, struct dump_track_entry **ret);
 struct dump_track_entry *dump_tracking_find(struct dump_tracking *trk, pid_t pid,
 					    uint64_t starttime);
 static inline void dump_tracking_freep(struct dump_tracking **t)
 {
 	dump_tracking_free(*t);
 }
-/* Take every userfaultfd from the holder of the images directory dirfd: -ENOENT if none. */
+/* Take the tracking from the holder of the images directory dirfd: -ENOENT if none. */
 int dump_holder_take(int dirfd, const char *label, struct dump_tracking **ret_trk);
-/* Fork a holder of trk's userfaultfds for the images directory dirfd. */
+/* Fork a holder of trk's tracking for the images directory dirfd. */
 int dump_holder_spawn(int dirfd, const char *label, const struct dump_tracking *trk);

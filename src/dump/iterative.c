@@ -84,7 +84,8 @@ static int run_rounds(const struct dump_opts *final, struct dump_tracking *trk,
 						    .pre_dump = true,
 						    .prev_images_dir = prev[0] ? prev : NULL,
 						    .auto_dedup = final->auto_dedup,
-						    .tracking = trk});
+						    .tracking = trk,
+						    .track_with = final->track_with});
 		if (r >= 0)
 			r = round_written(dir, &written);
 		if (r < 0)

@@ -26,8 +26,12 @@ int dump_vmas(struct dump_ctx *ctx)
 {
 	/* Read before the freeze: only maps is read now, to see that nothing changed. */
 	const struct mem_vmas *pre = ctx->vmas_early.v ? &ctx->vmas_early : dump_vmas_armed(ctx);
-	int r = pre ? mem_vmas_refresh(ctx->pid, pre, &ctx->vmas, NULL)
-		    : mem_vmas_collect(ctx->pid, &ctx->vmas);
+	int r;
+
+	if (ctx->opts->pre_dump && ctx->vmas.v)
+		return 0; /* read frozen by a tracker that scans frozen (predump.c) */
+	r = pre ? mem_vmas_refresh(ctx->pid, pre, &ctx->vmas, NULL)
+		: mem_vmas_collect(ctx->pid, &ctx->vmas);
 
 	/* File ids are for mm-PID.img, which a pre-dump does not write. */
 	if (r < 0 || ctx->opts->pre_dump)

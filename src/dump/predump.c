@@ -4,14 +4,18 @@
  * runs when it saves memory against a previous image set.
  *
  * - dump_track_begin: the "parent" link to --prev-images-dir, and the
- *   userfaultfds of the previous round (from the caller in --iterative,
- *   else from the holder of the previous directory).
- * - dump_track_proc (step "track", frozen): finds each process's
- *   userfaultfd, or makes one in the task for a pre-dump.
- * - dump_track_pages (frozen): which pages changed, copied at once by a
- *   dump, after the tree is let go by a pre-dump (dump_predump_copy).
- * - dump_track_end: a pre-dump hands the userfaultfds to a holder; a dump
- *   closes them, which removes the tracking from the tasks.
+ *   tracking of the previous round (from the caller in --iterative, else
+ *   from the holder of the previous directory).
+ * - dump_track_proc (step "track", frozen): finds each process's tracker
+ *   (src/mem/tracker.c), or starts one for a pre-dump: a userfaultfd made in
+ *   the task, else soft-dirty bits.
+ * - dump_track_scan (step "track-scan", frozen): a back end that scans
+ *   frozen (soft-dirty) finds the pages and re-arms, before the tree goes.
+ * - dump_track_pages: which pages changed (frozen; a pre-dump's userfaultfd
+ *   scan runs once the tree is let go), copied at once by a dump, after the
+ *   tree is let go by a pre-dump (dump_predump_copy).
+ * - dump_track_end: a pre-dump hands the tracking to a holder; a dump
+ *   closes the userfaultfds, which removes the tracking from the tasks.
  *
  * A snapshot (dump -R --snapshot) goes the same way with a synchronous
  * userfaultfd made in each task: its pages are protected frozen
@@ -27,11 +31,13 @@
 #include "compat/syscalls.h"
 #include "dump/internal.h"
 #include "image/image.h"
+#include "kerndat/kerndat.h"
 
 /* What a process's pages are saved against. */
 struct dump_proc_track {
-	struct dump_track_entry *entry; /* its userfaultfd, NULL if untracked */
+	struct dump_track_entry *entry; /* its tracker, NULL if untracked */
 	bool has_parent;                /* tracked since the parent's scan */
+	bool collected;                 /* extents found already, frozen (dump_track_scan) */
 	struct mem_extents extents;     /* a pre-dump's pages, copied after the freeze */
 	struct mem_snapshot *snap;      /* a snapshot's pages, copied after the freeze */
 	uint32_t pages_id;
@@ -139,7 +145,7 @@ int dump_snapshot_arm(struct dump_shared *sh)
 {
 	for (size_t i = 0; i < sh->tracking->n; i++) {
 		struct dump_track_entry *e = sh->tracking->v[i];
-		int r = mem_snapshot_arm(e->pid, e->uffd, &e->snap);
+		int r = mem_snapshot_arm(e->pid, e->tracker.uffd, &e->snap);
 
 		if (r < 0) {
 			pr_err("pid %d: cannot arm its snapshot: %s", e->pid, strerror(-r));
@@ -149,8 +155,12 @@ int dump_snapshot_arm(struct dump_shared *sh)
 	return 0;
 }
 
-/* A userfaultfd made in the task (remote syscall), taken out, and closed there again. */
-static int arm(struct dump_ctx *ctx, int *ret_uffd)
+/*
+ * A userfaultfd made in the task (remote syscall), taken out, and closed
+ * there again; none (*ret_uffd untouched) if the kernel refuses one or its
+ * WP_ASYNC mode to a pre-dump (warned).
+ */
+static int arm_uffd(struct dump_ctx *ctx, int *ret_uffd)
 {
 	_cleanup_close_ int pidfd = -1, uffd = -1;
 	long rfd;
@@ -166,8 +176,7 @@ static int arm(struct dump_ctx *ctx, int *ret_uffd)
 		return r;
 	}
 	if (r < 0) {
-		pr_warn("pid %d: no userfaultfd (%s%s): its memory is saved whole every round",
-			ctx->pid, strerror(-r),
+		pr_warn("pid %d: no userfaultfd (%s%s)", ctx->pid, strerror(-r),
 			r == -EPERM ? "; see sysctl vm.unprivileged_userfaultfd" : "");
 		return 0;
 	}
@@ -189,7 +198,7 @@ static int arm(struct dump_ctx *ctx, int *ret_uffd)
 	if (ctx->opts->snapshot)
 		r = mem_snapshot_api(ctx->pid, uffd);
 	else if (mem_track_api(ctx->pid, uffd) < 0)
-		return 0; /* saved whole every round */
+		return 0; /* warned; another back end, or none */
 	if (r < 0)
 		return r;
 	*ret_uffd = TAKE_FD(uffd);
@@ -214,11 +223,116 @@ static int refuse_own_uffd(struct dump_ctx *ctx)
 	return r;
 }
 
+/* Whether the kernel has soft-dirty bits: probed once per tracking set. */
+static bool soft_dirty_ok(struct dump_tracking *trk)
+{
+	if (!trk->soft_dirty)
+		trk->soft_dirty = kerndat_probe(KD_SOFT_DIRTY) == 1 ? 1 : -1;
+	return trk->soft_dirty > 0;
+}
+
+static const char *why_untracked(enum dump_track_with with)
+{
+	switch (with) {
+	case DUMP_TRACK_NONE:
+		return "tracking disabled by STASIS_TRACK_WITH=none";
+	case DUMP_TRACK_SOFT_DIRTY:
+		return "soft-dirty forced by STASIS_TRACK_WITH, and the kernel has no soft-dirty "
+		       "bits (CONFIG_MEM_SOFT_DIRTY)";
+	default:
+		return "no userfaultfd WP_ASYNC (Linux 6.7+) and no soft-dirty bits "
+		       "(CONFIG_MEM_SOFT_DIRTY): see stasis check";
+	}
+}
+
+/*
+ * How a process new to the tracking is watched from now on: userfaultfd
+ * WP_ASYNC, else soft-dirty bits, else not at all (warned: saved whole every
+ * round). 1 with *ret set, 0 if untracked.
+ */
+static int start_tracker(struct dump_ctx *ctx, struct mem_tracker *ret)
+{
+	enum dump_track_with with = ctx->opts->snapshot ? DUMP_TRACK_AUTO : ctx->opts->track_with;
+	struct mem_tracker t = {.kind = MEM_TRACK_UFFD_WP, .uffd = -1};
+	int r;
+
+	if (with == DUMP_TRACK_AUTO) {
+		r = refuse_own_uffd(ctx);
+		if (r >= 0)
+			r = arm_uffd(ctx, &t.uffd);
+		if (r < 0)
+			return r;
+	}
+	if (with == DUMP_TRACK_SOFT_DIRTY_UNCHECKED)
+		pr_warn("pid %d: soft-dirty bits used unchecked (STASIS_TRACK_WITH, a test hook): "
+			"pages written between rounds are missed if the kernel has none",
+			ctx->pid);
+	if (t.uffd < 0) {
+		if (with != DUMP_TRACK_SOFT_DIRTY_UNCHECKED &&
+		    (with == DUMP_TRACK_NONE || !soft_dirty_ok(ctx->sh->tracking))) {
+			pr_warn("pid %d: %s: its memory is saved whole in every round", ctx->pid,
+				why_untracked(with));
+			return 0;
+		}
+		t.kind = MEM_TRACK_SOFT_DIRTY;
+	}
+	pr_info("pid %d: its writes are tracked with %s", ctx->pid, mem_tracker_name(t.kind));
+	*ret = t;
+	return 1;
+}
+
+/*
+ * The private pages to save, and the shared ones written through this
+ * process's mappings (userfaultfd only: shared objects mapped by a process
+ * tracked otherwise are saved whole).
+ */
+static int collect(struct dump_ctx *ctx)
+{
+	struct dump_proc_track *pt = ctx->track;
+	const struct mem_tracker *t = pt->entry ? &pt->entry->tracker : NULL;
+	int uffd = t && t->kind == MEM_TRACK_UFFD_WP ? t->uffd : -1;
+	int r;
+
+	r = mem_tracker_collect(ctx->pid, t, pt->has_parent, &ctx->vmas, &pt->extents,
+				&ctx->mem_stats);
+	if (r >= 0 && !ctx->sh->shmem_track)
+		r = mem_shmem_track_new(ctx->dir, ctx->opts->prev_images_dir != NULL,
+					&ctx->sh->shmem_track);
+	if (r >= 0)
+		r = mem_shmem_track_collect(ctx->sh->shmem_track, ctx->pid, ctx->stat.starttime,
+					    uffd, pt->has_parent, &ctx->vmas);
+	return r;
+}
+
+/*
+ * A pre-dump's process whose tracker scans frozen (soft-dirty): its VMAs
+ * and pages are found now (stasis's scratch page unmapped already), then
+ * the tracking is re-armed, all before the tree is let go; the pages are
+ * copied once it runs, as for any pre-dump.
+ */
+int dump_track_scan(struct dump_ctx *ctx)
+{
+	struct dump_proc_track *pt = ctx->track;
+	int r;
+
+	if (!ctx->opts->pre_dump || !pt || !pt->entry ||
+	    !mem_tracker_scans_frozen(&pt->entry->tracker))
+		return 0;
+	r = mem_vmas_collect(ctx->pid, &ctx->vmas);
+	if (r >= 0)
+		r = collect(ctx);
+	if (r >= 0)
+		r = mem_tracker_rearm(ctx->pid, &pt->entry->tracker);
+	pt->collected = r >= 0;
+	return r;
+}
+
 int dump_track_proc(struct dump_ctx *ctx)
 {
 	struct dump_tracking *trk = ctx->sh->tracking;
 	struct dump_proc_track *pt;
-	int uffd = -1, r;
+	struct mem_tracker t;
+	int r;
 
 	if (!tracking_on(ctx->opts))
 		return 0;
@@ -229,20 +343,15 @@ int dump_track_proc(struct dump_ctx *ctx)
 	pt->entry = dump_tracking_find(trk, ctx->pid, ctx->stat.starttime);
 	if (pt->entry) {
 		pt->has_parent = ctx->opts->prev_images_dir != NULL;
-		return 0;
+	} else if (ctx->opts->pre_dump || ctx->opts->snapshot) {
+		/* New since the last round (or the first round): only a pre-dump arms it. */
+		r = start_tracker(ctx, &t);
+		if (r > 0)
+			r = dump_tracking_add(trk, ctx->pid, ctx->stat.starttime, &t, &pt->entry);
+		if (r < 0)
+			return r;
 	}
-	/* New since the last round (or the first round): only a pre-dump arms it. */
-	if (!ctx->opts->pre_dump && !ctx->opts->snapshot)
-		return 0;
-	r = refuse_own_uffd(ctx);
-	if (r >= 0)
-		r = arm(ctx, &uffd);
-	if (r < 0 || uffd < 0)
-		return r;
-	r = dump_tracking_add(trk, ctx->pid, ctx->stat.starttime, uffd, &pt->entry);
-	if (r < 0)
-		close(uffd);
-	return r;
+	return 0;
 }
 
 void dump_track_free_proc(struct dump_ctx *ctx)
@@ -253,24 +362,6 @@ void dump_track_free_proc(struct dump_ctx *ctx)
 	mem_snapshot_free(ctx->track->snap);
 	free(ctx->track);
 	ctx->track = NULL;
-}
-
-/* The private pages to save, and the shared ones written through this process's mappings. */
-static int collect(struct dump_ctx *ctx)
-{
-	struct dump_proc_track *pt = ctx->track;
-	int uffd = pt->entry ? pt->entry->uffd : -1;
-	int r;
-
-	r = mem_track_collect(ctx->pid, uffd, pt->has_parent, &ctx->vmas, &pt->extents,
-			      &ctx->mem_stats);
-	if (r >= 0 && !ctx->sh->shmem_track)
-		r = mem_shmem_track_new(ctx->dir, ctx->opts->prev_images_dir != NULL,
-					&ctx->sh->shmem_track);
-	if (r >= 0)
-		r = mem_shmem_track_collect(ctx->sh->shmem_track, ctx->pid, ctx->stat.starttime,
-					    uffd, pt->has_parent, &ctx->vmas);
-	return r;
 }
 
 int dump_track_pages(struct dump_ctx *ctx)
@@ -284,10 +375,10 @@ int dump_track_pages(struct dump_ctx *ctx)
 					   dump_pages_id(ctx->sh), &ctx->mem_stats);
 	}
 	if (ctx->opts->snapshot)
-		return mem_snapshot_begin(ctx->pid, pt->entry->uffd, &ctx->vmas, ctx->dir,
+		return mem_snapshot_begin(ctx->pid, pt->entry->tracker.uffd, &ctx->vmas, ctx->dir,
 					  (uint64_t)ctx->pid, dump_pages_id(ctx->sh),
 					  &ctx->mem_stats, &pt->snap);
-	r = collect(ctx);
+	r = pt->collected ? 0 : collect(ctx);
 	if (r < 0)
 		return r;
 	pr_info("pid %d: %zu extents of pages to save (%" PRIu64 " written, %" PRIu64

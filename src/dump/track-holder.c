@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Who holds the userfaultfds between two commands (docs/predump.md): a
- * small process forked by `stasis pre-dump` when it is done. It listens on
- * an abstract unix socket named after the images directory (its device and
+ * Who holds the tracking between two commands (docs/predump.md): a small
+ * process forked by `stasis pre-dump` when it is done. It listens on an
+ * abstract unix socket named after the images directory (its device and
  * inode), and the next command that names that directory with
  * --prev-images-dir (or `pre-dump --cancel -D` it) connects, receives every
- * userfaultfd with SCM_RIGHTS, and the holder exits. It also exits once all
+ * process's tracking (pid, start time, back end, and its userfaultfd with
+ * SCM_RIGHTS if it has one), and the holder exits. It also exits once all
  * the tracked processes are gone. When the last reference to a userfaultfd
- * is closed the kernel unregisters it: the tasks keep nothing of it.
+ * is closed the kernel unregisters it: the tasks keep nothing of it. A
+ * process tracked with soft-dirty bits has no fd: the holder only vouches
+ * that its bits were cleared at the end of the last round.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,9 +28,10 @@
 
 #define HOLDER_PIDFILE "stasis-track.pid"
 
-/* What the holder sends per process, with its userfaultfd; pid 0 ends the list. */
+/* What the holder sends per process, with its userfaultfd if any; pid 0 ends the list. */
 struct holder_msg {
 	int32_t pid;
+	uint32_t kind; /* enum mem_track_kind */
 	uint64_t starttime;
 };
 
@@ -37,7 +41,7 @@ void dump_tracking_free(struct dump_tracking *trk)
 		return;
 	for (size_t i = 0; i < trk->n; i++) {
 		mem_snapshot_free(trk->v[i]->snap); /* stops its thread before the uffd goes */
-		safe_close(trk->v[i]->uffd);
+		mem_tracker_release(&trk->v[i]->tracker);
 		free(trk->v[i]);
 	}
 	free(trk->v);
@@ -54,24 +58,29 @@ int dump_tracking_new(struct dump_tracking **ret)
 	return 0;
 }
 
-int dump_tracking_add(struct dump_tracking *trk, pid_t pid, uint64_t starttime, int uffd,
-		      struct dump_track_entry **ret)
+int dump_tracking_add(struct dump_tracking *trk, pid_t pid, uint64_t starttime,
+		      const struct mem_tracker *t, struct dump_track_entry **ret)
 {
+	struct mem_tracker held = *t;
 	struct dump_track_entry *e, **v;
 
 	if (trk->n == trk->cap) {
 		size_t cap = trk->cap ? trk->cap * 2 : 8;
 
 		v = reallocarray(trk->v, cap, sizeof(*v));
-		if (!v)
+		if (!v) {
+			mem_tracker_release(&held);
 			return -ENOMEM;
+		}
 		trk->v = v;
 		trk->cap = cap;
 	}
 	e = calloc(1, sizeof(*e));
-	if (!e)
+	if (!e) {
+		mem_tracker_release(&held);
 		return -ENOMEM;
-	*e = (struct dump_track_entry){.pid = pid, .starttime = starttime, .uffd = uffd};
+	}
+	*e = (struct dump_track_entry){.pid = pid, .starttime = starttime, .tracker = held};
 	trk->v[trk->n++] = e;
 	if (ret)
 		*ret = e;
@@ -159,13 +168,14 @@ int dump_holder_take(int dirfd, const char *label, struct dump_tracking **ret_tr
 		}
 		if (m.pid == 0)
 			break;
-		if (fd < 0)
+		if ((m.kind == MEM_TRACK_UFFD_WP) != (fd >= 0) || m.kind > MEM_TRACK_SOFT_DIRTY) {
+			safe_close(fd);
 			return -EBADMSG;
-		r = dump_tracking_add(trk, m.pid, m.starttime, fd, NULL);
-		if (r < 0) {
-			close(fd);
-			return r;
 		}
+		r = dump_tracking_add(trk, m.pid, m.starttime,
+				      &(struct mem_tracker){.kind = m.kind, .uffd = fd}, NULL);
+		if (r < 0)
+			return r;
 	}
 	/* The holder has handed everything over; remove its pid file. */
 	(void)unlinkat(dirfd, HOLDER_PIDFILE, 0);
@@ -208,9 +218,10 @@ static void serve(int lsk, const struct dump_tracking *trk)
 		return;
 	}
 	for (size_t i = 0; i < trk->n; i++) {
-		const struct holder_msg m = {trk->v[i]->pid, trk->v[i]->starttime};
+		const struct dump_track_entry *e = trk->v[i];
+		const struct holder_msg m = {e->pid, e->tracker.kind, e->starttime};
 
-		if (send_one(sk, &m, trk->v[i]->uffd) < 0)
+		if (send_one(sk, &m, e->tracker.uffd) < 0)
 			_exit(1);
 	}
 	(void)send_one(sk, &end, -1);
@@ -218,7 +229,7 @@ static void serve(int lsk, const struct dump_tracking *trk)
 	_exit(0);
 }
 
-/* Keep only what the holder needs: the socket, the userfaultfds, the pidfds. */
+/* Keep only what the holder needs: the socket, the userfaultfds, the pidfds (-1s ignored). */
 static void close_others(const int *keep, size_t n)
 {
 	for (int fd = 3; fd < 65536; fd++) {
@@ -248,7 +259,7 @@ static void holder_main(struct pollfd *pfd, const struct dump_tracking *trk)
 		dup2(devnull, fd);
 	keep[nkeep++] = lsk;
 	for (size_t i = 0; i < trk->n; i++) {
-		keep[nkeep++] = trk->v[i]->uffd;
+		keep[nkeep++] = trk->v[i]->tracker.uffd;
 		keep[nkeep++] = pfd[i + 1].fd;
 	}
 	close_others(keep, nkeep);

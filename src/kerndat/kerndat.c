@@ -58,7 +58,7 @@ static const struct kerndat_feature features[_KD_COUNT] = {
 		"pre-dump and incremental dumps (--track-mem, --prev-images-dir)"),
 	FEATURE(KD_SOFT_DIRTY, "soft_dirty", NULL, false, probe_soft_dirty,
 		"soft-dirty bits (clear_refs 4, pagemap bit 55)",
-		"criu's dirty tracking; stasis tracks with mem_dirty_track instead"),
+		"pre-dump tracking where userfaultfd WP_ASYNC is missing (criu's tracking)"),
 	FEATURE(KD_TCP_REPAIR, "tcp_repair", NULL, false, probe_tcp_repair,
 		"TCP_REPAIR socket option",
 		"dumping established TCP connections (--tcp-established)"),

@@ -38,6 +38,7 @@ struct smaps_vmflags {
 	bool shadow_stack;  /* VM_SHADOW_STACK */
 	bool lock_onfault;  /* VM_LOCKONFAULT ("lf", with "lo"): locked as pages fault in */
 	bool uffd;          /* registered with a userfaultfd ("um", "uw" or "ui") */
+	bool soft_dirty;    /* VM_SOFTDIRTY ("sd"): every page of it reads as soft-dirty */
 };
 
 /* Parse the flags after "VmFlags:" (unknown ones are ignored, as CRIU does). */
@@ -109,3 +110,40 @@ int mem_uffd_register_wp(pid_t pid, int uffd, const VmaEntry *e, bool *ret_ok);
  */
 bool mem_shmem_track_written(const struct mem_shmem_track *t, uint64_t shmid,
 			     const uint8_t **ret_bits, uint64_t *ret_npages);
+
+/* ---- Pagemap entries (scan.c, track-softdirty.c) ---- */
+
+/*
+ * The frame of the shared zero page (one is mapped, read and looked up in
+ * /proc/self/pagemap; needs CAP_SYS_ADMIN), 0 if unknown.
+ */
+uint64_t mem_zero_pfn(void);
+
+/* ---- Soft-dirty tracking (track-softdirty.c) ---- */
+
+/* What is known of the pages of a range whose pagemap entries are classified. */
+struct mem_sd_range {
+	uint64_t zero_pfn; /* the zero page's frame, 0 if unknown */
+	bool known;        /* the parent image set holds the pages not soft-dirty since its scan */
+	bool via_fd;       /* the task cannot read them itself: read through /proc/PID/mem */
+};
+
+/*
+ * The extents of n pages from addr on (page aligned, inside one VMA) whose
+ * /proc/PID/pagemap entries are pme[0..n): added to out in address order
+ * (runs joined by mem_extents_add), counted in st. Pure: docs/predump.md
+ * tells which page goes where.
+ */
+int mem_softdirty_classify(const uint64_t *pme, size_t n, uint64_t addr,
+			   const struct mem_sd_range *rng, struct mem_extents *out,
+			   struct mem_dump_stats *st);
+
+/*
+ * Frozen pid's private pages into out, as mem_track_collect does, with a
+ * page IMG_PE_PARENT if its soft-dirty bit is clear in a VMA not new since
+ * the parent's scan (has_parent: the bits were cleared at its end).
+ */
+int mem_softdirty_collect(pid_t pid, bool has_parent, const struct mem_vmas *vmas,
+			  struct mem_extents *out, struct mem_dump_stats *st);
+/* Clear the soft-dirty bits of frozen pid (/proc/PID/clear_refs): logged on failure. */
+int mem_softdirty_clear(pid_t pid);

@@ -71,6 +71,9 @@ struct mem_vma {
 	/* Rss + Swap of smaps, in KiB: 0 means no page of it holds anything of the task's */
 	uint64_t rss_swap_kib;
 	bool uffd; /* registered with a userfaultfd (VmFlags um, uw or ui) */
+	/* new or changed since soft-dirty bits were last cleared (VmFlags sd; only with
+	 * CONFIG_MEM_SOFT_DIRTY) */
+	bool soft_dirty;
 };
 
 struct mem_vmas {
@@ -354,6 +357,43 @@ int mem_dump_shmem_tracked(const struct mem_shmem_track *t, pid_t pid, const Vma
  */
 int mem_dump_extents(pid_t pid, const struct mem_extents *x, struct img_dir *dir, uint64_t id,
 		     uint32_t pages_id, bool running);
+
+/* ---- Dirty tracking back ends (tracker.c, docs/predump.md) ------------------ */
+
+/*
+ * How the writes of a process are seen from one round to the next: one
+ * interface, two back ends. userfaultfd WP_ASYNC (track.c) when the kernel
+ * has it; soft-dirty bits (track-softdirty.c) where it has those instead.
+ */
+enum mem_track_kind {
+	MEM_TRACK_UFFD_WP,    /* a WP_ASYNC userfaultfd of the task's, held by the caller */
+	MEM_TRACK_SOFT_DIRTY, /* soft-dirty bits: nothing held, cleared at the end of a round */
+};
+
+struct mem_tracker {
+	enum mem_track_kind kind;
+	int uffd; /* MEM_TRACK_UFFD_WP (and a snapshot's synchronous one); -1 otherwise */
+};
+
+const char *mem_tracker_name(enum mem_track_kind kind);
+/*
+ * Whether a pre-dump must find the pages while the task is still frozen,
+ * before mem_tracker_rearm (soft-dirty: a write between the scan and the
+ * clearing would be lost). Else the scan may run once the task runs again.
+ */
+bool mem_tracker_scans_frozen(const struct mem_tracker *t);
+/*
+ * The private pages of pid into out, as mem_track_collect tells: a page not
+ * written since the parent's scan (has_parent) is IMG_PE_PARENT. t NULL:
+ * untracked, every page IMG_PE_PRESENT.
+ */
+int mem_tracker_collect(pid_t pid, const struct mem_tracker *t, bool has_parent,
+			const struct mem_vmas *vmas, struct mem_extents *out,
+			struct mem_dump_stats *st);
+/* After the collect of a round, frozen: watch the writes from now on. */
+int mem_tracker_rearm(pid_t pid, const struct mem_tracker *t);
+/* Close what the tracker holds (the userfaultfd: the kernel removes the tracking). */
+void mem_tracker_release(struct mem_tracker *t);
 
 /* ---- Snapshots of running memory (snapshot.c, docs/predump.md) -------------- */
 

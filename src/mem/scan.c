@@ -61,8 +61,7 @@ bool mem_scan_uses_ioctl(const struct mem_scan *s)
 	return s->ioctl;
 }
 
-/* The frame of the shared zero page: map one, read it, look it up (needs CAP_SYS_ADMIN). */
-static uint64_t find_zero_pfn(void)
+uint64_t mem_zero_pfn(void)
 {
 	_cleanup_close_ int fd = -1;
 	volatile const char *p;
@@ -88,7 +87,7 @@ static int use_fallback(struct mem_scan *s)
 		if (!s->pme)
 			return -ENOMEM;
 	}
-	s->zero_pfn = find_zero_pfn();
+	s->zero_pfn = mem_zero_pfn();
 	if (!s->zero_pfn)
 		pr_info("the zero page's frame is unknown: pages that map it will be dumped");
 	return 0;

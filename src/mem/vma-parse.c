@@ -101,6 +101,8 @@ void smaps_parse_vmflags(const char *flags, struct smaps_vmflags *ret)
 			ret->lock_onfault = true;
 		if (p[0] == 'u' && (p[1] == 'm' || p[1] == 'w' || p[1] == 'i'))
 			ret->uffd = true;
+		if (p[0] == 's' && p[1] == 'd')
+			ret->soft_dirty = true;
 		while (*p && *p != ' ' && *p != '\n')
 			p++;
 	}

@@ -228,6 +228,7 @@ static int classify(struct collect *c, struct mem_vma *v)
 	if (c->vmf.lock_onfault)
 		e->has_lock_onfault = e->lock_onfault = true;
 	v->uffd = c->vmf.uffd;
+	v->soft_dirty = c->vmf.soft_dirty;
 	if (c->vmf.shadow_stack)
 		return refuse(c, v, "a shadow stack");
 	/* vvar is VM_IO|VM_PFNMAP; any other such mapping is a device's memory */

@@ -91,6 +91,12 @@ static void test_vmflags(void **state)
 	smaps_parse_vmflags(" rd wr mr mw me lo lf ac", &f);
 	assert_int_equal(f.map_flags, MAP_LOCKED);
 	assert_true(f.lock_onfault);
+	assert_false(f.soft_dirty);
+
+	/* VM_SOFTDIRTY: new since the soft-dirty bits were cleared */
+	smaps_parse_vmflags(" rd wr mr mw me ac sd", &f);
+	assert_true(f.soft_dirty);
+	assert_int_equal(f.map_flags, 0);
 
 	smaps_parse_vmflags(" rr mg nh wf", &f);
 	assert_int_equal(f.map_flags, 0);
