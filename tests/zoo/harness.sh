@@ -332,9 +332,9 @@ _zoo_sigterm() {
 # then calls, the classic lost wake-up (sys-pause, under load): SIGTERM is
 # sent once more after a second. Nothing was restored, so the second one
 # cannot hide a restore that went wrong; after a restore it is never resent.
-_zoo_verdict() { # DIR MODE
+_zoo_verdict() { # DIR [MODE]
 	local verdict= wait=$ZOO_STEP_TIMEOUT
-	if [ "$2" = no-checkpoint ] && ! _zoo_wait_stopped "$ZOO_PID" 1; then
+	if [ "${2:-}" = no-checkpoint ] && ! _zoo_wait_stopped "$ZOO_PID" 1; then
 		kill -TERM "$ZOO_PID" 2>/dev/null
 		wait=$((wait > 1 ? wait - 1 : 1))
 	fi
