@@ -21,6 +21,10 @@
  *       uffd_copy2    the same with two threads taking 8 MiB chunks in
  *                     turn (what stasis restore does on two CPUs; chunks
  *                     of 1 MiB share page tables and run slower)
+ *       teardown_s    seconds from SIGKILL to the exit of a process that
+ *                     holds MIB of resident anonymous memory: the kernel
+ *                     frees it first (what a dump without -R waits for,
+ *                     as criu's does)
  *
  * This VM backs memory lazily (the first touch of a page costs several
  * times its copy): each measurement is preceded by touching and freeing as
@@ -32,6 +36,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +45,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,6 +221,46 @@ static double bench_uffd_copy(const uint8_t *src, size_t size, bool two_threads)
 	return gbs(size, t);
 }
 
+/* Seconds from SIGKILL to the exit of a child holding size bytes of touched memory. */
+static double bench_teardown(size_t size)
+{
+	int ready[2];
+	pid_t pid;
+	double t;
+	char c;
+
+	warm(size + WARM_EXTRA);
+	if (pipe(ready) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		uint8_t *p = map_anon(size);
+
+		for (size_t i = 0; i < size; i += 4096)
+			p[i] = 1;
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1)
+		die("the teardown child");
+	close(ready[0]);
+	t = now();
+	kill(pid, SIGKILL);
+	if (waitpid(pid, NULL, 0) != pid)
+		die("waitpid");
+	return now() - t;
+}
+
+static double min_pos(double a, double b)
+{
+	return a > 0 && a < b ? a : b;
+}
+
 static double max(double a, double b)
 {
 	return a > b ? a : b;
@@ -222,7 +268,7 @@ static double max(double a, double b)
 
 static int measure(const char *dir, size_t size, int rounds)
 {
-	double w = 0, wc = 0, f = 0, r = 0, u = 0, u2 = 0;
+	double w = 0, wc = 0, f = 0, r = 0, u = 0, u2 = 0, td = 0;
 	char path[4096];
 
 	if (snprintf(path, sizeof(path), "%s/machine-limits.tmp", dir) >= (int)sizeof(path))
@@ -247,11 +293,12 @@ static int measure(const char *dir, size_t size, int rounds)
 		u = max(u, bench_uffd_copy(src, size, false));
 		u2 = max(u2, bench_uffd_copy(src, size, true));
 		munmap(src, size);
+		td = min_pos(td, bench_teardown(size));
 	}
 	unlink(path);
 	printf("tmpfs_write=%.2f tmpfs_write_cold=%.2f readv=%.2f fill=%.2f uffd_copy=%.2f "
-	       "uffd_copy2=%.2f\n",
-	       w, wc, r, f, u, u2);
+	       "uffd_copy2=%.2f teardown_s=%.4f\n",
+	       w, wc, r, f, u, u2, td);
 	return 0;
 }
 
