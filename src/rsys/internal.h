@@ -30,6 +30,7 @@ struct rsys_task {
 	bool scratch_borrowed; /* another thread's (rsys_borrow_scratch): never unmapped here */
 	bool tracing_clone;    /* PTRACE_O_TRACECLONE is on, for rsys_clone_thread() */
 	bool sigtrap_ignored;  /* SIGTRAP may be SIG_IGN: no single-stepped calls (syscall.c) */
+	bool mask_changed;     /* a remote rt_sigprocmask() since parked: no steps until settled */
 };
 
 /* The ptrace options for the RSYS_* flags. */

@@ -171,9 +171,34 @@ static int step_call(struct rsys_task *t, unsigned long insn, long *ret_result)
 	return r;
 }
 
-static bool can_step(const struct rsys_task *t)
+/*
+ * Before call nr runs: note whether, from its exit on, SIGTRAP may be ignored
+ * (rt_sigaction) or blocked (rt_sigprocmask) until the next settle, which
+ * writes the task's own mask back. A step's trap, forced on its exit, would
+ * reset such a SIGTRAP's action to SIG_DFL.
+ */
+static void note_trap_changes(struct rsys_task *t, long nr, const unsigned long args[6])
 {
-	return !t->sigtrap_ignored && !t->tracing_clone;
+	if (nr == SYS_rt_sigaction && args[0] == SIGTRAP && args[1] != 0)
+		t->sigtrap_ignored = true;
+	else if (nr == SYS_rt_sigprocmask && args[1] != 0)
+		t->mask_changed = true;
+}
+
+static bool can_step(const struct rsys_task *t, long nr)
+{
+	switch (nr) {
+	case SYS_rt_sigsuspend:
+	case SYS_ppoll:
+	case SYS_pselect6:
+	case SYS_epoll_pwait:
+	case SYS_epoll_pwait2:
+	case SYS_io_pgetevents:
+		/* Interrupted, these exit with their temporary mask still in force. */
+		return false;
+	default:
+		return !t->sigtrap_ignored && !t->mask_changed && !t->tracing_clone;
+	}
 }
 
 static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], unsigned long insn,
@@ -187,7 +212,7 @@ static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], u
 	r = rsys_set_regs(t, &call);
 	if (r < 0)
 		return r;
-	if (can_step(t))
+	if (can_step(t, nr))
 		return step_call(t, insn, ret_result);
 	r = run_to_syscall_stop(t, PTRACE_SYSCALL_INFO_ENTRY, &info);
 	if (r < 0)
@@ -206,6 +231,37 @@ static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], u
 		return r;
 	*ret_result = (long)info.exit.rval;
 	return 0;
+}
+
+/*
+ * A blocking call can be interrupted by the signals that stay unblocked
+ * during remote calls (SIGSTOP, a fault signal someone sent) and exit with a
+ * -ERESTART* code. The kernel turns that code into a restart only on the
+ * way back to user space, with the registers it then finds, which are the
+ * next call's or the task's own. The signal is held and no handler runs, so
+ * the call is run again here as the kernel would restart it: the same
+ * call, or restart_syscall() for one that left a restart block.
+ */
+static int run_call_restarting(struct rsys_task *t, long nr, const unsigned long args[6],
+			       unsigned long insn, long *ret_result)
+{
+	for (;;) {
+		struct x86_regs end = {
+			.gpr = {.orig_rax = (unsigned long)nr, .rip = insn + X86_SYSCALL_INSN_LEN}};
+		long result = 0;
+		int r = run_call(t, nr, args, insn, &result);
+
+		if (r < 0)
+			return r;
+		end.gpr.rax = (unsigned long)result;
+		if (!x86_regs_restart_syscall(&end)) {
+			*ret_result = result;
+			return 0;
+		}
+		pr_debug("Task %d: remote syscall %ld interrupted (%ld), restarted as %llu", t->tid,
+			 nr, result, (unsigned long long)end.gpr.rax);
+		nr = (long)end.gpr.rax;
+	}
 }
 
 int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long *ret_result)
@@ -231,16 +287,18 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 		if (r < 0)
 			return r;
 		t->state = RSYS_PARKED;
+		t->mask_changed = false;
 	}
+	note_trap_changes(t, nr, args);
 
 	if (t->scratch_base != 0) {
 		insn = t->scratch_base;
-		r = run_call(t, nr, args, insn, &result);
+		r = run_call_restarting(t, nr, args, insn, &result);
 	} else {
 		insn = t->regs.gpr.rip;
 		r = rsys_poke(t, insn, x86_syscall_insn, X86_SYSCALL_INSN_LEN, &poke);
 		if (r == 0) {
-			r = run_call(t, nr, args, insn, &result);
+			r = run_call_restarting(t, nr, args, insn, &result);
 			if (t->state != RSYS_DEAD) {
 				int r2 = rsys_unpoke(t, &poke);
 				if (r == 0)
@@ -253,9 +311,6 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 			(void)rsys_settle(t);
 		return r;
 	}
-	/* From now on the task may ignore SIGTRAP, which a step would reset. */
-	if (nr == SYS_rt_sigaction && args[0] == SIGTRAP && args[1] != 0)
-		t->sigtrap_ignored = true;
 	pr_debug("Task %d: remote syscall %ld returned %ld", t->tid, nr, result);
 	*ret_result = result;
 	return 0;

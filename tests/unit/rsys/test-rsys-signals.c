@@ -8,7 +8,6 @@
  * frozen in a group stop stays stopped; a signal met while freezing is
  * delivered first; a task killed in the middle is reported gone.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -225,31 +224,12 @@ static int threaded(void *arg)
 	return 0;
 }
 
-/* The thread of pid that is not pid. */
-static pid_t other_thread(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	pid_t tid = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		if (atoi(de->d_name) > 0 && atoi(de->d_name) != pid)
-			tid = atoi(de->d_name);
-	closedir(d);
-	assert_true(tid > 0);
-	return tid;
-}
-
 /* A thread other than the leader is a task of its own: its tid, its process's pid. */
 static void test_non_leader_thread(void **state)
 {
 	struct fixture *f = *state;
 	pid_t pid = child_fork(f, threaded, NULL);
-	pid_t tid = other_thread(pid);
+	pid_t tid = child_other_thread(pid);
 	struct rsys_task *t = fixture_attach(f, tid);
 
 	assert_int_equal(remote(t, __NR_gettid, 0, 0, 0, 0, 0, 0), tid);
@@ -296,13 +276,15 @@ static void on_trap(int sig)
 }
 
 /*
- * Spins until SIGTERM with SIGTRAP caught (arg NULL) or ignored (arg not
- * NULL); exits with 0 if its SIGTRAP action is then arg's (or SIG_IGN for
- * "ignore-later"), 1 if it changed, 2 if the handler ran.
+ * Spins until SIGTERM with SIGTRAP ignored (arg "ignore") or caught (arg NULL
+ * or "ignore-later", for a test that makes it ignored remotely); exits with 0
+ * if its SIGTRAP action is then the one expected (SIG_IGN for both "ignore"
+ * and "ignore-later"), 1 if not, 2 if the handler ran.
  */
 static int trap_keeper(void *arg)
 {
-	struct sigaction trap = {.sa_handler = arg ? SIG_IGN : on_trap};
+	bool ignore = arg && strcmp(arg, "ignore") == 0;
+	struct sigaction trap = {.sa_handler = ignore ? SIG_IGN : on_trap};
 	struct sigaction term = {.sa_handler = on_term}, now;
 
 	if (sigaction(SIGTRAP, &trap, NULL) < 0 || sigaction(SIGTERM, &term, NULL) < 0)

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Single-stepped remote syscalls, seen from the task: the trap flag is never
+ * left set (the task reads its own eflags in a loop); a SIGTRAP sent to it,
+ * before a call or while a blocking remote call runs, reaches its handler
+ * once after detach and does not change the call's result; a SIGSTOP in a
+ * blocking remote call neither; remote calls that change SIGTRAP's action or
+ * the blocked mask keep the task's handler; one thread runs stepped calls
+ * while another of its process is frozen.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "child.h"
+
+#define EFLAGS_TF 0x100UL
+
+static volatile sig_atomic_t trap_count, terminated, tf_seen;
+static volatile int other_tid;
+static int pipe_fds[2] = {-1, -1};
+
+static void on_trap(int sig)
+{
+	(void)sig;
+	trap_count++;
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	terminated = 1;
+}
+
+/* Until SIGTERM: records whether the trap flag is ever set in this thread. */
+static void watch_eflags(void)
+{
+	while (!terminated)
+		if (__builtin_ia32_readeflags_u64() & EFLAGS_TF)
+			tf_seen = 1;
+}
+
+static void *watch_thread(void *arg)
+{
+	(void)arg;
+	other_tid = gettid();
+	watch_eflags();
+	return NULL;
+}
+
+/*
+ * A SIGTRAP handler that counts, then watch_eflags() in one thread, or two
+ * (arg not NULL). Exits with 100 if the trap flag was ever seen set, 101 if
+ * the SIGTRAP action is no longer the handler, else the handler's run count.
+ */
+static int watcher(void *arg)
+{
+	struct sigaction trap = {.sa_handler = on_trap}, term = {.sa_handler = on_term}, now;
+	pthread_t th;
+
+	if (sigaction(SIGTRAP, &trap, NULL) < 0 || sigaction(SIGTERM, &term, NULL) < 0)
+		return 99;
+	if (arg) {
+		if (pthread_create(&th, NULL, watch_thread, NULL))
+			return 99;
+		while (!other_tid)
+			;
+	}
+	child_ready();
+	watch_eflags();
+	if (arg)
+		pthread_join(th, NULL);
+	if (tf_seen)
+		return 100;
+	if (sigaction(SIGTRAP, NULL, &now) < 0 || now.sa_handler != on_trap)
+		return 101;
+	return trap_count;
+}
+
+static void stop_watcher(struct fixture *f, pid_t pid, int expect)
+{
+	usleep(20000);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(child_wait_exit(f, pid, 5000), expect);
+}
+
+static void some_calls(struct rsys_task *t, pid_t pid)
+{
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(remote(t, __NR_getpid, 0, 0, 0, 0, 0, 0), pid);
+}
+
+/* Sessions of stepped calls, at the task's rip and from a scratch area. */
+static void test_trap_flag_never_left_set(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, watcher, NULL);
+	unsigned long scratch;
+
+	for (int round = 0; round < 20; round++) {
+		struct rsys_task *t = fixture_attach(f, pid);
+
+		some_calls(t, pid);
+		assert_int_equal(rsys_mmap_scratch(t, 0, 64, &scratch), 0);
+		some_calls(t, pid);
+		assert_int_equal(rsys_munmap_scratch(t), 0);
+		assert_settled(t);
+		assert_false(rsys_task_regs(t)->gpr.eflags & EFLAGS_TF);
+		fixture_detach(f);
+		usleep(1000);
+	}
+	stop_watcher(f, pid, 0);
+}
+
+static void trap_before_calls(void **state, bool to_thread)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, watcher, NULL);
+	struct rsys_task *t = fixture_attach(f, pid);
+
+	if (to_thread)
+		assert_int_equal(syscall(SYS_tgkill, pid, pid, SIGTRAP), 0);
+	else
+		assert_int_equal(kill(pid, SIGTRAP), 0);
+	some_calls(t, pid);
+	assert_settled(t);
+	some_calls(t, pid);
+	fixture_detach(f);
+	stop_watcher(f, pid, 1);
+}
+
+static void test_kill_trap_before_calls(void **state)
+{
+	trap_before_calls(state, false);
+}
+
+static void test_tgkill_trap_before_calls(void **state)
+{
+	trap_before_calls(state, true);
+}
+
+/* While the child blocks in syscall nr: send sig to it, later fill the pipe. */
+struct interferer {
+	pid_t pid;
+	long nr;
+	int sig;
+	bool ok;
+};
+
+static void *interfere(void *arg)
+{
+	struct interferer *in = arg;
+	char data[8] = "stepped";
+
+	in->ok = child_wait_in_syscall(in->pid, in->nr, 5000) && kill(in->pid, in->sig) == 0;
+	usleep(100000);
+	if (in->nr == __NR_read && write(pipe_fds[1], data, sizeof(data)) != sizeof(data))
+		in->ok = false;
+	return NULL;
+}
+
+/*
+ * A remote call that blocks (read() on an empty pipe, or nanosleep()) is
+ * interrupted by sig: the call goes on as the kernel would restart it, and
+ * returns what it would have returned without the signal.
+ */
+static void signal_in_blocking_call(struct fixture *f, pid_t pid, long nr, int sig)
+{
+	struct rsys_task *t = fixture_attach(f, pid);
+	struct interferer in = {.pid = pid, .nr = nr, .sig = sig};
+	struct timespec ts = {.tv_nsec = 300 * 1000 * 1000};
+	unsigned long scratch, args[6] = {0};
+	char got[8];
+	pthread_t th;
+
+	assert_int_equal(rsys_mmap_scratch(t, 0, 4096, &scratch), 0);
+	if (nr == __NR_read)
+		args[0] = (unsigned long)pipe_fds[0], args[1] = scratch + 1024, args[2] = 8;
+	else
+		args[0] = scratch + 1024;
+	assert_int_equal(rsys_write_mem(t, scratch + 1024, &ts, sizeof(ts)), 0);
+	assert_int_equal(pthread_create(&th, NULL, interfere, &in), 0);
+	long long t0 = now_ms();
+	/* Joined before any check: the thread uses `in` on this stack. */
+	long res = -1;
+	int r = rsys_syscall(t, nr, args, &res);
+	long long elapsed = now_ms() - t0;
+	pthread_join(th, NULL);
+	assert_int_equal(r, 0);
+	assert_true(in.ok);
+	if (nr == __NR_read) {
+		assert_int_equal(res, 8);
+		assert_int_equal(rsys_read_mem(t, scratch + 1024, got, sizeof(got)), 0);
+		assert_string_equal(got, "stepped");
+	} else {
+		assert_int_equal(res, 0);
+		assert_true(elapsed >= 290);
+	}
+	some_calls(t, pid);
+	assert_int_equal(rsys_munmap_scratch(t), 0);
+	assert_settled(t);
+	fixture_detach(f);
+}
+
+static void trap_in_blocking_call(void **state, long nr)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pipe(pipe_fds), 0);
+	pid_t pid = child_fork(f, watcher, NULL);
+
+	signal_in_blocking_call(f, pid, nr, SIGTRAP);
+	stop_watcher(f, pid, 1);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+}
+
+static void test_trap_in_blocking_read(void **state)
+{
+	trap_in_blocking_call(state, __NR_read);
+}
+
+static void test_trap_in_blocking_nanosleep(void **state)
+{
+	trap_in_blocking_call(state, __NR_nanosleep);
+}
+
+/* The SIGSTOP is not lost either: the child stops once let go. */
+static void test_sigstop_in_blocking_read(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(pipe(pipe_fds), 0);
+	pid_t pid = child_fork(f, watcher, NULL);
+
+	signal_in_blocking_call(f, pid, __NR_read, SIGSTOP);
+	long long end = now_ms() + 5000;
+	while (child_state(pid) != 'T' && now_ms() < end)
+		usleep(1000);
+	assert_int_equal(child_state(pid), 'T');
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	stop_watcher(f, pid, 0);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+}
+
+/* The kernel's struct sigaction for rt_sigaction(2) on x86_64. */
+struct k_sigaction {
+	unsigned long handler, flags, restorer;
+	uint64_t mask;
+};
+
+/*
+ * A remote rt_sigprocmask() that blocks SIGTRAP: had its own exit been
+ * stepped, the step's trap, forced on a blocked SIGTRAP, would have reset
+ * the handler to SIG_DFL. The mask itself is the task's again at settle.
+ */
+static void test_remote_sigprocmask_keeps_handler(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, watcher, NULL);
+	struct rsys_task *t = fixture_attach(f, pid);
+	uint64_t block = 1ULL << (SIGTRAP - 1);
+	unsigned long scratch;
+
+	assert_int_equal(rsys_mmap_scratch(t, 0, 64, &scratch), 0);
+	assert_int_equal(rsys_write_mem(t, scratch, &block, sizeof(block)), 0);
+	assert_int_equal(remote(t, __NR_rt_sigprocmask, SIG_BLOCK, scratch, 0, 8, 0, 0), 0);
+	some_calls(t, pid);
+	assert_int_equal(rsys_munmap_scratch(t), 0);
+	assert_settled(t);
+	fixture_detach(f);
+	stop_watcher(f, pid, 0);
+}
+
+/*
+ * The same for a remote rt_sigaction() that sets SIG_IGN (a forced trap resets
+ * an ignored SIGTRAP to SIG_DFL), then puts the handler back.
+ */
+static void test_remote_sigaction_swap_keeps_handler(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, watcher, NULL);
+	struct rsys_task *t = fixture_attach(f, pid);
+	struct k_sigaction ign = {.handler = (unsigned long)SIG_IGN}, old;
+	unsigned long scratch;
+
+	assert_int_equal(rsys_mmap_scratch(t, 0, 128, &scratch), 0);
+	assert_int_equal(rsys_write_mem(t, scratch, &ign, sizeof(ign)), 0);
+	assert_int_equal(remote(t, __NR_rt_sigaction, SIGTRAP, scratch, scratch + 64, 8, 0, 0), 0);
+	some_calls(t, pid);
+	assert_int_equal(rsys_read_mem(t, scratch + 64, &old, sizeof(old)), 0);
+	assert_int_equal(old.handler, (unsigned long)on_trap);
+	/* SIG_IGN, not the SIG_DFL a forced trap would have left. */
+	assert_int_equal(remote(t, __NR_rt_sigaction, SIGTRAP, 0, scratch, 8, 0, 0), 0);
+	assert_int_equal(rsys_read_mem(t, scratch, &ign, sizeof(ign)), 0);
+	assert_int_equal(ign.handler, (unsigned long)SIG_IGN);
+	assert_int_equal(remote(t, __NR_rt_sigaction, SIGTRAP, scratch + 64, 0, 8, 0, 0), 0);
+	some_calls(t, pid);
+	assert_int_equal(rsys_munmap_scratch(t), 0);
+	fixture_detach(f);
+	stop_watcher(f, pid, 0);
+}
+
+/* One thread runs stepped calls while the other is frozen, then the other way round. */
+static void test_threads_one_frozen(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, watcher, (void *)1);
+	pid_t tid = child_other_thread(pid);
+	struct rsys_task *leader;
+
+	assert_int_equal(rsys_attach(pid, 0, &leader), 0);
+	struct rsys_task *t = fixture_attach(f, tid);
+
+	assert_int_equal(kill(pid, SIGTRAP), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(remote(t, __NR_gettid, 0, 0, 0, 0, 0, 0), tid);
+	assert_settled(t);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(remote(leader, __NR_gettid, 0, 0, 0, 0, 0, 0), pid);
+	assert_settled(leader);
+	assert_int_equal(rsys_detach(leader), 0);
+	fixture_detach(f);
+	stop_watcher(f, pid, 1);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_trap_flag_never_left_set),
+		T(test_kill_trap_before_calls),
+		T(test_tgkill_trap_before_calls),
+		T(test_trap_in_blocking_read),
+		T(test_trap_in_blocking_nanosleep),
+		T(test_sigstop_in_blocking_read),
+		T(test_remote_sigprocmask_keeps_handler),
+		T(test_remote_sigaction_swap_keeps_handler),
+		T(test_threads_one_frozen),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
