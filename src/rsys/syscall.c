@@ -18,10 +18,11 @@
  * signal-delivery-stop and that is discarded), so a call takes one round
  * trip to the task instead of two. That SIGTRAP is forced like an int3's,
  * but SIGTRAP stays unblocked during remote calls (signals.c), so it changes
- * nothing unless the task ignores SIGTRAP: such a task, and clone calls
- * whose new thread must be collected at the PTRACE_EVENT_CLONE stop, take
- * the two-stop path. A task parked after a step sits in get_signal(), where
- * rsys_settle()'s interrupt trap finds it as after an exit stop.
+ * nothing unless SIGTRAP is ignored, or blocked by a remote call, at the
+ * call's exit: such calls, and clone calls whose new thread must be
+ * collected at the PTRACE_EVENT_CLONE stop, take the two-stop path. A task
+ * parked after a step sits in get_signal(), where rsys_settle()'s interrupt
+ * trap finds it as after an exit stop.
  */
 
 #include <signal.h>

@@ -6,7 +6,8 @@
  * once after detach and does not change the call's result; a SIGSTOP in a
  * blocking remote call neither; remote calls that change SIGTRAP's action or
  * the blocked mask keep the task's handler; one thread runs stepped calls
- * while another of its process is frozen.
+ * while another of its process is frozen; a seccomp filter that traps
+ * getpid() refuses remote calls unless suspended, and is there again after.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,7 +31,7 @@
 
 #define EFLAGS_TF 0x100UL
 
-static volatile sig_atomic_t trap_count, terminated, tf_seen;
+static volatile sig_atomic_t trap_count, terminated, tf_seen, sys_count;
 static volatile int other_tid;
 static int pipe_fds[2] = {-1, -1};
 
@@ -336,6 +340,57 @@ static void test_threads_one_frozen(void **state)
 	stop_watcher(f, pid, 1);
 }
 
+static void on_sys(int sig)
+{
+	(void)sig;
+	sys_count++;
+}
+
+/*
+ * getpid() raises SIGSYS (SECCOMP_RET_TRAP). Once told to stop, the child
+ * calls getpid() itself: exits with the SIGSYS count (1 if the filter is
+ * still there and no remote call was trapped), 100 if TF was seen.
+ */
+static int seccomp_trapper(void *arg)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getpid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
+	struct sigaction sys = {.sa_handler = on_sys}, term = {.sa_handler = on_term};
+
+	(void)arg;
+	if (sigaction(SIGSYS, &sys, NULL) < 0 || sigaction(SIGTERM, &term, NULL) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return 99;
+	child_ready();
+	watch_eflags();
+	syscall(__NR_getpid);
+	return tf_seen ? 100 : sys_count;
+}
+
+static void test_seccomp_trap(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, seccomp_trapper, NULL);
+	const unsigned long args[6] = {0};
+	long res;
+
+	struct rsys_task *t = fixture_attach(f, pid);
+	assert_int_equal(rsys_syscall(t, __NR_getpid, args, &res), -EPERM);
+	fixture_detach(f);
+
+	assert_int_equal(rsys_attach(pid, RSYS_SUSPEND_SECCOMP, &f->task), 0);
+	some_calls(f->task, pid);
+	assert_settled(f->task);
+	fixture_detach(f);
+	stop_watcher(f, pid, 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -350,6 +405,7 @@ int main(void)
 		T(test_remote_sigprocmask_keeps_handler),
 		T(test_remote_sigaction_swap_keeps_handler),
 		T(test_threads_one_frozen),
+		T(test_seccomp_trap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
