@@ -23,6 +23,7 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -259,6 +260,34 @@ static void test_sigstop_in_blocking_read(void **state)
 	close(pipe_fds[1]);
 }
 
+/*
+ * A group-stopped task sent a SIGTRAP: stepped calls neither end the stop
+ * nor lose the SIGTRAP, whose handler runs once after SIGCONT.
+ */
+static void test_group_stopped_with_trap(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = child_fork(f, watcher, NULL);
+	int status;
+
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+	assert_true(WIFSTOPPED(status));
+	assert_int_equal(kill(pid, SIGTRAP), 0);
+
+	struct rsys_task *t = fixture_attach(f, pid);
+	assert_int_equal(rsys_task_group_stop(t), SIGSTOP);
+	some_calls(t, pid);
+	assert_settled(t);
+	some_calls(t, pid);
+	fixture_detach(f);
+
+	usleep(50000);
+	assert_int_equal(child_state(pid), 'T');
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	stop_watcher(f, pid, 1);
+}
+
 /* The kernel's struct sigaction for rt_sigaction(2) on x86_64. */
 struct k_sigaction {
 	unsigned long handler, flags, restorer;
@@ -402,6 +431,7 @@ int main(void)
 		T(test_trap_in_blocking_read),
 		T(test_trap_in_blocking_nanosleep),
 		T(test_sigstop_in_blocking_read),
+		T(test_group_stopped_with_trap),
 		T(test_remote_sigprocmask_keeps_handler),
 		T(test_remote_sigaction_swap_keeps_handler),
 		T(test_threads_one_frozen),
