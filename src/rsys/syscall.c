@@ -17,12 +17,11 @@
  * user_single_step_report(): a SIGTRAP that ptrace sees as a
  * signal-delivery-stop and that is discarded), so a call takes one round
  * trip to the task instead of two. That SIGTRAP is forced like an int3's,
- * but SIGTRAP stays unblocked during remote calls (signals.c), so it changes
- * nothing unless SIGTRAP is ignored, or blocked by a remote call, at the
- * call's exit: such calls, and clone calls whose new thread must be
- * collected at the PTRACE_EVENT_CLONE stop, take the two-stop path. A task
- * parked after a step sits in get_signal(), where rsys_settle()'s interrupt
- * trap finds it as after an exit stop.
+ * so only tasks whose SIGTRAP action is SIG_DFL are stepped (can_step()).
+ * Those whose SIGTRAP is ignored or caught, and clone calls whose new thread
+ * must be collected at the PTRACE_EVENT_CLONE stop, take the two-stop path.
+ * A task parked after a step sits in get_signal(), where rsys_settle()'s
+ * interrupt trap finds it as after an exit stop.
  */
 
 #include <signal.h>
@@ -173,33 +172,19 @@ static int step_call(struct rsys_task *t, unsigned long insn, long *ret_result)
 }
 
 /*
- * Before call nr runs: note whether, from its exit on, SIGTRAP may be ignored
- * (rt_sigaction) or blocked (rt_sigprocmask) until the next settle, which
- * writes the task's own mask back. A step's trap, forced on its exit, would
- * reset such a SIGTRAP's action to SIG_DFL.
+ * Only a task whose SIGTRAP action is SIG_DFL is stepped. The step's trap
+ * is forced: force_sig() resets an ignored or blocked SIGTRAP's action to
+ * SIG_DFL, and a SIGTRAP sent to the thread while the step's is queued
+ * merges with it and is lost with it. With SIG_DFL, the reset changes
+ * nothing, and the lost SIGTRAP is one that would have killed the task a
+ * few microseconds later (docs/rsys.md). A remote rt_sigaction() on SIGTRAP
+ * is not stepped either, nor anything after it.
  */
-static void note_trap_changes(struct rsys_task *t, long nr, const unsigned long args[6])
+static bool can_step(struct rsys_task *t, long nr, const unsigned long args[6])
 {
 	if (nr == SYS_rt_sigaction && args[0] == SIGTRAP && args[1] != 0)
-		t->sigtrap_ignored = true;
-	else if (nr == SYS_rt_sigprocmask && args[1] != 0)
-		t->mask_changed = true;
-}
-
-static bool can_step(const struct rsys_task *t, long nr)
-{
-	switch (nr) {
-	case SYS_rt_sigsuspend:
-	case SYS_ppoll:
-	case SYS_pselect6:
-	case SYS_epoll_pwait:
-	case SYS_epoll_pwait2:
-	case SYS_io_pgetevents:
-		/* Interrupted, these exit with their temporary mask still in force. */
-		return false;
-	default:
-		return !t->sigtrap_ignored && !t->mask_changed && !t->tracing_clone;
-	}
+		t->sigtrap_not_default = true;
+	return !t->sigtrap_not_default && !t->tracing_clone;
 }
 
 static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], unsigned long insn,
@@ -213,7 +198,7 @@ static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], u
 	r = rsys_set_regs(t, &call);
 	if (r < 0)
 		return r;
-	if (can_step(t, nr))
+	if (can_step(t, nr, args))
 		return step_call(t, insn, ret_result);
 	r = run_to_syscall_stop(t, PTRACE_SYSCALL_INFO_ENTRY, &info);
 	if (r < 0)
@@ -288,9 +273,7 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 		if (r < 0)
 			return r;
 		t->state = RSYS_PARKED;
-		t->mask_changed = false;
 	}
-	note_trap_changes(t, nr, args);
 
 	if (t->scratch_base != 0) {
 		insn = t->scratch_base;

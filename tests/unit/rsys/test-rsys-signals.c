@@ -2,8 +2,8 @@
 /*
  * Signals around a frozen task: a signal sent during the freeze is delivered
  * after detach, once, with its siginfo; the task's SIGTRAP handler, or
- * SIG_IGN, outlives single-stepped remote syscalls, even SIG_IGN set by a
- * remote rt_sigaction; SIGSTOP, which cannot be blocked and
+ * SIG_IGN, outlives remote syscalls, even SIG_IGN set by a remote
+ * rt_sigaction on a task that was stepped until then; SIGSTOP, which cannot be blocked and
  * is taken out of the queue by a remote syscall, is sent again; a task
  * frozen in a group stop stays stopped; a signal met while freezing is
  * delivered first; a task killed in the middle is reported gone.
@@ -276,15 +276,16 @@ static void on_trap(int sig)
 }
 
 /*
- * Spins until SIGTERM with SIGTRAP ignored (arg "ignore") or caught (arg NULL
- * or "ignore-later", for a test that makes it ignored remotely); exits with 0
- * if its SIGTRAP action is then the one expected (SIG_IGN for both "ignore"
- * and "ignore-later"), 1 if not, 2 if the handler ran.
+ * Spins until SIGTERM with SIGTRAP ignored (arg "ignore"), caught (arg NULL)
+ * or at SIG_DFL (arg "ignore-later", for a test that makes it ignored
+ * remotely); exits with 0 if its SIGTRAP action is then the one expected
+ * (SIG_IGN for both "ignore" and "ignore-later"), 1 if not, 2 if the
+ * handler ran.
  */
 static int trap_keeper(void *arg)
 {
-	bool ignore = arg && strcmp(arg, "ignore") == 0;
-	struct sigaction trap = {.sa_handler = ignore ? SIG_IGN : on_trap};
+	bool ignore = arg && strcmp(arg, "ignore") == 0, later = arg && !ignore;
+	struct sigaction trap = {.sa_handler = ignore ? SIG_IGN : later ? SIG_DFL : on_trap};
 	struct sigaction term = {.sa_handler = on_term}, now;
 
 	if (sigaction(SIGTRAP, &trap, NULL) < 0 || sigaction(SIGTERM, &term, NULL) < 0)
@@ -294,7 +295,7 @@ static int trap_keeper(void *arg)
 		;
 	if (sigaction(SIGTRAP, NULL, &now) < 0)
 		return 99;
-	if (arg && strcmp(arg, "ignore-later") == 0)
+	if (later)
 		trap.sa_handler = SIG_IGN;
 	if (now.sa_handler != trap.sa_handler)
 		return 1;
@@ -327,6 +328,7 @@ struct k_sigaction {
 	uint64_t mask;
 };
 
+/* The rt_sigaction() itself is not stepped: its step's trap would reset SIG_IGN to SIG_DFL. */
 static void test_sigtrap_ignored_remotely_kept(void **state)
 {
 	struct fixture *f = *state;

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Single-stepped remote syscalls, seen from the task: the trap flag is never
- * left set (the task reads its own eflags in a loop); a SIGTRAP sent to it,
- * before a call or while a blocking remote call runs, reaches its handler
- * once after detach and does not change the call's result; a SIGSTOP in a
- * blocking remote call neither; remote calls that change SIGTRAP's action or
- * the blocked mask keep the task's handler; one thread runs stepped calls
- * while another of its process is frozen; a seccomp filter that traps
- * getpid() refuses remote calls unless suspended, and is there again after.
+ * Single-stepped remote syscalls, seen from the task, which reads its own
+ * eflags in a loop: the trap flag is never left set. A task is stepped only
+ * while its SIGTRAP action is SIG_DFL: a SIGTRAP sent to it, before a call
+ * or while a blocking remote call runs, still kills it after detach, and the
+ * call's result is what it would have been; a SIGSTOP in a blocking remote
+ * call neither; SIG_IGN set by a remote rt_sigaction() stays. A task that
+ * catches SIGTRAP runs the two-stop path: its handler runs once per SIGTRAP
+ * sent, even one sent to the thread at any moment of a session (stepping it
+ * would lose some). One thread runs stepped calls while another of its
+ * process is frozen; a seccomp filter that traps getpid() refuses remote
+ * calls unless suspended, and is there again after.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -22,6 +26,8 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,8 +35,13 @@
 #include <cmocka.h>
 
 #include "child.h"
+#include "rsys/internal.h"
 
 #define EFLAGS_TF 0x100UL
+#define KILLED_BY_TRAP (128 + SIGTRAP)
+
+/* watcher()'s arg. */
+enum { WATCH_CATCH = 1, WATCH_THREAD = 2 };
 
 static volatile sig_atomic_t trap_count, terminated, tf_seen, sys_count;
 static volatile int other_tid;
@@ -65,18 +76,23 @@ static void *watch_thread(void *arg)
 }
 
 /*
- * A SIGTRAP handler that counts, then watch_eflags() in one thread, or two
- * (arg not NULL). Exits with 100 if the trap flag was ever seen set, 101 if
- * the SIGTRAP action is no longer the handler, else the handler's run count.
+ * SIGTRAP caught by a handler that counts (WATCH_CATCH) or left at SIG_DFL,
+ * then watch_eflags() in one thread, or two (WATCH_THREAD). Exits with 100 if
+ * the trap flag was ever seen set, 101 if the SIGTRAP action changed, else
+ * the handler's run count.
  */
 static int watcher(void *arg)
 {
-	struct sigaction trap = {.sa_handler = on_trap}, term = {.sa_handler = on_term}, now;
+	int how = (int)(intptr_t)arg;
+	struct sigaction trap = {.sa_handler = how & WATCH_CATCH ? on_trap : SIG_DFL};
+	struct sigaction term = {.sa_handler = on_term}, now;
 	pthread_t th;
 
-	if (sigaction(SIGTRAP, &trap, NULL) < 0 || sigaction(SIGTERM, &term, NULL) < 0)
+	/* Killed by SIGTRAP in some tests: no core file. */
+	if (setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0}) < 0 ||
+	    sigaction(SIGTRAP, &trap, NULL) < 0 || sigaction(SIGTERM, &term, NULL) < 0)
 		return 99;
-	if (arg) {
+	if (how & WATCH_THREAD) {
 		if (pthread_create(&th, NULL, watch_thread, NULL))
 			return 99;
 		while (!other_tid)
@@ -84,13 +100,27 @@ static int watcher(void *arg)
 	}
 	child_ready();
 	watch_eflags();
-	if (arg)
+	if (how & WATCH_THREAD)
 		pthread_join(th, NULL);
 	if (tf_seen)
 		return 100;
-	if (sigaction(SIGTRAP, NULL, &now) < 0 || now.sa_handler != on_trap)
+	if (sigaction(SIGTRAP, NULL, &now) < 0 || now.sa_handler != trap.sa_handler)
 		return 101;
 	return trap_count;
+}
+
+static pid_t start_watcher(struct fixture *f, int how)
+{
+	return child_fork(f, watcher, (void *)(intptr_t)how);
+}
+
+/* Attach to a watcher whose SIGTRAP is SIG_DFL: its calls are stepped. */
+static struct rsys_task *attach_stepped(struct fixture *f, pid_t pid)
+{
+	struct rsys_task *t = fixture_attach(f, pid);
+
+	assert_false(t->sigtrap_not_default);
+	return t;
 }
 
 static void stop_watcher(struct fixture *f, pid_t pid, int expect)
@@ -110,11 +140,11 @@ static void some_calls(struct rsys_task *t, pid_t pid)
 static void test_trap_flag_never_left_set(void **state)
 {
 	struct fixture *f = *state;
-	pid_t pid = child_fork(f, watcher, NULL);
+	pid_t pid = start_watcher(f, 0);
 	unsigned long scratch;
 
 	for (int round = 0; round < 20; round++) {
-		struct rsys_task *t = fixture_attach(f, pid);
+		struct rsys_task *t = attach_stepped(f, pid);
 
 		some_calls(t, pid);
 		assert_int_equal(rsys_mmap_scratch(t, 0, 64, &scratch), 0);
@@ -128,11 +158,16 @@ static void test_trap_flag_never_left_set(void **state)
 	stop_watcher(f, pid, 0);
 }
 
-static void trap_before_calls(void **state, bool to_thread)
+/*
+ * A SIGTRAP sent to the process or to the thread before the calls: held and
+ * sent again, it kills a stepped task and reaches a catching task's handler
+ * once.
+ */
+static void trap_before_calls(void **state, bool to_thread, int how, int expect)
 {
 	struct fixture *f = *state;
-	pid_t pid = child_fork(f, watcher, NULL);
-	struct rsys_task *t = fixture_attach(f, pid);
+	pid_t pid = start_watcher(f, how);
+	struct rsys_task *t = how & WATCH_CATCH ? fixture_attach(f, pid) : attach_stepped(f, pid);
 
 	if (to_thread)
 		assert_int_equal(syscall(SYS_tgkill, pid, pid, SIGTRAP), 0);
@@ -142,17 +177,27 @@ static void trap_before_calls(void **state, bool to_thread)
 	assert_settled(t);
 	some_calls(t, pid);
 	fixture_detach(f);
-	stop_watcher(f, pid, 1);
+	stop_watcher(f, pid, expect);
 }
 
-static void test_kill_trap_before_calls(void **state)
+static void test_kill_trap_before_stepped_calls(void **state)
 {
-	trap_before_calls(state, false);
+	trap_before_calls(state, false, 0, KILLED_BY_TRAP);
 }
 
-static void test_tgkill_trap_before_calls(void **state)
+static void test_tgkill_trap_before_stepped_calls(void **state)
 {
-	trap_before_calls(state, true);
+	trap_before_calls(state, true, 0, KILLED_BY_TRAP);
+}
+
+static void test_kill_trap_before_calls_caught(void **state)
+{
+	trap_before_calls(state, false, WATCH_CATCH, 1);
+}
+
+static void test_tgkill_trap_before_calls_caught(void **state)
+{
+	trap_before_calls(state, true, WATCH_CATCH, 1);
 }
 
 /* While the child blocks in syscall nr: send sig to it, later fill the pipe. */
@@ -218,27 +263,37 @@ static void signal_in_blocking_call(struct fixture *f, pid_t pid, long nr, int s
 	fixture_detach(f);
 }
 
-static void trap_in_blocking_call(void **state, long nr)
+static void trap_in_blocking_call(void **state, long nr, int how, int expect)
 {
 	struct fixture *f = *state;
 
 	assert_int_equal(pipe(pipe_fds), 0);
-	pid_t pid = child_fork(f, watcher, NULL);
+	pid_t pid = start_watcher(f, how);
 
 	signal_in_blocking_call(f, pid, nr, SIGTRAP);
-	stop_watcher(f, pid, 1);
+	stop_watcher(f, pid, expect);
 	close(pipe_fds[0]);
 	close(pipe_fds[1]);
 }
 
 static void test_trap_in_blocking_read(void **state)
 {
-	trap_in_blocking_call(state, __NR_read);
+	trap_in_blocking_call(state, __NR_read, 0, KILLED_BY_TRAP);
 }
 
 static void test_trap_in_blocking_nanosleep(void **state)
 {
-	trap_in_blocking_call(state, __NR_nanosleep);
+	trap_in_blocking_call(state, __NR_nanosleep, 0, KILLED_BY_TRAP);
+}
+
+static void test_trap_in_blocking_read_caught(void **state)
+{
+	trap_in_blocking_call(state, __NR_read, WATCH_CATCH, 1);
+}
+
+static void test_trap_in_blocking_nanosleep_caught(void **state)
+{
+	trap_in_blocking_call(state, __NR_nanosleep, WATCH_CATCH, 1);
 }
 
 /* The SIGSTOP is not lost either: the child stops once let go. */
@@ -247,7 +302,7 @@ static void test_sigstop_in_blocking_read(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(pipe(pipe_fds), 0);
-	pid_t pid = child_fork(f, watcher, NULL);
+	pid_t pid = start_watcher(f, 0);
 
 	signal_in_blocking_call(f, pid, __NR_read, SIGSTOP);
 	long long end = now_ms() + 5000;
@@ -262,12 +317,12 @@ static void test_sigstop_in_blocking_read(void **state)
 
 /*
  * A group-stopped task sent a SIGTRAP: stepped calls neither end the stop
- * nor lose the SIGTRAP, whose handler runs once after SIGCONT.
+ * nor lose the SIGTRAP, which kills it after SIGCONT.
  */
 static void test_group_stopped_with_trap(void **state)
 {
 	struct fixture *f = *state;
-	pid_t pid = child_fork(f, watcher, NULL);
+	pid_t pid = start_watcher(f, 0);
 	int status;
 
 	assert_int_equal(kill(pid, SIGSTOP), 0);
@@ -275,7 +330,7 @@ static void test_group_stopped_with_trap(void **state)
 	assert_true(WIFSTOPPED(status));
 	assert_int_equal(kill(pid, SIGTRAP), 0);
 
-	struct rsys_task *t = fixture_attach(f, pid);
+	struct rsys_task *t = attach_stepped(f, pid);
 	assert_int_equal(rsys_task_group_stop(t), SIGSTOP);
 	some_calls(t, pid);
 	assert_settled(t);
@@ -285,7 +340,7 @@ static void test_group_stopped_with_trap(void **state)
 	usleep(50000);
 	assert_int_equal(child_state(pid), 'T');
 	assert_int_equal(kill(pid, SIGCONT), 0);
-	stop_watcher(f, pid, 1);
+	stop_watcher(f, pid, KILLED_BY_TRAP);
 }
 
 /* The kernel's struct sigaction for rt_sigaction(2) on x86_64. */
@@ -295,14 +350,15 @@ struct k_sigaction {
 };
 
 /*
- * A remote rt_sigprocmask() that blocks SIGTRAP: had its own exit been
- * stepped, the step's trap, forced on a blocked SIGTRAP, would have reset
- * the handler to SIG_DFL. The mask itself is the task's again at settle.
+ * A remote rt_sigprocmask() that blocks SIGTRAP in a task that catches it:
+ * had its exit been stepped, the step's trap, forced on a blocked SIGTRAP,
+ * would have reset the handler to SIG_DFL. The mask itself is the task's
+ * again at settle.
  */
 static void test_remote_sigprocmask_keeps_handler(void **state)
 {
 	struct fixture *f = *state;
-	pid_t pid = child_fork(f, watcher, NULL);
+	pid_t pid = start_watcher(f, WATCH_CATCH);
 	struct rsys_task *t = fixture_attach(f, pid);
 	uint64_t block = 1ULL << (SIGTRAP - 1);
 	unsigned long scratch;
@@ -318,27 +374,25 @@ static void test_remote_sigprocmask_keeps_handler(void **state)
 }
 
 /*
- * The same for a remote rt_sigaction() that sets SIG_IGN (a forced trap resets
- * an ignored SIGTRAP to SIG_DFL), then puts the handler back.
+ * A stepped task made to ignore SIGTRAP by a remote rt_sigaction(): that call
+ * is not stepped, or its trap would reset SIG_IGN to SIG_DFL at once; then
+ * SIG_DFL is put back.
  */
-static void test_remote_sigaction_swap_keeps_handler(void **state)
+static void test_remote_sigaction_ignore(void **state)
 {
 	struct fixture *f = *state;
-	pid_t pid = child_fork(f, watcher, NULL);
-	struct rsys_task *t = fixture_attach(f, pid);
-	struct k_sigaction ign = {.handler = (unsigned long)SIG_IGN}, old;
+	pid_t pid = start_watcher(f, 0);
+	struct rsys_task *t = attach_stepped(f, pid);
+	struct k_sigaction ign = {.handler = (unsigned long)SIG_IGN}, now;
 	unsigned long scratch;
 
 	assert_int_equal(rsys_mmap_scratch(t, 0, 128, &scratch), 0);
 	assert_int_equal(rsys_write_mem(t, scratch, &ign, sizeof(ign)), 0);
 	assert_int_equal(remote(t, __NR_rt_sigaction, SIGTRAP, scratch, scratch + 64, 8, 0, 0), 0);
 	some_calls(t, pid);
-	assert_int_equal(rsys_read_mem(t, scratch + 64, &old, sizeof(old)), 0);
-	assert_int_equal(old.handler, (unsigned long)on_trap);
-	/* SIG_IGN, not the SIG_DFL a forced trap would have left. */
 	assert_int_equal(remote(t, __NR_rt_sigaction, SIGTRAP, 0, scratch, 8, 0, 0), 0);
-	assert_int_equal(rsys_read_mem(t, scratch, &ign, sizeof(ign)), 0);
-	assert_int_equal(ign.handler, (unsigned long)SIG_IGN);
+	assert_int_equal(rsys_read_mem(t, scratch, &now, sizeof(now)), 0);
+	assert_int_equal(now.handler, (unsigned long)SIG_IGN);
 	assert_int_equal(remote(t, __NR_rt_sigaction, SIGTRAP, scratch + 64, 0, 8, 0, 0), 0);
 	some_calls(t, pid);
 	assert_int_equal(rsys_munmap_scratch(t), 0);
@@ -350,14 +404,13 @@ static void test_remote_sigaction_swap_keeps_handler(void **state)
 static void test_threads_one_frozen(void **state)
 {
 	struct fixture *f = *state;
-	pid_t pid = child_fork(f, watcher, (void *)1);
+	pid_t pid = start_watcher(f, WATCH_THREAD);
 	pid_t tid = child_other_thread(pid);
 	struct rsys_task *leader;
 
 	assert_int_equal(rsys_attach(pid, 0, &leader), 0);
-	struct rsys_task *t = fixture_attach(f, tid);
+	struct rsys_task *t = attach_stepped(f, tid);
 
-	assert_int_equal(kill(pid, SIGTRAP), 0);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(remote(t, __NR_gettid, 0, 0, 0, 0, 0, 0), tid);
 	assert_settled(t);
@@ -366,7 +419,84 @@ static void test_threads_one_frozen(void **state)
 	assert_settled(leader);
 	assert_int_equal(rsys_detach(leader), 0);
 	fixture_detach(f);
-	stop_watcher(f, pid, 1);
+	stop_watcher(f, pid, 0);
+}
+
+/* A SIGTRAP handler counting in memory shared with the test. */
+static volatile int *shared_traps;
+
+static void on_trap_shared(int sig)
+{
+	(void)sig;
+	__atomic_add_fetch(shared_traps, 1, __ATOMIC_SEQ_CST);
+}
+
+static int shared_catcher(void *arg)
+{
+	struct sigaction trap = {.sa_handler = on_trap_shared}, term = {.sa_handler = on_term};
+
+	(void)arg;
+	if (sigaction(SIGTRAP, &trap, NULL) < 0 || sigaction(SIGTERM, &term, NULL) < 0)
+		return 99;
+	child_ready();
+	while (!terminated)
+		;
+	return 0;
+}
+
+struct late_trap {
+	pid_t pid;
+	int delay_us;
+	int r;
+};
+
+static void *send_late_trap(void *arg)
+{
+	struct late_trap *lt = arg;
+
+	usleep(lt->delay_us);
+	lt->r = (int)syscall(SYS_tgkill, lt->pid, lt->pid, SIGTRAP);
+	return NULL;
+}
+
+/*
+ * A SIGTRAP sent to the thread at a random moment of a session of calls, 200
+ * times: each reaches the handler. A stepped task loses some (4% of the
+ * sessions here): those that come while the step's own SIGTRAP is queued
+ * merge with it, which is why a task that catches SIGTRAP is not stepped.
+ */
+static void test_thread_trap_during_session_caught(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int seed = 1;
+	int lost = 0;
+
+	shared_traps = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(shared_traps != MAP_FAILED);
+	pid_t pid = child_fork(f, shared_catcher, NULL);
+	for (int i = 0; i < 200; i++) {
+		struct rsys_task *t = fixture_attach(f, pid);
+		struct late_trap lt = {
+			.pid = pid, .delay_us = (int)(rand_r(&seed) % 2000), .r = -1};
+		int before = *shared_traps;
+		pthread_t th;
+
+		assert_int_equal(pthread_create(&th, NULL, send_late_trap, &lt), 0);
+		for (int k = 0; k < 300; k++)
+			if (remote(t, __NR_getpid, 0, 0, 0, 0, 0, 0) != pid)
+				break;
+		pthread_join(th, NULL);
+		assert_int_equal(lt.r, 0);
+		fixture_detach(f);
+		long long end = now_ms() + 1000;
+		while (*shared_traps == before && now_ms() < end)
+			usleep(100);
+		lost += *shared_traps == before;
+	}
+	munmap((void *)shared_traps, 4096);
+	assert_int_equal(lost, 0);
+	assert_int_equal(kill(pid, SIGTERM), 0);
+	assert_int_equal(child_wait_exit(f, pid, 5000), 0);
 }
 
 static void on_sys(int sig)
@@ -425,17 +555,14 @@ static void test_seccomp_trap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_trap_flag_never_left_set),
-		T(test_kill_trap_before_calls),
-		T(test_tgkill_trap_before_calls),
-		T(test_trap_in_blocking_read),
-		T(test_trap_in_blocking_nanosleep),
-		T(test_sigstop_in_blocking_read),
-		T(test_group_stopped_with_trap),
-		T(test_remote_sigprocmask_keeps_handler),
-		T(test_remote_sigaction_swap_keeps_handler),
-		T(test_threads_one_frozen),
-		T(test_seccomp_trap),
+		T(test_trap_flag_never_left_set),          T(test_kill_trap_before_stepped_calls),
+		T(test_tgkill_trap_before_stepped_calls),  T(test_kill_trap_before_calls_caught),
+		T(test_tgkill_trap_before_calls_caught),   T(test_trap_in_blocking_read),
+		T(test_trap_in_blocking_nanosleep),        T(test_trap_in_blocking_read_caught),
+		T(test_trap_in_blocking_nanosleep_caught), T(test_sigstop_in_blocking_read),
+		T(test_group_stopped_with_trap),           T(test_remote_sigprocmask_keeps_handler),
+		T(test_remote_sigaction_ignore),           T(test_threads_one_frozen),
+		T(test_thread_trap_during_session_caught), T(test_seccomp_trap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
