@@ -27,9 +27,9 @@ struct rsys_task {
 	uint64_t held;              /* signals taken out of the queue during remote syscalls */
 	unsigned long scratch_base; /* start of the scratch mapping (code first), 0 if none */
 	size_t scratch_len;
-	bool scratch_borrowed; /* another thread's (rsys_borrow_scratch): never unmapped here */
-	bool tracing_clone;    /* PTRACE_O_TRACECLONE is on, for rsys_clone_thread() */
-	bool sigtrap_ignored;  /* SIGTRAP may be SIG_IGN: no single-stepped calls (syscall.c) */
+	bool scratch_borrowed;    /* another thread's (rsys_borrow_scratch): never unmapped here */
+	bool tracing_clone;       /* PTRACE_O_TRACECLONE is on, for rsys_clone_thread() */
+	bool sigtrap_not_default; /* SIGTRAP may be ignored or caught: no steps (syscall.c) */
 };
 
 /* The ptrace options for the RSYS_* flags. */

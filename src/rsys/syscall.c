@@ -17,11 +17,11 @@
  * user_single_step_report(): a SIGTRAP that ptrace sees as a
  * signal-delivery-stop and that is discarded), so a call takes one round
  * trip to the task instead of two. That SIGTRAP is forced like an int3's,
- * but SIGTRAP stays unblocked during remote calls (signals.c), so it changes
- * nothing unless the task ignores SIGTRAP: such a task, and clone calls
- * whose new thread must be collected at the PTRACE_EVENT_CLONE stop, take
- * the two-stop path. A task parked after a step sits in get_signal(), where
- * rsys_settle()'s interrupt trap finds it as after an exit stop.
+ * so only tasks whose SIGTRAP action is SIG_DFL are stepped (can_step()).
+ * Those whose SIGTRAP is ignored or caught, and clone calls whose new thread
+ * must be collected at the PTRACE_EVENT_CLONE stop, take the two-stop path.
+ * A task parked after a step sits in get_signal(), where rsys_settle()'s
+ * interrupt trap finds it as after an exit stop.
  */
 
 #include <signal.h>
@@ -171,9 +171,20 @@ static int step_call(struct rsys_task *t, unsigned long insn, long *ret_result)
 	return r;
 }
 
-static bool can_step(const struct rsys_task *t)
+/*
+ * Only a task whose SIGTRAP action is SIG_DFL is stepped. The step's trap
+ * is forced: force_sig() resets an ignored or blocked SIGTRAP's action to
+ * SIG_DFL, and a SIGTRAP sent to the thread while the step's is queued
+ * merges with it and is lost with it. With SIG_DFL, the reset changes
+ * nothing, and the lost SIGTRAP is one that would have killed the task a
+ * few microseconds later (docs/rsys.md). A remote rt_sigaction() on SIGTRAP
+ * is not stepped either, nor anything after it.
+ */
+static bool can_step(struct rsys_task *t, long nr, const unsigned long args[6])
 {
-	return !t->sigtrap_ignored && !t->tracing_clone;
+	if (nr == SYS_rt_sigaction && args[0] == SIGTRAP && args[1] != 0)
+		t->sigtrap_not_default = true;
+	return !t->sigtrap_not_default && !t->tracing_clone;
 }
 
 static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], unsigned long insn,
@@ -187,7 +198,7 @@ static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], u
 	r = rsys_set_regs(t, &call);
 	if (r < 0)
 		return r;
-	if (can_step(t))
+	if (can_step(t, nr, args))
 		return step_call(t, insn, ret_result);
 	r = run_to_syscall_stop(t, PTRACE_SYSCALL_INFO_ENTRY, &info);
 	if (r < 0)
@@ -206,6 +217,37 @@ static int run_call(struct rsys_task *t, long nr, const unsigned long args[6], u
 		return r;
 	*ret_result = (long)info.exit.rval;
 	return 0;
+}
+
+/*
+ * A blocking call can be interrupted by the signals that stay unblocked
+ * during remote calls (SIGSTOP, a fault signal someone sent) and exit with a
+ * -ERESTART* code. The kernel turns that code into a restart only on the
+ * way back to user space, with the registers it then finds, which are the
+ * next call's or the task's own. The signal is held and no handler runs, so
+ * the call is run again here as the kernel would restart it: the same
+ * call, or restart_syscall() for one that left a restart block.
+ */
+static int run_call_restarting(struct rsys_task *t, long nr, const unsigned long args[6],
+			       unsigned long insn, long *ret_result)
+{
+	for (;;) {
+		struct x86_regs end = {
+			.gpr = {.orig_rax = (unsigned long)nr, .rip = insn + X86_SYSCALL_INSN_LEN}};
+		long result = 0;
+		int r = run_call(t, nr, args, insn, &result);
+
+		if (r < 0)
+			return r;
+		end.gpr.rax = (unsigned long)result;
+		if (!x86_regs_restart_syscall(&end)) {
+			*ret_result = result;
+			return 0;
+		}
+		pr_debug("Task %d: remote syscall %ld interrupted (%ld), restarted as %llu", t->tid,
+			 nr, result, (unsigned long long)end.gpr.rax);
+		nr = (long)end.gpr.rax;
+	}
 }
 
 int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long *ret_result)
@@ -235,12 +277,12 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 
 	if (t->scratch_base != 0) {
 		insn = t->scratch_base;
-		r = run_call(t, nr, args, insn, &result);
+		r = run_call_restarting(t, nr, args, insn, &result);
 	} else {
 		insn = t->regs.gpr.rip;
 		r = rsys_poke(t, insn, x86_syscall_insn, X86_SYSCALL_INSN_LEN, &poke);
 		if (r == 0) {
-			r = run_call(t, nr, args, insn, &result);
+			r = run_call_restarting(t, nr, args, insn, &result);
 			if (t->state != RSYS_DEAD) {
 				int r2 = rsys_unpoke(t, &poke);
 				if (r == 0)
@@ -253,9 +295,6 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 			(void)rsys_settle(t);
 		return r;
 	}
-	/* From now on the task may ignore SIGTRAP, which a step would reset. */
-	if (nr == SYS_rt_sigaction && args[0] == SIGTRAP && args[1] != 0)
-		t->sigtrap_ignored = true;
 	pr_debug("Task %d: remote syscall %ld returned %ld", t->tid, nr, result);
 	*ret_result = result;
 	return 0;

@@ -87,9 +87,10 @@ static int deliver_signal(struct rsys_task *t, int sig)
 
 /*
  * Of /proc/TID/status: the "Seccomp:" field (0 none, 1 strict, 2 filter) and
- * whether SIGTRAP is ignored ("SigIgn:", a hex mask; bit 4 is SIGTRAP).
+ * whether SIGTRAP's action is not SIG_DFL ("SigIgn:" and "SigCgt:", hex
+ * masks where bit 4 is SIGTRAP).
  */
-static int read_status(pid_t tid, int *ret_mode, bool *ret_trap_ignored)
+static int read_status(pid_t tid, int *ret_mode, bool *ret_trap_not_default)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	char path[64], line[256];
@@ -101,14 +102,15 @@ static int read_status(pid_t tid, int *ret_mode, bool *ret_trap_ignored)
 		pr_perror("Can't open %s", path);
 		return r;
 	}
-	unsigned long long ign = ~0ULL; /* unknown: as if ignored */
+	unsigned long long ign = ~0ULL, cgt = ~0ULL; /* unknown: as if not SIG_DFL */
 	int mode = 0; /* kernels without CONFIG_SECCOMP have no such line, and no filters */
 
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "SigIgn: %llx", &ign) != 1)
+		if (sscanf(line, "SigIgn: %llx", &ign) != 1 &&
+		    sscanf(line, "SigCgt: %llx", &cgt) != 1)
 			(void)sscanf(line, "Seccomp: %d", &mode);
 	*ret_mode = mode;
-	*ret_trap_ignored = ign & (1ULL << (SIGTRAP - 1));
+	*ret_trap_not_default = (ign | cgt) & (1ULL << (SIGTRAP - 1));
 	return 0;
 }
 
@@ -125,7 +127,7 @@ int rsys_capture(struct rsys_task *t, int stop_sig)
 	r = rsys_get_sigmask(t, &t->sigmask);
 	if (r < 0)
 		return r;
-	r = read_status(t->tid, &t->seccomp_mode, &t->sigtrap_ignored);
+	r = read_status(t->tid, &t->seccomp_mode, &t->sigtrap_not_default);
 	if (r < 0)
 		return r;
 	r = rsys_rseq_fixup(t, &changed);

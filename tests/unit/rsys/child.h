@@ -41,6 +41,9 @@ void child_forget(struct fixture *f, pid_t pid);
 /* Wait until the child sleeps in syscall nr (from /proc/PID/syscall); false on timeout. */
 bool child_wait_in_syscall(pid_t pid, long nr, int timeout_ms);
 
+/* The thread of pid (a child with two threads) that is not pid. */
+pid_t child_other_thread(pid_t pid);
+
 /* The state letter of /proc/PID/stat ('R', 'S', 'T', 't'...), or 0. */
 char child_state(pid_t pid);
 

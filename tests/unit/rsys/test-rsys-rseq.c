@@ -79,9 +79,9 @@ static void test_frozen_in_critical_section(void **state)
 	unsigned long start = (unsigned long)rsys_test_cs_start;
 	unsigned long end = (unsigned long)rsys_test_cs_end;
 	/* The child is forked from this thread: its rseq area is at the same address. */
-	unsigned long rseq_cs_addr = (unsigned long)((char *)__builtin_thread_pointer() +
-						     __rseq_offset) +
-				     offsetof(struct rseq, rseq_cs);
+	unsigned long rseq_cs_addr =
+		(unsigned long)((char *)__builtin_thread_pointer() + __rseq_offset) +
+		offsetof(struct rseq, rseq_cs);
 	int at_abort = 0;
 
 	if (__rseq_size == 0)

@@ -2,13 +2,12 @@
 /*
  * Signals around a frozen task: a signal sent during the freeze is delivered
  * after detach, once, with its siginfo; the task's SIGTRAP handler, or
- * SIG_IGN, outlives single-stepped remote syscalls, even SIG_IGN set by a
- * remote rt_sigaction; SIGSTOP, which cannot be blocked and
+ * SIG_IGN, outlives remote syscalls, even SIG_IGN set by a remote
+ * rt_sigaction on a task that was stepped until then; SIGSTOP, which cannot be blocked and
  * is taken out of the queue by a remote syscall, is sent again; a task
  * frozen in a group stop stays stopped; a signal met while freezing is
  * delivered first; a task killed in the middle is reported gone.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -225,31 +224,12 @@ static int threaded(void *arg)
 	return 0;
 }
 
-/* The thread of pid that is not pid. */
-static pid_t other_thread(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	pid_t tid = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((de = readdir(d)))
-		if (atoi(de->d_name) > 0 && atoi(de->d_name) != pid)
-			tid = atoi(de->d_name);
-	closedir(d);
-	assert_true(tid > 0);
-	return tid;
-}
-
 /* A thread other than the leader is a task of its own: its tid, its process's pid. */
 static void test_non_leader_thread(void **state)
 {
 	struct fixture *f = *state;
 	pid_t pid = child_fork(f, threaded, NULL);
-	pid_t tid = other_thread(pid);
+	pid_t tid = child_other_thread(pid);
 	struct rsys_task *t = fixture_attach(f, tid);
 
 	assert_int_equal(remote(t, __NR_gettid, 0, 0, 0, 0, 0, 0), tid);
@@ -296,13 +276,16 @@ static void on_trap(int sig)
 }
 
 /*
- * Spins until SIGTERM with SIGTRAP caught (arg NULL) or ignored (arg not
- * NULL); exits with 0 if its SIGTRAP action is then arg's (or SIG_IGN for
- * "ignore-later"), 1 if it changed, 2 if the handler ran.
+ * Spins until SIGTERM with SIGTRAP ignored (arg "ignore"), caught (arg NULL)
+ * or at SIG_DFL (arg "ignore-later", for a test that makes it ignored
+ * remotely); exits with 0 if its SIGTRAP action is then the one expected
+ * (SIG_IGN for both "ignore" and "ignore-later"), 1 if not, 2 if the
+ * handler ran.
  */
 static int trap_keeper(void *arg)
 {
-	struct sigaction trap = {.sa_handler = arg ? SIG_IGN : on_trap};
+	bool ignore = arg && strcmp(arg, "ignore") == 0, later = arg && !ignore;
+	struct sigaction trap = {.sa_handler = ignore ? SIG_IGN : later ? SIG_DFL : on_trap};
 	struct sigaction term = {.sa_handler = on_term}, now;
 
 	if (sigaction(SIGTRAP, &trap, NULL) < 0 || sigaction(SIGTERM, &term, NULL) < 0)
@@ -312,7 +295,7 @@ static int trap_keeper(void *arg)
 		;
 	if (sigaction(SIGTRAP, NULL, &now) < 0)
 		return 99;
-	if (arg && strcmp(arg, "ignore-later") == 0)
+	if (later)
 		trap.sa_handler = SIG_IGN;
 	if (now.sa_handler != trap.sa_handler)
 		return 1;
@@ -345,6 +328,7 @@ struct k_sigaction {
 	uint64_t mask;
 };
 
+/* The rt_sigaction() itself is not stepped: its step's trap would reset SIG_IGN to SIG_DFL. */
 static void test_sigtrap_ignored_remotely_kept(void **state)
 {
 	struct fixture *f = *state;
