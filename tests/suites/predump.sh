@@ -209,13 +209,25 @@ pd_stat() { # DIR FIELD
 print(pycriu.images.load(open(sys.argv[1] + "/stats-dump", "rb"))["entries"][0]["dump"].get(sys.argv[2], 0))' \
 		"$1" "$2"
 }
+# 512-byte blocks allocated to the pages files of DIR's shared memory objects.
+pd_shmem_blocks() { # DIR
+	$PY - "$1" <<'EOF'
+import glob, os, sys, pycriu
+n = 0
+for f in glob.glob(sys.argv[1] + "/pagemap-shmem-*.img"):
+    pid = pycriu.images.load(open(f, "rb"))["entries"][0]["pages_id"]
+    n += os.stat("%s/pages-%d.img" % (sys.argv[1], pid)).st_blocks
+print(n)
+EOF
+}
 
 # A parent and a child write one MAP_SHARED|MAP_ANONYMOUS object (and zap
 # pages they wrote in their own mapping); a child forked between rounds maps
 # it unregistered (saved whole), then writes and exits (its mapping is gone:
-# saved whole). pre-dump x4, dump --track-mem, restore: every byte checked.
+# saved whole). pre-dump x4, dump --track-mem --auto-dedup (the pages written
+# since i4 are punched out of i4's object), restore: every byte checked.
 test_shmem() {
-	local d pid t=$T/shmem n w
+	local d pid t=$T/shmem n w before after
 	d=$(scratch_dir)
 	pd_start "$t" mem-shared-dirty "$d" || return
 	pid=$ZOO_PID
@@ -262,13 +274,20 @@ test_shmem() {
 		pass "$t/exited-whole"
 	fi
 	sleep 0.3
+	before=$(pd_shmem_blocks "$d/i4")
 	pd_run "$t" "$d/d5" dump -t "$pid" -D "$d/i5" --track-mem --prev-images-dir ../i4 \
-		-o dump.log -v4 || { _zoo_cleanup; return; }
+		--auto-dedup -o dump.log -v4 || { _zoo_cleanup; return; }
 	n=$(pd_shmem_entries "$d/i5" 1) w=$(pd_stat "$d/i5" shpages_written)
 	if [ "${n:-0}" -gt 0 ] && [ "${w:-4096}" -lt 1024 ]; then
 		pass "$t/final-incremental"
 	else
 		fail "$t/final-incremental" "$n PE_PARENT shmem entries, $w of 4096 shared pages written"
+	fi
+	after=$(pd_shmem_blocks "$d/i4")
+	if [ "${after:-0}" -gt 0 ] && [ "$after" -lt "${before:-0}" ]; then
+		pass "$t/dedup"
+	else
+		fail "$t/dedup" "i4's shared memory pages use $after blocks after --auto-dedup, $before before"
 	fi
 	pd_decode_all "$t/crit" "$d/i5"
 	pd_restore_verdict "$t/restore" "$d" "$d/i5"

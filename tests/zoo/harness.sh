@@ -334,7 +334,7 @@ _zoo_sigterm() {
 # cannot hide a restore that went wrong; after a restore it is never resent.
 _zoo_verdict() { # DIR MODE
 	local verdict= wait=$ZOO_STEP_TIMEOUT
-	if [ "$2" = no-checkpoint ] && ! _zoo_wait_stopped "$ZOO_PID" 1; then
+	if [ "${2:-}" = no-checkpoint ] && ! _zoo_wait_stopped "$ZOO_PID" 1; then
 		kill -TERM "$ZOO_PID" 2>/dev/null
 		wait=$((wait > 1 ? wait - 1 : 1))
 	fi
