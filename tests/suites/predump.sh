@@ -403,19 +403,26 @@ pd_stat() { # DIR FIELD
 		sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" | head -1
 }
 
+# pd_snapshot LABEL PROG DIR: PROG started, its fds in PD_FDS_BEFORE, and a
+# snapshot of it into DIR/img, the log decoded into DIR/log. 300 ms between
+# arming and the freeze, and again before the background copy: pages are
+# written in both, and must be in the images as they were at the freeze.
+pd_snapshot() {
+	pd_start "$1" "$2" "$3" || return 1
+	PD_FDS_BEFORE=$(pd_fds "$ZOO_PID")
+	mkdir -p "$3/img"
+	sleep 0.3
+	STASIS_SNAPSHOT_PAUSE_MS=300 pd_run "$1" "$3/s" dump -R --snapshot -t "$ZOO_PID" \
+		-D "$3/img" -o dump.log -v4 || { _zoo_cleanup; return 1; }
+	"$STASIS" log decode "$3/img/dump.log" >"$3/log"
+}
+
 test_snapshot() {
 	local d pid fds_before faulted armed
 	d=$(scratch_dir)
-	pd_start "$T/snapshot" mem-snapshot "$d" || return
-	pid=$ZOO_PID
-	fds_before=$(pd_fds "$pid")
-	mkdir -p "$d/img"
-	sleep 0.3
-	# 300 ms between arming and the freeze: pages are written meanwhile, and must be in
-	# the images as they were at the freeze (the restored program checks every byte).
-	STASIS_SNAPSHOT_PAUSE_MS=300 pd_run "$T/snapshot" "$d/s" dump -R --snapshot -t "$pid" \
-		-D "$d/img" -o dump.log -v4 || { _zoo_cleanup; return; }
-	"$STASIS" log decode "$d/img/dump.log" >"$d/log"
+	# (the restored program checks every byte)
+	pd_snapshot "$T/snapshot" mem-snapshot "$d" || return
+	pid=$ZOO_PID fds_before=$PD_FDS_BEFORE
 	faulted=$(sed -n 's/.*pages, \([0-9]*\) of them copied ahead of a write.*/\1/p' "$d/log")
 	armed=$(sed -n 's/.* \([0-9]*\) writes served while armed.*/\1/p' "$d/log")
 	if [ "${armed:-0}" -gt 0 ]; then
@@ -436,15 +443,21 @@ test_snapshot() {
 	fi
 	echo "# $T/snapshot: frozen $(pd_stat "$d/img" frozen_time_us) us," \
 		"$faulted pages copied ahead of a write"
+	pd_snapshot_verdicts "$T/snapshot" "$d"
+}
+
+# After pd_snapshot: the program that ran on lost nothing, the images decode,
+# and the restored program finds every byte.
+pd_snapshot_verdicts() { # LABEL DIR
 	sleep 0.3
-	_zoo_sigterm && _zoo_verdict "$d"
+	_zoo_sigterm && _zoo_verdict "$2"
 	if [ "$ZOO_RESULT" = PASS ]; then
-		pass "$T/snapshot/live"
+		pass "$1/live"
 	else
-		fail "$T/snapshot/live" "the program that ran on: $ZOO_WHY"
+		fail "$1/live" "the program that ran on: $ZOO_WHY"
 	fi
-	pd_decode_all "$T/snapshot/crit" "$d/img"
-	pd_restore_verdict "$T/snapshot/restore" "$d" "$d/img"
+	pd_decode_all "$1/crit" "$2/img"
+	pd_restore_verdict "$1/restore" "$2" "$2/img"
 	_zoo_cleanup
 }
 
@@ -520,6 +533,31 @@ test_snapshot_drops() {
 	_zoo_cleanup
 }
 
+# --- a snapshot of shared anonymous memory: copied in the background too ----
+# mem-shared-dirty's parent and child write their object through their own
+# mappings while it is copied: each write waits until its block is copied
+# (then released in both mappings). The restored program checks every byte
+# against its model (private memory, of the instant of the freeze).
+test_snapshot_shmem() {
+	local d pid t=$T/snapshot-shmem faulted
+	d=$(scratch_dir)
+	pd_snapshot "$t" mem-shared-dirty "$d" || return
+	pid=$ZOO_PID
+	faulted=$(sed -n 's/.*shmem [0-9]*: snapshot of [0-9]* pages, \([0-9]*\) of them copied ahead.*/\1/p' "$d/log")
+	if [ -z "$faulted" ]; then
+		fail "$t/background" "no shared object copied in the background"
+	elif [ "$faulted" = 0 ]; then
+		fail "$t/background" "no write to the shared object served during the copy"
+	elif [ "$(pd_uffd_vmas "$pid")" != 0 ]; then
+		fail "$t/background" "$(pd_uffd_vmas "$pid") VMAs still registered after the snapshot"
+	else
+		pass "$t/background"
+	fi
+	echo "# $t: frozen $(pd_stat "$d/img" frozen_time_us) us, $faulted shared pages" \
+		"copied ahead of a write"
+	pd_snapshot_verdicts "$t" "$d"
+}
+
 # --- --auto-dedup: pages saved again are punched out of the pre-dumps; a ----
 # restorable set (a dump) is left whole, and every set restores.
 pd_kib() { du -k "$1"/pages-*.img | awk '{ s += $1 } END { print s + 0 }'; }
@@ -572,4 +610,5 @@ test_refuse_uffd
 test_snapshot
 test_snapshot_changes
 test_snapshot_drops
+test_snapshot_shmem
 test_dedup
