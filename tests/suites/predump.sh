@@ -558,6 +558,48 @@ test_snapshot_shmem() {
 	pd_snapshot_verdicts "$t" "$d"
 }
 
+# A fork while the object is copied: the child's mapping of it would not be
+# protected (its writes unseen), so the snapshot fails, and the tree runs on
+# unharmed. The copy phase is when the shared mapping is registered (uw):
+# the arming registers private memory only.
+pd_shared_registered() { # PID
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { sh = ($2 ~ /s/ && $6 == "/dev/zero") }
+		sh && /^VmFlags:.* uw( |$)/ { n++ } END { exit !n }' "/proc/$1/smaps" 2>/dev/null
+}
+
+test_snapshot_fork() {
+	local d pid t=$T/snapshot-shmem/fork spid i
+	d=$(scratch_dir)
+	pd_start "$t" mem-shared-dirty "$d" || return
+	pid=$ZOO_PID
+	mkdir -p "$d/img"
+	sleep 0.3
+	STASIS_SNAPSHOT_PAUSE_MS=300 timeout -k 5 60 "$STASIS" dump -R --snapshot -t "$pid" \
+		-D "$d/img" -o dump.log -v4 >"$d/s.out" 2>"$d/s.err" &
+	spid=$!
+	for ((i = 0; i < 200; i++)); do
+		pd_shared_registered "$pid" && break
+		sleep 0.01
+	done
+	kill -USR1 "$pid" # forks the late child, mapping the object
+	if wait "$spid"; then
+		fail "$t" "the snapshot succeeded (registered after $i polls)"
+	elif ! grep -q "forked while its shared memory" "$d/s.err"; then
+		fail "$t" "the snapshot failed otherwise: $(grep -m1 Error "$d/s.err")"
+	elif [ "$(pd_uffd_vmas "$pid")" != 0 ]; then
+		fail "$t" "$(pd_uffd_vmas "$pid") VMAs still registered after the failed snapshot"
+	else
+		sleep 0.3
+		_zoo_sigterm && _zoo_verdict "$d"
+		if [ "$ZOO_RESULT" = PASS ]; then
+			pass "$t"
+		else
+			fail "$t" "the program after the failed snapshot: $ZOO_WHY"
+		fi
+	fi
+	_zoo_cleanup
+}
+
 # --- --auto-dedup: pages saved again are punched out of the pre-dumps; a ----
 # restorable set (a dump) is left whole, and every set restores.
 pd_kib() { du -k "$1"/pages-*.img | awk '{ s += $1 } END { print s + 0 }'; }
@@ -611,4 +653,5 @@ test_snapshot
 test_snapshot_changes
 test_snapshot_drops
 test_snapshot_shmem
+test_snapshot_fork
 test_dedup
