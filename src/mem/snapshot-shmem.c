@@ -12,11 +12,11 @@
  * write through another mapping faults there and finds it copied.
  *
  * The check after each read: in every mapping the pages are still present
- * or marked, and protected (snap_verify: an unmapped or moved mapping
- * fails it), and the object still holds them (SEEK_HOLE: a page punched
- * out). Without UFFD_FEATURE_EVENT_FORK a child forked while the copy runs
- * would map the object unprotected: with it, such a fork fails the
- * snapshot (snap_shmem_forked).
+ * or marked, and protected (mem_scan_all_protected: an unmapped or moved
+ * mapping fails it), and the object still holds them (cachestat: a page
+ * punched out keeps its markers). Without UFFD_FEATURE_EVENT_FORK a child
+ * forked while the copy runs would map the object unprotected: with it,
+ * such a fork fails the snapshot (snap_shmem_forked).
  */
 
 #include <errno.h>
@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/sorted.h"
+#include "compat/syscalls.h"
 #include "compat/userfaultfd.h"
 #include "image/image.h"
 #include "mem/snapshot.h"
@@ -123,9 +124,26 @@ int mem_snapshot_shmem_map(struct mem_snapshot *obj, struct mem_snapshot *proc, 
 	return r;
 }
 
+/*
+ * Whether the object still holds every page of [start, end): cachestat
+ * counts those in memory and those in swap (no page: a hole), in a time
+ * proportional to the range; SEEK_HOLE, without cachestat (before 6.5),
+ * walks up to the next hole, which in an object without one is its end.
+ */
+static bool holds_all(const struct mem_snapshot *obj, uint64_t start, uint64_t end)
+{
+	struct stasis_cachestat_range range = {start, end - start};
+	struct stasis_cachestat cs;
+	off_t hole;
+
+	if (sys_cachestat(obj->mem_fd, &range, &cs, 0) == 0)
+		return cs.nr_cache + cs.nr_evicted >= (end - start) / MEM_PAGE_SIZE;
+	hole = lseek(obj->mem_fd, (off_t)start, SEEK_HOLE);
+	return hole >= 0 && (uint64_t)hole >= end;
+}
+
 int snap_shmem_verify(struct mem_snapshot *obj, int thread, uint64_t start, uint64_t end)
 {
-	off_t hole;
 	uint64_t a, b;
 	int r;
 
@@ -144,8 +162,7 @@ int snap_shmem_verify(struct mem_snapshot *obj, int thread, uint64_t start, uint
 			return -ESTALE;
 		}
 	}
-	hole = lseek(obj->mem_fd, (off_t)start, SEEK_HOLE);
-	if (hole >= 0 && (uint64_t)hole >= end)
+	if (holds_all(obj, start, end))
 		return 0;
 	pr_err("%s: pages in %" PRIx64 "-%" PRIx64 " were punched out of it (MADV_REMOVE, "
 	       "fallocate) before stasis saved them: the snapshot would not be consistent; "
