@@ -380,9 +380,10 @@ int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct 
 		       struct mem_snapshot **ret);
 /*
  * Arm a snapshot of pid while it still runs (snapshot-arm.c): register its
- * private VMAs with uffd (from mem_snapshot_api), write-protect its pages,
- * find them, and from then on note (and let go at once) every write, drop
- * and unmap, in a thread of its own until mem_snapshot_freeze.
+ * private and shared anonymous VMAs with uffd (from mem_snapshot_api),
+ * write-protect its private pages and its shared VMAs whole, find the
+ * private pages, and from then on note (and let go at once) every write,
+ * drop and unmap, in a thread of its own until mem_snapshot_freeze.
  */
 int mem_snapshot_arm(pid_t pid, int uffd, struct mem_snapshot **ret);
 /* The VMAs read when it was armed (for mem_vmas_refresh), NULL if it was not. */

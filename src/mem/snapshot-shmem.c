@@ -59,6 +59,11 @@ static bool map_window(const struct snap_shmap *m, uint64_t start, uint64_t end,
 	return true;
 }
 
+bool snap_shmem_vma(const VmaEntry *e)
+{
+	return mem_vma_is(e, VMA_ANON_SHARED) && !mem_vma_is(e, VMA_AREA_SYSVIPC);
+}
+
 uint64_t mem_snapshot_shmid(const struct mem_snapshot *obj)
 {
 	return obj->shmid;
@@ -102,11 +107,14 @@ int mem_snapshot_shmem_open(pid_t pid, const VmaEntry *e, uint64_t size, struct 
 	return 0;
 }
 
-int mem_snapshot_shmem_map(struct mem_snapshot *obj, struct mem_snapshot *proc, const VmaEntry *e)
+/* Register e with proc's userfaultfd and protect it whole, or only what changed since armed. */
+static int protect_mapping(struct mem_snapshot *obj, struct mem_snapshot *proc, const VmaEntry *e)
 {
 	bool ok;
 	int r;
 
+	if (snap_arm_reprotect_shared(proc, e, &r))
+		return r;
 	r = mem_uffd_register_wp(proc->pid, proc->uffd, e, &ok);
 	if (r < 0)
 		return r;
@@ -116,7 +124,13 @@ int mem_snapshot_shmem_map(struct mem_snapshot *obj, struct mem_snapshot *proc, 
 		       proc->label, e->start, e->end, obj->label);
 		return -EOPNOTSUPP;
 	}
-	r = snap_uffd_protect(proc, e->start, e->end, true, true);
+	return snap_uffd_protect(proc, e->start, e->end, true, true);
+}
+
+int mem_snapshot_shmem_map(struct mem_snapshot *obj, struct mem_snapshot *proc, const VmaEntry *e)
+{
+	int r = protect_mapping(obj, proc, e);
+
 	if (r == 0)
 		r = maps_add(obj, proc, e);
 	if (r == 0)

@@ -110,6 +110,8 @@ int snap_copy_range(struct mem_snapshot *s, int thread, const struct snap_extent
 		    uint64_t i1, uint8_t *buf);
 
 /* snapshot-shmem.c */
+/* A VMA of shared anonymous memory that a snapshot copies in the background (not SysV). */
+bool snap_shmem_vma(const VmaEntry *e);
 /* Object obj's pages [start, end) (offsets), just read, are as at the freeze in every mapping. */
 int snap_shmem_verify(struct mem_snapshot *obj, int thread, uint64_t start, uint64_t end);
 /* Release obj's pages [start, end) in every mapping (wait: as snap_uffd_protect; else best effort).
@@ -128,3 +130,10 @@ void snap_shmem_forked(struct mem_snapshot *s);
 
 /* snapshot-arm.c */
 void snap_arm_free(struct mem_snapshot *s);
+/*
+ * Frozen: if the shared VMA e of s was registered and protected whole when
+ * armed and not unmapped since, protect again what was written or dropped
+ * in it since (*ret: the result) and true; else false: it is new, moved or
+ * grown, and must be registered and protected whole.
+ */
+bool snap_arm_reprotect_shared(struct mem_snapshot *s, const VmaEntry *e, int *ret);

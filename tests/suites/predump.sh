@@ -560,12 +560,10 @@ test_snapshot_shmem() {
 
 # A fork while the object is copied: the child's mapping of it would not be
 # protected (its writes unseen), so the snapshot fails, and the tree runs on
-# unharmed. The copy phase is when the shared mapping is registered (uw):
-# the arming registers private memory only.
-pd_shared_registered() { # PID
-	awk '/^[0-9a-f]+-[0-9a-f]+ / { sh = ($2 ~ /s/ && $6 == "/dev/zero") }
-		sh && /^VmFlags:.* uw( |$)/ { n++ } END { exit !n }' "/proc/$1/smaps" 2>/dev/null
-}
+# unharmed. The object's pagemap is laid out (a temporary file) at the
+# freeze: a signal sent once it is there is handled after the freeze, in the
+# 300 ms before the background copy. (A fork while armed is fine: the child
+# is armed at the freeze.)
 
 test_snapshot_fork() {
 	local d pid t=$T/snapshot-shmem/fork spid i
@@ -577,13 +575,13 @@ test_snapshot_fork() {
 	STASIS_SNAPSHOT_PAUSE_MS=300 timeout -k 5 60 "$STASIS" dump -R --snapshot -t "$pid" \
 		-D "$d/img" -o dump.log -v4 >"$d/s.out" 2>"$d/s.err" &
 	spid=$!
-	for ((i = 0; i < 200; i++)); do
-		pd_shared_registered "$pid" && break
+	for ((i = 0; i < 500; i++)); do
+		compgen -G "$d/img/.pagemap-shmem-*.tmp" >/dev/null && break
 		sleep 0.01
 	done
 	kill -USR1 "$pid" # forks the late child, mapping the object
 	if wait "$spid"; then
-		fail "$t" "the snapshot succeeded (registered after $i polls)"
+		fail "$t" "the snapshot succeeded (laid out after $i polls)"
 	elif ! grep -q "forked while its shared memory" "$d/s.err"; then
 		fail "$t" "the snapshot failed otherwise: $(grep -m1 Error "$d/s.err")"
 	elif [ "$(pd_uffd_vmas "$pid")" != 0 ]; then
