@@ -3,9 +3,10 @@
  * Shared anonymous memory in a snapshot (docs/predump.md): each object is a
  * mem_snapshot of its own whose "addresses" are offsets in the object. At
  * the freeze its pages are found (SEEK_DATA on /proc/PID/map_files) and laid
- * out, and every mapping of it in the tree is registered with the
- * process's userfaultfd and write-protected whole (markers in the empty
- * entries: a page not mapped there faults too). Once the tree runs, the
+ * out, and every mapping of it in the tree is write-protected whole with the
+ * process's userfaultfd (markers in the empty entries: a page not mapped
+ * there faults too): armed before (snapshot-arm.c), only what was written
+ * or dropped since is protected again. Once the tree runs, the
  * background reads the object by offset (pread, no mapping), and a write
  * through any mapping is served by copying the object's 64 KiB block
  * first. A page is released in every mapping only once it is copied: a
@@ -185,8 +186,7 @@ int snap_shmem_verify(struct mem_snapshot *obj, int thread, uint64_t start, uint
 	return -ESTALE;
 }
 
-/* Release [start, end) of obj in every mapping but skip (the faulting one, released by its caller).
- */
+/* Release [start, end) of obj in every mapping but skip (released by the caller). */
 static int release_maps(struct mem_snapshot *obj, uint64_t start, uint64_t end, bool wait,
 			const struct snap_shmap *skip)
 {
