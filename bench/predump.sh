@@ -17,6 +17,7 @@
 # (arming, freeze, background copy) and from 0.5 to 2 s after it.
 #
 # Usage: bench/predump.sh [SIZE_GIB [PERMILLE]]   BUILD=DIR (default build/) ROUNDS=N
+# WORKLOAD_SHARED=1: the targets' memory is shared anonymous (workload-dirty).
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$SRC/build}

@@ -11,6 +11,8 @@
  * ready. With PROGRESS, it appends "REALTIME_NS WRITES" to that file every
  * 20 ms (WRITES: page writes since it was ready), so that the writes per
  * second it managed before, during and after a dump can be computed.
+ * With WORKLOAD_SHARED=1 in its environment the memory is MAP_SHARED |
+ * MAP_ANONYMOUS instead (a shared anonymous object of SIZE_MIB).
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -62,7 +64,7 @@ int main(int argc, char **argv)
 	char tmp[4096];
 	uint64_t x = 88172645463325252ull, writes = 0, next = 0;
 	size_t size, pages, per_step;
-	bool busy;
+	bool busy, shared;
 	uint8_t *mem;
 	int pfd = -1;
 	FILE *f;
@@ -74,7 +76,9 @@ int main(int argc, char **argv)
 	busy = strcmp(argv[2], "max") == 0;
 	/* A step: 1 page when busy, else 10 ms worth of the rate (100 steps a second). */
 	per_step = busy ? 1 : pages * strtoull(argv[2], NULL, 10) / 1000 / 100;
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	shared = getenv("WORKLOAD_SHARED") && strcmp(getenv("WORKLOAD_SHARED"), "1") == 0;
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		return 1;
 	memset(mem, 0x5a, size);

@@ -3,7 +3,7 @@
 
 /*
  * Raw wrappers for the system calls stasis needs and glibc 2.36 either lacks
- * (clone3, kcmp, userfaultfd, rseq, io_uring_setup) or only has in newer
+ * (clone3, kcmp, userfaultfd, rseq, io_uring_setup, cachestat) or only has in newer
  * versions (the pidfd calls, 2.36). They behave like glibc's: -1 and errno on
  * failure. Syscall numbers are the x86_64 ones (arch/x86/entry/syscalls/
  * syscall_64.tbl), for headers that predate a call.
@@ -46,7 +46,24 @@
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
+#ifndef __NR_cachestat
+#define __NR_cachestat 451
+#endif
 #endif /* __x86_64__ */
+
+/* <linux/mman.h> of Linux 6.5 */
+struct stasis_cachestat_range {
+	uint64_t off;
+	uint64_t len;
+};
+
+struct stasis_cachestat {
+	uint64_t nr_cache;
+	uint64_t nr_dirty;
+	uint64_t nr_writeback;
+	uint64_t nr_evicted; /* of a shmem file: its pages in swap */
+	uint64_t nr_recently_evicted;
+};
 
 struct io_uring_params;
 
@@ -91,6 +108,13 @@ static inline int sys_userfaultfd(int flags)
 static inline int sys_rseq(void *rseq, uint32_t len, int flags, uint32_t sig)
 {
 	return (int)syscall(__NR_rseq, rseq, len, flags, sig);
+}
+
+/* The page cache state of [off, off + len) of fd (6.5). */
+static inline int sys_cachestat(int fd, struct stasis_cachestat_range *range,
+				struct stasis_cachestat *cs, unsigned int flags)
+{
+	return (int)syscall(__NR_cachestat, fd, range, cs, flags);
 }
 
 static inline int sys_io_uring_setup(unsigned int entries, struct io_uring_params *params)

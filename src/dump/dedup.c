@@ -58,11 +58,17 @@ static int punch(int fd, const char *dir, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* Which pagemap image: pagemap-PID.img or pagemap-shmem-SHMID.img. */
+struct pm_key {
+	enum img_type type;
+	uint64_t id;
+};
+
 /*
  * In the image set `dir`, punch the pages of `want` that it holds; those it
  * keeps in its own parent go to *deeper.
  */
-static int dedup_level(struct img_dir *dir, uint64_t pid, const struct ranges *want,
+static int dedup_level(struct img_dir *dir, struct pm_key key, const struct ranges *want,
 		       struct ranges *deeper, uint64_t *punched)
 {
 	_cleanup_img_pagemap_ struct img_pagemap *pm = NULL;
@@ -72,7 +78,7 @@ static int dedup_level(struct img_dir *dir, uint64_t pid, const struct ranges *w
 	size_t nx, i = 0;
 	int r;
 
-	r = img_pagemap_open(dir, IMG_PAGEMAP, pid, &pm);
+	r = img_pagemap_open(dir, key.type, key.id, &pm);
 	if (r < 0)
 		return r;
 	nx = img_pagemap_extents(pm, &x);
@@ -113,8 +119,8 @@ static bool restorable(struct img_dir *dir)
 	return faccessat(img_dir_fd(dir), "inventory.img", F_OK, 0) == 0;
 }
 
-/* The pages of pid that dir saved, punched out of the pre-dumps below it. */
-static int dedup_pid(struct img_dir *dir, uint64_t pid, uint64_t *punched)
+/* The pages of key's image that dir saved, punched out of the pre-dumps below it. */
+static int dedup_image(struct img_dir *dir, struct pm_key key, uint64_t *punched)
 {
 	_cleanup_img_pagemap_ struct img_pagemap *pm = NULL;
 	struct ranges want = {}, deeper = {};
@@ -122,7 +128,7 @@ static int dedup_pid(struct img_dir *dir, uint64_t pid, uint64_t *punched)
 	size_t nx;
 	int r;
 
-	r = img_pagemap_open(dir, IMG_PAGEMAP, pid, &pm);
+	r = img_pagemap_open(dir, key.type, key.id, &pm);
 	if (r < 0)
 		return r;
 	nx = img_pagemap_extents(pm, &x);
@@ -139,8 +145,8 @@ static int dedup_pid(struct img_dir *dir, uint64_t pid, uint64_t *punched)
 			break;
 		}
 		if (r >= 0)
-			r = dedup_level(dir, pid, &want, &deeper, punched);
-		if (r == -ENOENT) { /* a process new since that set */
+			r = dedup_level(dir, key, &want, &deeper, punched);
+		if (r == -ENOENT) { /* a process or object new since that set */
 			r = 0;
 			break;
 		}
@@ -165,11 +171,14 @@ int dump_dedup(struct img_dir *dir)
 	if (!d)
 		return negative_errno();
 	while (r >= 0 && (de = readdir(d))) {
-		unsigned long long pid;
+		unsigned long long id;
 		char tail;
 
-		if (sscanf(de->d_name, "pagemap-%llu.im%c", &pid, &tail) == 2 && tail == 'g')
-			r = dedup_pid(dir, pid, &punched);
+		if (sscanf(de->d_name, "pagemap-%llu.im%c", &id, &tail) == 2 && tail == 'g')
+			r = dedup_image(dir, (struct pm_key){IMG_PAGEMAP, id}, &punched);
+		else if (sscanf(de->d_name, "pagemap-shmem-%llu.im%c", &id, &tail) == 2 &&
+			 tail == 'g')
+			r = dedup_image(dir, (struct pm_key){IMG_SHMEM_PAGEMAP, id}, &punched);
 	}
 	closedir(d);
 	if (r >= 0)

@@ -63,7 +63,8 @@ struct dump_opts {
 	 */
 	int fail_step;
 	/* Tests only (STASIS_SNAPSHOT_PAUSE_MS): a snapshot waits this long between arming and
-	 * the freeze, so that the tree surely changes meanwhile. */
+	 * the freeze, and again before its background copy (writes served meanwhile), so that
+	 * the tree surely changes in both. */
 	unsigned snapshot_pause_ms;
 };
 

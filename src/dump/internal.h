@@ -81,6 +81,8 @@ struct dump_shared {
 	struct dump_tracking *tracking;       /* pre-dump, --track-mem: predump.c */
 	struct dump_tracking *tracking_owned; /* the same when this dump owns it */
 	struct mem_shmem_track *shmem_track;  /* a tracked round's shared memory: predump.c */
+	struct mem_snapshot **snap_shobjs;    /* a snapshot's shared objects: predump.c */
+	size_t nsnap_shobjs;
 };
 
 /* Pages of a shared memory object (mem_dump_shmem's counts in sh) into ctx's shpages_*. */
@@ -291,6 +293,8 @@ int dump_mm(struct dump_ctx *ctx);
 int dump_pages(struct dump_ctx *ctx);
 /* Each shared anonymous object once, once every process's pages step is done. */
 int dump_shmem(struct dump_ctx *ctx);
+/* A snapshot: the shared object ctx maps at e (size bytes) saved in the background (predump.c). */
+int dump_snapshot_shmem(struct dump_ctx *ctx, const VmaEntry *e, uint64_t size);
 
 /* splice.c: the pipes a task vmsplices its pages into, for mem_dump_opts.splicer. */
 struct dump_splice {

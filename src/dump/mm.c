@@ -134,7 +134,8 @@ int dump_shmem(struct dump_ctx *ctx)
 		uint64_t size = 0;
 		int r;
 
-		if (!(e->status & VMA_ANON_SHARED) || shmem_seen(ctx->sh, e->shmid))
+		if (!(e->status & VMA_ANON_SHARED) ||
+		    (!ctx->opts->snapshot && shmem_seen(ctx->sh, e->shmid)))
 			continue;
 		if (e->status & VMA_AREA_SYSVIPC) {
 			/* Its key, ids and permissions live in the IPC namespace (CRIU's
@@ -149,6 +150,12 @@ int dump_shmem(struct dump_ctx *ctx)
 
 			if ((o->status & VMA_ANON_SHARED) && o->shmid == e->shmid)
 				size = MAX(size, o->pgoff + o->end - o->start);
+		}
+		if (ctx->opts->snapshot) { /* every mapping, each object once */
+			r = dump_snapshot_shmem(ctx, e, size);
+			if (r < 0)
+				return r;
+			continue;
 		}
 		r = mem_dump_shmem_tracked(ctx->sh->shmem_track, ctx->pid, e, size, ctx->dir,
 					   dump_pages_id(ctx->sh), &sh);

@@ -401,7 +401,33 @@ static int snapshot_copy(struct dump_ctx *procs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (procs[i].track && procs[i].track->snap)
 			v[k++] = procs[i].track->snap;
-	return mem_snapshot_finish(v, k);
+	return mem_snapshot_finish(v, k, procs[0].sh->snap_shobjs, procs[0].sh->nsnap_shobjs,
+				   procs[0].opts->snapshot_pause_ms);
+}
+
+int dump_snapshot_shmem(struct dump_ctx *ctx, const VmaEntry *e, uint64_t size)
+{
+	struct dump_shared *sh = ctx->sh;
+	struct mem_snapshot *obj = NULL, **v;
+	struct mem_dump_stats st = {};
+	int r;
+
+	for (size_t i = 0; i < sh->nsnap_shobjs && !obj; i++)
+		if (mem_snapshot_shmid(sh->snap_shobjs[i]) == e->shmid)
+			obj = sh->snap_shobjs[i];
+	if (!obj) {
+		v = reallocarray(sh->snap_shobjs, sh->nsnap_shobjs + 1, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		sh->snap_shobjs = v;
+		r = mem_snapshot_shmem_open(ctx->pid, e, size, ctx->dir, dump_pages_id(sh), &st,
+					    &obj);
+		if (r < 0)
+			return r;
+		v[sh->nsnap_shobjs++] = obj;
+		dump_count_shpages(&ctx->mem_stats, &st);
+	}
+	return mem_snapshot_shmem_map(obj, ctx->track->snap, e);
 }
 
 int dump_predump_copy(struct dump_ctx *procs, size_t n)
@@ -439,6 +465,10 @@ int dump_track_end(struct dump_shared *sh, const struct dump_opts *o, struct img
 	dump_tracking_free(TAKE_PTR(sh->tracking_owned));
 	sh->tracking = NULL;
 	mem_shmem_track_free(TAKE_PTR(sh->shmem_track));
+	for (size_t i = 0; i < sh->nsnap_shobjs; i++)
+		mem_snapshot_free(sh->snap_shobjs[i]);
+	free(TAKE_PTR(sh->snap_shobjs));
+	sh->nsnap_shobjs = 0;
 	return r;
 }
 

@@ -20,8 +20,7 @@
 #include "image/image.h"
 #include "mem/internal.h"
 
-/* The next run of data in [off, size): -ENXIO when there is none. */
-static int next_data(int fd, uint64_t off, uint64_t size, uint64_t *ret_start, uint64_t *ret_end)
+int mem_shmem_next_data(int fd, uint64_t off, uint64_t size, uint64_t *ret_start, uint64_t *ret_end)
 {
 	off_t data, hole;
 
@@ -100,7 +99,7 @@ static int copy_object(int fd, uint64_t size, struct mem_copier *copier, struct 
 	int r;
 
 	while (off < size) {
-		r = next_data(fd, off, size, &start, &end);
+		r = mem_shmem_next_data(fd, off, size, &start, &end);
 		if (r == -ENXIO)
 			break;
 		if (r < 0) {
@@ -158,7 +157,7 @@ int mem_dump_shmem_fd(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir
 	return dump_object(fd, shmid, size, dir, pages_id, NULL, stats);
 }
 
-static int open_object(pid_t pid, const VmaEntry *vma, uint64_t size, int *ret_fd)
+int mem_shmem_open_object(pid_t pid, const VmaEntry *vma, uint64_t size, int *ret_fd)
 {
 	char path[96];
 	int fd, r;
@@ -206,7 +205,7 @@ int mem_dump_shmem_tracked(const struct mem_shmem_track *t, pid_t pid, const Vma
 	struct against a = {};
 	int r;
 
-	r = open_object(pid, vma, size, &fd);
+	r = mem_shmem_open_object(pid, vma, size, &fd);
 	if (r < 0)
 		return r;
 	if (!mem_shmem_track_written(t, vma->shmid, &a.bits, &a.npages))

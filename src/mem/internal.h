@@ -101,6 +101,17 @@ bool mem_vma_trackable(const struct mem_vma *v);
  */
 int mem_uffd_register_wp(pid_t pid, int uffd, const VmaEntry *e, bool *ret_ok);
 
+/* ---- A shared anonymous memory object (dump-shmem.c) ---- */
+
+/*
+ * Open the object that pid maps at vma (of size bytes) through
+ * /proc/PID/map_files, read-only: -ENOENT (not logged) if it is unmapped.
+ */
+int mem_shmem_open_object(pid_t pid, const VmaEntry *vma, uint64_t size, int *ret_fd);
+/* The next run of data (pages, swapped too) of the object fd in [off, size): -ENXIO if none. */
+int mem_shmem_next_data(int fd, uint64_t off, uint64_t size, uint64_t *ret_start,
+			uint64_t *ret_end);
+
 /* ---- Shared anonymous memory across rounds (track-shmem.c) ---- */
 
 /*

@@ -185,6 +185,13 @@ int mem_scan_written(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_
  * (not registered) from the one that was.
  */
 int mem_scan_wp_async_armed(struct mem_scan *s, uint64_t addr);
+/*
+ * Whether every page of [start, end) is write-protected now (1) or not (0):
+ * present and protected, or an empty entry holding a uffd-wp marker (or a
+ * swap entry that keeps the protection); an entry that is empty without a
+ * marker or writable fails. -ENOTTY without PAGEMAP_SCAN.
+ */
+int mem_scan_all_protected(struct mem_scan *s, uint64_t start, uint64_t end);
 
 /* ---- Dumping pages ------------------------------------------------------- */
 
@@ -413,9 +420,10 @@ int mem_snapshot_begin(pid_t pid, int uffd, const struct mem_vmas *vmas, struct 
 		       struct mem_snapshot **ret);
 /*
  * Arm a snapshot of pid while it still runs (snapshot-arm.c): register its
- * private VMAs with uffd (from mem_snapshot_api), write-protect its pages,
- * find them, and from then on note (and let go at once) every write, drop
- * and unmap, in a thread of its own until mem_snapshot_freeze.
+ * private and shared anonymous VMAs with uffd (from mem_snapshot_api),
+ * write-protect its private pages and its shared VMAs whole, find the
+ * private pages, and from then on note (and let go at once) every write,
+ * drop and unmap, in a thread of its own until mem_snapshot_freeze.
  */
 int mem_snapshot_arm(pid_t pid, int uffd, struct mem_snapshot **ret);
 /* The VMAs read when it was armed (for mem_vmas_refresh), NULL if it was not. */
@@ -427,13 +435,32 @@ const struct mem_vmas *mem_snapshot_vmas(const struct mem_snapshot *s);
 int mem_snapshot_freeze(struct mem_snapshot *s, const struct mem_vmas *vmas, struct img_dir *dir,
 			uint64_t id, uint32_t pages_id, struct mem_dump_stats *st);
 /*
- * The tasks run again: copy the protected pages of every snapshot, a write
- * to a page not copied yet served first (copied, then released), and
- * commit the images. -ESTALE (logged) if a task dropped, unmapped or moved
- * a page before it was copied. The caller closes the userfaultfds after:
- * that removes what is left of the protection.
+ * The tasks run again: copy the protected pages of every snapshot (v, the
+ * processes; objs, their shared objects), a write to a page not copied yet
+ * served first (copied, then released), and commit the images. -ESTALE
+ * (logged) if a task dropped, unmapped or moved a page before it was copied.
+ * delay_ms (tests): the background starts that late, writes served meanwhile. The caller closes the
+ * userfaultfds after: that removes what is left of the protection.
  */
-int mem_snapshot_finish(struct mem_snapshot **v, size_t n);
+int mem_snapshot_finish(struct mem_snapshot **v, size_t n, struct mem_snapshot **objs, size_t nobjs,
+			unsigned delay_ms);
+/*
+ * Frozen: the shared anonymous object that pid maps at e (size bytes),
+ * saved by the snapshot in the background (snapshot-shmem.c): its pages
+ * (SEEK_DATA) laid out in pagemap-shmem-SHMID.img and pages-PAGES_ID.img
+ * now, copied by mem_snapshot_finish (objs). Counts go to st.
+ */
+int mem_snapshot_shmem_open(pid_t pid, const VmaEntry *e, uint64_t size, struct img_dir *dir,
+			    uint32_t pages_id, struct mem_dump_stats *st,
+			    struct mem_snapshot **ret);
+/*
+ * Frozen: a mapping e of object obj in the process of snapshot proc,
+ * registered with its userfaultfd and write-protected whole (markers in
+ * its empty entries): from now on a write through it waits until its
+ * page of the object is copied.
+ */
+int mem_snapshot_shmem_map(struct mem_snapshot *obj, struct mem_snapshot *proc, const VmaEntry *e);
+uint64_t mem_snapshot_shmid(const struct mem_snapshot *obj);
 void mem_snapshot_free(struct mem_snapshot *s);
 static inline void mem_snapshot_freep(struct mem_snapshot **s)
 {

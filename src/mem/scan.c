@@ -371,3 +371,35 @@ int mem_scan_wp_async_armed(struct mem_scan *s, uint64_t addr)
 		return 0;
 	return negative_errno();
 }
+
+int mem_scan_all_protected(struct mem_scan *s, uint64_t start, uint64_t end)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.start = start,
+		.end = end,
+		.vec = (uintptr_t)s->vec,
+		.vec_len = SCAN_VEC_LEN,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED, /* markers: swapped */
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	uint64_t next = start;
+
+	if (!s->ioctl)
+		return -ENOTTY;
+	while (next < end) {
+		int n = ioctl(s->fd, PAGEMAP_SCAN, &a);
+
+		if (n < 0)
+			return negative_errno();
+		for (int i = 0; i < n; i++) {
+			if (s->vec[i].start != next || (s->vec[i].categories & PAGE_IS_WRITTEN))
+				return 0;
+			next = s->vec[i].end;
+		}
+		if (a.walk_end <= a.start || n == 0)
+			break;
+		a.start = a.walk_end;
+	}
+	return next >= end;
+}

@@ -7,7 +7,9 @@
  *    markers, remove and unmap events) userfaultfd, the 2 MiB blocks that
  *    hold pages are write-protected (markers go into their empty entries
  *    too, so a first write there faults as well), and the pages of those
- *    blocks are found once they are protected. From the first protection
+ *    blocks are found once they are protected. Shared anonymous VMAs are
+ *    registered and protected whole (their pages, the object's, are found
+ *    at the freeze: snapshot-shmem.c). From the first protection
  *    on, a thread serves the task's writes: the page is noted and released
  *    at once. Pages dropped (MADV_DONTNEED, MADV_FREE) and ranges unmapped
  *    are noted from their events.
@@ -43,6 +45,7 @@
 struct snap_arm {
 	struct snap_ranges vmas;   /* registered when armed */
 	struct snap_ranges blocks; /* write-protected when armed */
+	struct snap_ranges shared; /* shared anonymous VMAs registered, protected whole */
 	struct snap_ranges pages;  /* holding something (not the zero page) once protected */
 	/* Noted by the server while the task runs, under s->lock: */
 	struct snap_ranges rescan;   /* written (released at once) or dropped since */
@@ -206,6 +209,7 @@ void snap_arm_free(struct mem_snapshot *s)
 	mem_vmas_release(&a->vmas_read);
 	snap_ranges_release(&a->vmas);
 	snap_ranges_release(&a->blocks);
+	snap_ranges_release(&a->shared);
 	snap_ranges_release(&a->pages);
 	snap_ranges_release(&a->rescan);
 	snap_ranges_release(&a->unmapped);
@@ -240,15 +244,21 @@ static int arm_register(struct mem_snapshot *s, const struct mem_vmas *vmas)
 	for (size_t i = 0; i < vmas->nr; i++) {
 		const struct mem_vma *v = &vmas->v[i];
 		struct arm_scan c = {&a->blocks, v->e.start, v->e.end, true};
-		bool ok = false;
+		bool ok = false, shared = snap_shmem_vma(&v->e);
 
-		if (!mem_vma_has_private_pages(&v->e) || !mem_vma_trackable(v))
+		if (!shared && (!mem_vma_has_private_pages(&v->e) || !mem_vma_trackable(v)))
 			continue; /* handled at the freeze */
 		r = mem_uffd_register_wp(s->pid, s->uffd, &v->e, &ok);
 		if (r < 0)
 			return r;
 		if (!ok)
 			continue;
+		if (shared) { /* protected whole: its pages are the object's, found frozen */
+			r = snap_ranges_add(&a->shared, v->e.start, v->e.end);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		r = snap_ranges_add(&a->vmas, v->e.start, v->e.end);
 		mem_scan_set_anon(s->scan[0], true); /* only anonymous memory registers here */
 		if (r == 0 && v->rss_swap_kib)
@@ -259,14 +269,18 @@ static int arm_register(struct mem_snapshot *s, const struct mem_vmas *vmas)
 	return 0;
 }
 
-/* Protect the blocks, then find their pages: a page written meanwhile faults, and is noted. */
+/*
+ * Protect the shared VMAs and the blocks, then find the blocks' pages: a
+ * page written meanwhile faults, and is noted.
+ */
 static int arm_protect(struct mem_snapshot *s)
 {
 	struct snap_arm *a = s->arm;
 	int r;
 
-	for (size_t i = 0; i < a->blocks.n; i++) {
-		const struct snap_range *b = &a->blocks.v[i];
+	for (size_t i = 0; i < a->shared.n + a->blocks.n; i++) {
+		const struct snap_range *b =
+			i < a->shared.n ? &a->shared.v[i] : &a->blocks.v[i - a->shared.n];
 
 		r = snap_uffd_protect(s, b->start, b->end, true, true);
 		if (r == -ENOENT) {
@@ -310,8 +324,8 @@ int mem_snapshot_arm(pid_t pid, int uffd, struct mem_snapshot **ret)
 		r = arm_protect(s);
 	if (r < 0)
 		return r;
-	pr_info("%s: snapshot armed: %zu VMAs, %zu blocks protected", s->label, s->arm->vmas.n,
-		s->arm->blocks.n);
+	pr_info("%s: snapshot armed: %zu VMAs, %zu blocks protected, %zu shared VMAs", s->label,
+		s->arm->vmas.n, s->arm->blocks.n, s->arm->shared.n);
 	*ret = TAKE_PTR(s);
 	return 0;
 }
@@ -406,6 +420,22 @@ static bool armed(const struct snap_arm *a, const struct mem_vma *v)
 {
 	return mem_vma_trackable(v) && ranges_contain(&a->vmas, v->e.start, v->e.end) &&
 	       !ranges_overlap(&a->unmapped, v->e.start, v->e.end);
+}
+
+bool snap_arm_reprotect_shared(struct mem_snapshot *s, const VmaEntry *e, int *ret)
+{
+	const struct snap_arm *a = s->arm;
+	int r = 0;
+
+	if (!a || !ranges_contain(&a->shared, e->start, e->end) ||
+	    ranges_overlap(&a->unmapped, e->start, e->end))
+		return false;
+	for (size_t i = ranges_find(&a->rescan, e->start);
+	     r == 0 && i < a->rescan.n && a->rescan.v[i].start < e->end; i++)
+		r = snap_uffd_protect(s, MAX(e->start, a->rescan.v[i].start),
+				      MIN(e->end, a->rescan.v[i].end), true, true);
+	*ret = r;
+	return true;
 }
 
 int mem_snapshot_freeze(struct mem_snapshot *s, const struct mem_vmas *vmas, struct img_dir *dir,

@@ -62,12 +62,15 @@ int mem_snapshot_api(pid_t pid, int uffd)
 	/*
 	 * Writes to never-populated pages fault too (markers), and stasis hears
 	 * of pages dropped or unmapped: what arming before the freeze needs
-	 * (snapshot-arm.c). Shared memory is protected too.
+	 * (snapshot-arm.c). Shared memory is protected too. A fork is heard of
+	 * (snap_drain): a child's mapping of a shared object not copied yet
+	 * would write to it unseen.
 	 */
 	struct uffdio_api api = {
 		.api = UFFD_API,
 		.features = UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_REMOVE |
-			    UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_WP_HUGETLBFS_SHMEM,
+			    UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_WP_HUGETLBFS_SHMEM |
+			    UFFD_FEATURE_EVENT_FORK,
 	};
 
 	if (ioctl(uffd, UFFDIO_API, &api) < 0) {
@@ -91,6 +94,7 @@ void mem_snapshot_free(struct mem_snapshot *s)
 		mem_scan_free(s->scan[i]);
 	safe_close(s->mem_fd);
 	free(s->x);
+	free(s->maps);
 	free(s->claimed);
 	free(s->done);
 	pthread_cond_destroy(&s->cond);
@@ -398,6 +402,11 @@ int snap_new(pid_t pid, int uffd, struct mem_snapshot **ret)
 	s->pid = pid;
 	s->uffd = uffd;
 	s->pages_fd = -1;
+	s->mem_fd = -1;
+	if (!pid) {
+		*ret = TAKE_PTR(s);
+		return 0;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	s->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->mem_fd < 0) {
@@ -421,7 +430,8 @@ int snap_layout(struct mem_snapshot *s, struct img_dir *dir, uint64_t id, uint32
 	s->done = calloc(words, sizeof(uint64_t));
 	if (!s->claimed || !s->done)
 		return -ENOMEM;
-	r = img_pagemap_writer_open(dir, IMG_PAGEMAP, id, pages_id, &s->w);
+	r = img_pagemap_writer_open(dir, s->shobj ? IMG_SHMEM_PAGEMAP : IMG_PAGEMAP, id, pages_id,
+				    &s->w);
 	if (r < 0)
 		return r;
 	s->pages_fd = img_pagemap_writer_pages_fd(s->w);
@@ -515,7 +525,8 @@ static int copy_claimed(struct mem_snapshot *s, int thread, const struct snap_ex
 
 	r = read_pages(s, x, start, end, buf);
 	if (r == 0)
-		r = verify(s, thread, start, end);
+		r = s->shobj ? snap_shmem_verify(s, thread, start, end)
+			     : verify(s, thread, start, end);
 	pthread_mutex_lock(&s->lock);
 	for (uint64_t p = i0; r == 0 && p < i1; p++)
 		bit_set(s->done, p);
@@ -524,14 +535,22 @@ static int copy_claimed(struct mem_snapshot *s, int thread, const struct snap_ex
 	return r < 0 ? r : write_pages(s, x, start, end, buf);
 }
 
+/* The background copied [start, end): released in the process, or in every mapping of an object. */
+static int release_copied(struct mem_snapshot *s, uint64_t start, uint64_t end)
+{
+	if (s->shobj)
+		return snap_shmem_release(s, start, end, true);
+	return snap_uffd_protect(s, start, end, false, true);
+}
+
 /*
  * Copy the pages [i0, i1) of extent x not claimed by anyone else, run by
  * run. The background (thread 0) releases each run it copied; the fault
  * server (thread 1) waits until the others' pages are done too, then
  * releases the whole range itself.
  */
-static int copy_range(struct mem_snapshot *s, int thread, const struct snap_extent *x, uint64_t i0,
-		      uint64_t i1, uint8_t *buf)
+int snap_copy_range(struct mem_snapshot *s, int thread, const struct snap_extent *x, uint64_t i0,
+		    uint64_t i1, uint8_t *buf)
 {
 	uint64_t p = i0;
 	int r = 0;
@@ -549,9 +568,8 @@ static int copy_range(struct mem_snapshot *s, int thread, const struct snap_exte
 		if (q > p)
 			r = copy_claimed(s, thread, x, p, q, buf);
 		if (q > p && r == 0 && thread == 0)
-			r = snap_uffd_protect(s, x->start + (p - x->first) * MEM_PAGE_SIZE,
-					      x->start + (q - x->first) * MEM_PAGE_SIZE, false,
-					      true);
+			r = release_copied(s, x->start + (p - x->first) * MEM_PAGE_SIZE,
+					   x->start + (q - x->first) * MEM_PAGE_SIZE);
 		p = q;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -581,7 +599,6 @@ static const struct snap_extent *find_extent(const struct mem_snapshot *s, uint6
 	return NULL;
 }
 
-/* A write to addr waits: copy its block first if need be, then let it go. */
 /* A write to addr waits: copy its block first if need be; then it is to be let go (held). */
 static void serve_fault(struct mem_snapshot *s, uint64_t addr, uint8_t *buf,
 			struct snap_ranges *held)
@@ -591,11 +608,13 @@ static void serve_fault(struct mem_snapshot *s, uint64_t addr, uint8_t *buf,
 	uint64_t start = addr & ~(uint64_t)(MEM_PAGE_SIZE - 1), end = start + MEM_PAGE_SIZE;
 	int r;
 
+	if (!x && snap_shmem_serve(s, addr, buf, held))
+		return;
 	if (x && x->protect) {
 		start = MAX(x->start, addr & ~(block - 1));
 		end = MIN(x->end, (addr & ~(block - 1)) + block);
-		r = copy_range(s, 1, x, x->first + (start - x->start) / MEM_PAGE_SIZE,
-			       x->first + (end - x->start) / MEM_PAGE_SIZE, buf);
+		r = snap_copy_range(s, 1, x, x->first + (start - x->start) / MEM_PAGE_SIZE,
+				    x->first + (end - x->start) / MEM_PAGE_SIZE, buf);
 		if (r < 0)
 			snap_set_err(s, r);
 		s->pages_faulted += (end - start) / MEM_PAGE_SIZE;
@@ -616,8 +635,13 @@ void snap_drain(struct mem_snapshot *s, snap_msg_fn fn, void *arg)
 
 	for (;;) {
 		while ((n = read(s->uffd, msg, sizeof(msg))) > 0)
-			for (size_t i = 0; i < (size_t)n / sizeof(msg[0]); i++)
+			for (size_t i = 0; i < (size_t)n / sizeof(msg[0]); i++) {
+				/* The child's registrations and protection go with its
+				 * userfaultfd: it runs untracked (fn decides what that means). */
+				if (msg[i].event == UFFD_EVENT_FORK)
+					close((int)msg[i].arg.fork.ufd);
 				fn(s, &msg[i], &held, arg);
+			}
 		snap_release_held(s, &held);
 		if (!held.n)
 			break;
@@ -628,13 +652,16 @@ void snap_drain(struct mem_snapshot *s, snap_msg_fn fn, void *arg)
 
 /*
  * During the copy, a write fault is served; events (drops, unmaps) are only
- * read: a page dropped before it was copied fails the check.
+ * read: a page dropped before it was copied fails the check. A fork fails
+ * the snapshot if the process maps a shared object not copied yet.
  */
 static void on_copy_msg(struct mem_snapshot *s, const struct uffd_msg *m, struct snap_ranges *held,
 			void *buf)
 {
 	if (m->event == UFFD_EVENT_PAGEFAULT)
 		serve_fault(s, m->arg.pagefault.address, buf, held);
+	else if (m->event == UFFD_EVENT_FORK)
+		snap_shmem_forked(s);
 }
 
 struct server {
@@ -707,7 +734,7 @@ static int copy_all(struct mem_snapshot *s, uint8_t *buf)
 			continue;
 		for (uint64_t p = x->first; p < last; p += BG_CHUNK_PAGES) {
 			uint64_t q = MIN(last, p + BG_CHUNK_PAGES);
-			int r = copy_range(s, 0, x, p, q, buf);
+			int r = snap_copy_range(s, 0, x, p, q, buf);
 
 			if (r < 0) {
 				snap_set_err(s, r);
@@ -718,7 +745,34 @@ static int copy_all(struct mem_snapshot *s, uint8_t *buf)
 	return 0;
 }
 
-int mem_snapshot_finish(struct mem_snapshot **v, size_t n)
+/* The background copy of a shared object, then the mark that a fork no longer matters. */
+static int copy_object(struct mem_snapshot *obj, uint8_t *buf)
+{
+	int r = copy_all(obj, buf);
+
+	pthread_mutex_lock(&obj->lock);
+	obj->copied = true;
+	pthread_mutex_unlock(&obj->lock);
+	return r;
+}
+
+/* The first failure of the snapshots v, and their images committed if there is none. */
+static int commit_all(struct mem_snapshot **v, size_t n, int r)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0)
+			r = v[i]->err;
+		pr_info("%s: snapshot of %" PRIu64 " pages, %" PRIu64
+			" of them copied ahead of a write",
+			v[i]->label, v[i]->npages, v[i]->pages_faulted);
+	}
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = img_pagemap_writer_commit(TAKE_PTR(v[i]->w));
+	return r;
+}
+
+int mem_snapshot_finish(struct mem_snapshot **v, size_t n, struct mem_snapshot **objs, size_t nobjs,
+			unsigned delay_ms)
 {
 	_cleanup_free_ uint8_t *buf = malloc(BG_CHUNK_PAGES * MEM_PAGE_SIZE);
 	struct server sv = {.v = v, .n = n};
@@ -731,17 +785,13 @@ int mem_snapshot_finish(struct mem_snapshot **v, size_t n)
 		pr_err("cannot start the snapshot's fault server: %s", strerror(-r));
 		return r;
 	}
+	if (delay_ms)
+		usleep(delay_ms * 1000u);
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = copy_all(v[i], buf);
+	for (size_t i = 0; i < nobjs && r == 0; i++)
+		r = copy_object(objs[i], buf);
 	server_stop(&sv);
-	for (size_t i = 0; i < n; i++) {
-		if (r == 0)
-			r = v[i]->err;
-		pr_info("%s: snapshot of %" PRIu64 " pages, %" PRIu64
-			" of them copied ahead of a write",
-			v[i]->label, v[i]->npages, v[i]->pages_faulted);
-	}
-	for (size_t i = 0; i < n && r == 0; i++)
-		r = img_pagemap_writer_commit(TAKE_PTR(v[i]->w));
-	return r;
+	r = commit_all(objs, nobjs, r);
+	return commit_all(v, n, r);
 }

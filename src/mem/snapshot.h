@@ -31,6 +31,22 @@ struct snap_ranges {
 int snap_ranges_add(struct snap_ranges *r, uint64_t start, uint64_t end);
 void snap_ranges_release(struct snap_ranges *r);
 
+/*
+ * A mapping of a shared anonymous object (snapshot-shmem.c), in the list of
+ * the object (peer: the process) and in the list of the process (peer: the
+ * object): [start, end) in the process shows the object from pgoff.
+ */
+struct snap_shmap {
+	struct mem_snapshot *peer;
+	uint64_t start, end, pgoff;
+};
+
+/*
+ * The snapshot of a process's private memory, or of a shared anonymous
+ * object (shobj): then its extents are offsets in the object, read through
+ * mem_fd (the object), and its pages are protected and released in every
+ * mapping of it (maps) instead of one address space.
+ */
 struct mem_snapshot {
 	char label[32];
 	pid_t pid;
@@ -47,10 +63,16 @@ struct mem_snapshot {
 	pthread_cond_t cond;
 	int err; /* the first failure, under lock */
 	uint64_t pages_faulted;
-	struct snap_arm *arm; /* armed while the task ran (snapshot-arm.c), else NULL */
+	struct snap_arm *arm;    /* armed while the task ran (snapshot-arm.c), else NULL */
+	bool shobj;              /* a shared anonymous object, pid 0 */
+	uint64_t shmid;          /* shobj: its id */
+	bool copied;             /* shobj: the background copy of it is over (under lock) */
+	struct snap_shmap *maps; /* shobj: its mappings; else the process's mappings of shobjs */
+	size_t nmaps;
 };
 
 /* snapshot.c */
+/* pid 0: a shared object, read through the fd given later (mem_fd). */
 int snap_new(pid_t pid, int uffd, struct mem_snapshot **ret);
 int snap_add_extent(struct mem_snapshot *s, uint64_t start, uint64_t end, bool via_fd, bool protect,
 		    bool need_wp);
@@ -79,6 +101,39 @@ typedef void (*snap_msg_fn)(struct mem_snapshot *s, const struct uffd_msg *m,
 			    struct snap_ranges *held, void *arg);
 void snap_drain(struct mem_snapshot *s, snap_msg_fn fn, void *arg);
 void snap_set_err(struct mem_snapshot *s, int r);
+/*
+ * Copy the pages [i0, i1) of extent x of s not claimed by another thread
+ * (thread 0, the background: and release them; thread 1, the fault server:
+ * and wait until the others' are copied too, the caller releases them).
+ */
+int snap_copy_range(struct mem_snapshot *s, int thread, const struct snap_extent *x, uint64_t i0,
+		    uint64_t i1, uint8_t *buf);
+
+/* snapshot-shmem.c */
+/* A VMA of shared anonymous memory that a snapshot copies in the background (not SysV). */
+bool snap_shmem_vma(const VmaEntry *e);
+/* Object obj's pages [start, end) (offsets), just read, are as at the freeze in every mapping. */
+int snap_shmem_verify(struct mem_snapshot *obj, int thread, uint64_t start, uint64_t end);
+/* Release obj's pages [start, end) in every mapping (wait: as snap_uffd_protect; else best effort).
+ */
+int snap_shmem_release(struct mem_snapshot *obj, uint64_t start, uint64_t end, bool wait);
+/*
+ * A write fault of process s at addr: if addr is in one of its mappings of
+ * a shared object, the object's 64 KiB block there is copied first, then
+ * released in the other mappings and held to be released in this one; true.
+ * Else false: not shared memory.
+ */
+bool snap_shmem_serve(struct mem_snapshot *s, uint64_t addr, uint8_t *buf,
+		      struct snap_ranges *held);
+/* Process s forked while its shared objects were being copied: the child's writes go unseen. */
+void snap_shmem_forked(struct mem_snapshot *s);
 
 /* snapshot-arm.c */
 void snap_arm_free(struct mem_snapshot *s);
+/*
+ * Frozen: if the shared VMA e of s was registered and protected whole when
+ * armed and not unmapped since, protect again what was written or dropped
+ * in it since (*ret: the result) and true; else false: it is new, moved or
+ * grown, and must be registered and protected whole.
+ */
+bool snap_arm_reprotect_shared(struct mem_snapshot *s, const VmaEntry *e, int *ret);

@@ -269,13 +269,25 @@ pd_stat() { # DIR FIELD
 print(pycriu.images.load(open(sys.argv[1] + "/stats-dump", "rb"))["entries"][0]["dump"].get(sys.argv[2], 0))' \
 		"$1" "$2"
 }
+# 512-byte blocks allocated to the pages files of DIR's shared memory objects.
+pd_shmem_blocks() { # DIR
+	$PY - "$1" <<'EOF'
+import glob, os, sys, pycriu
+n = 0
+for f in glob.glob(sys.argv[1] + "/pagemap-shmem-*.img"):
+    pid = pycriu.images.load(open(f, "rb"))["entries"][0]["pages_id"]
+    n += os.stat("%s/pages-%d.img" % (sys.argv[1], pid)).st_blocks
+print(n)
+EOF
+}
 
 # A parent and a child write one MAP_SHARED|MAP_ANONYMOUS object (and zap
 # pages they wrote in their own mapping); a child forked between rounds maps
 # it unregistered (saved whole), then writes and exits (its mapping is gone:
-# saved whole). pre-dump x4, dump --track-mem, restore: every byte checked.
+# saved whole). pre-dump x4, dump --track-mem --auto-dedup (the pages written
+# since i4 are punched out of i4's object), restore: every byte checked.
 test_shmem() {
-	local d pid t=$T/shmem n w
+	local d pid t=$T/shmem n w before after
 	d=$(scratch_dir)
 	pd_start "$t" mem-shared-dirty "$d" || return
 	pid=$ZOO_PID
@@ -322,13 +334,20 @@ test_shmem() {
 		pass "$t/exited-whole"
 	fi
 	sleep 0.3
+	before=$(pd_shmem_blocks "$d/i4")
 	pd_run "$t" "$d/d5" dump -t "$pid" -D "$d/i5" --track-mem --prev-images-dir ../i4 \
-		-o dump.log -v4 || { _zoo_cleanup; return; }
+		--auto-dedup -o dump.log -v4 || { _zoo_cleanup; return; }
 	n=$(pd_shmem_entries "$d/i5" 1) w=$(pd_stat "$d/i5" shpages_written)
 	if [ "${n:-0}" -gt 0 ] && [ "${w:-4096}" -lt 1024 ]; then
 		pass "$t/final-incremental"
 	else
 		fail "$t/final-incremental" "$n PE_PARENT shmem entries, $w of 4096 shared pages written"
+	fi
+	after=$(pd_shmem_blocks "$d/i4")
+	if [ "${after:-0}" -gt 0 ] && [ "$after" -lt "${before:-0}" ]; then
+		pass "$t/dedup"
+	else
+		fail "$t/dedup" "i4's shared memory pages use $after blocks after --auto-dedup, $before before"
 	fi
 	pd_decode_all "$t/crit" "$d/i5"
 	pd_restore_verdict "$t/restore" "$d" "$d/i5"
@@ -453,19 +472,26 @@ pd_stat() { # DIR FIELD
 		sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" | head -1
 }
 
+# pd_snapshot LABEL PROG DIR: PROG started, its fds in PD_FDS_BEFORE, and a
+# snapshot of it into DIR/img, the log decoded into DIR/log. 300 ms between
+# arming and the freeze, and again before the background copy: pages are
+# written in both, and must be in the images as they were at the freeze.
+pd_snapshot() {
+	pd_start "$1" "$2" "$3" || return 1
+	PD_FDS_BEFORE=$(pd_fds "$ZOO_PID")
+	mkdir -p "$3/img"
+	sleep 0.3
+	STASIS_SNAPSHOT_PAUSE_MS=300 pd_run "$1" "$3/s" dump -R --snapshot -t "$ZOO_PID" \
+		-D "$3/img" -o dump.log -v4 || { _zoo_cleanup; return 1; }
+	"$STASIS" log decode "$3/img/dump.log" >"$3/log"
+}
+
 test_snapshot() {
 	local d pid fds_before faulted armed
 	d=$(scratch_dir)
-	pd_start "$T/snapshot" mem-snapshot "$d" || return
-	pid=$ZOO_PID
-	fds_before=$(pd_fds "$pid")
-	mkdir -p "$d/img"
-	sleep 0.3
-	# 300 ms between arming and the freeze: pages are written meanwhile, and must be in
-	# the images as they were at the freeze (the restored program checks every byte).
-	STASIS_SNAPSHOT_PAUSE_MS=300 pd_run "$T/snapshot" "$d/s" dump -R --snapshot -t "$pid" \
-		-D "$d/img" -o dump.log -v4 || { _zoo_cleanup; return; }
-	"$STASIS" log decode "$d/img/dump.log" >"$d/log"
+	# (the restored program checks every byte)
+	pd_snapshot "$T/snapshot" mem-snapshot "$d" || return
+	pid=$ZOO_PID fds_before=$PD_FDS_BEFORE
 	faulted=$(sed -n 's/.*pages, \([0-9]*\) of them copied ahead of a write.*/\1/p' "$d/log")
 	armed=$(sed -n 's/.* \([0-9]*\) writes served while armed.*/\1/p' "$d/log")
 	if [ "${armed:-0}" -gt 0 ]; then
@@ -486,15 +512,21 @@ test_snapshot() {
 	fi
 	echo "# $T/snapshot: frozen $(pd_stat "$d/img" frozen_time_us) us," \
 		"$faulted pages copied ahead of a write"
+	pd_snapshot_verdicts "$T/snapshot" "$d"
+}
+
+# After pd_snapshot: the program that ran on lost nothing, the images decode,
+# and the restored program finds every byte.
+pd_snapshot_verdicts() { # LABEL DIR
 	sleep 0.3
-	_zoo_sigterm && _zoo_verdict "$d"
+	_zoo_sigterm && _zoo_verdict "$2"
 	if [ "$ZOO_RESULT" = PASS ]; then
-		pass "$T/snapshot/live"
+		pass "$1/live"
 	else
-		fail "$T/snapshot/live" "the program that ran on: $ZOO_WHY"
+		fail "$1/live" "the program that ran on: $ZOO_WHY"
 	fi
-	pd_decode_all "$T/snapshot/crit" "$d/img"
-	pd_restore_verdict "$T/snapshot/restore" "$d" "$d/img"
+	pd_decode_all "$1/crit" "$2/img"
+	pd_restore_verdict "$1/restore" "$2" "$2/img"
 	_zoo_cleanup
 }
 
@@ -565,6 +597,71 @@ test_snapshot_drops() {
 			pass "$T/snapshot-drops"
 		else
 			fail "$T/snapshot-drops" "the program after the snapshot: $ZOO_WHY"
+		fi
+	fi
+	_zoo_cleanup
+}
+
+# --- a snapshot of shared anonymous memory: copied in the background too ----
+# mem-shared-dirty's parent and child write their object through their own
+# mappings while it is copied: each write waits until its block is copied
+# (then released in both mappings). The restored program checks every byte
+# against its model (private memory, of the instant of the freeze).
+test_snapshot_shmem() {
+	local d pid t=$T/snapshot-shmem faulted
+	d=$(scratch_dir)
+	pd_snapshot "$t" mem-shared-dirty "$d" || return
+	pid=$ZOO_PID
+	faulted=$(sed -n 's/.*shmem [0-9]*: snapshot of [0-9]* pages, \([0-9]*\) of them copied ahead.*/\1/p' "$d/log")
+	if [ -z "$faulted" ]; then
+		fail "$t/background" "no shared object copied in the background"
+	elif [ "$faulted" = 0 ]; then
+		fail "$t/background" "no write to the shared object served during the copy"
+	elif [ "$(pd_uffd_vmas "$pid")" != 0 ]; then
+		fail "$t/background" "$(pd_uffd_vmas "$pid") VMAs still registered after the snapshot"
+	else
+		pass "$t/background"
+	fi
+	echo "# $t: frozen $(pd_stat "$d/img" frozen_time_us) us, $faulted shared pages" \
+		"copied ahead of a write"
+	pd_snapshot_verdicts "$t" "$d"
+}
+
+# A fork while the object is copied: the child's mapping of it would not be
+# protected (its writes unseen), so the snapshot fails, and the tree runs on
+# unharmed. The object's pagemap is laid out (a temporary file) at the
+# freeze: a signal sent once it is there is handled after the freeze, in the
+# 300 ms before the background copy. (A fork while armed is fine: the child
+# is armed at the freeze.)
+
+test_snapshot_fork() {
+	local d pid t=$T/snapshot-shmem/fork spid i
+	d=$(scratch_dir)
+	pd_start "$t" mem-shared-dirty "$d" || return
+	pid=$ZOO_PID
+	mkdir -p "$d/img"
+	sleep 0.3
+	STASIS_SNAPSHOT_PAUSE_MS=300 timeout -k 5 60 "$STASIS" dump -R --snapshot -t "$pid" \
+		-D "$d/img" -o dump.log -v4 >"$d/s.out" 2>"$d/s.err" &
+	spid=$!
+	for ((i = 0; i < 500; i++)); do
+		compgen -G "$d/img/.pagemap-shmem-*.tmp" >/dev/null && break
+		sleep 0.01
+	done
+	kill -USR1 "$pid" # forks the late child, mapping the object
+	if wait "$spid"; then
+		fail "$t" "the snapshot succeeded (laid out after $i polls)"
+	elif ! grep -q "forked while its shared memory" "$d/s.err"; then
+		fail "$t" "the snapshot failed otherwise: $(grep -m1 Error "$d/s.err")"
+	elif [ "$(pd_uffd_vmas "$pid")" != 0 ]; then
+		fail "$t" "$(pd_uffd_vmas "$pid") VMAs still registered after the failed snapshot"
+	else
+		sleep 0.3
+		_zoo_sigterm && _zoo_verdict "$d"
+		if [ "$ZOO_RESULT" = PASS ]; then
+			pass "$t"
+		else
+			fail "$t" "the program after the failed snapshot: $ZOO_WHY"
 		fi
 	fi
 	_zoo_cleanup
@@ -645,4 +742,6 @@ test_refuse_uffd
 test_snapshot
 test_snapshot_changes
 test_snapshot_drops
+test_snapshot_shmem
+test_snapshot_fork
 test_dedup
