@@ -22,12 +22,20 @@
 /* Regions per PAGEMAP_SCAN call, pagemap entries per read: bounded, whatever the range. */
 #define SCAN_VEC_LEN 512
 #define SCAN_PME_LEN 4096
+/*
+ * A private scan walks at most this much per PAGEMAP_SCAN call and hands
+ * on a run that reached this size: a dump starts copying after the first
+ * step's walk, and walks the rest while the writer drains (a dense GiB is
+ * one run, and its walk took 5 ms before the first page moved).
+ */
+#define SCAN_STEP (8u << 20)
 
 struct mem_scan {
 	pid_t pid;
 	int fd; /* /proc/PID/pagemap */
 	bool ioctl;
 	bool guard_category; /* PAGE_IS_GUARD is known (6.15+) */
+	uint64_t step;       /* SCAN_STEP for a private scan (see there), else 0: whole ranges */
 	/* The question of the scan running: PM_SCAN_* flags, categories reported */
 	uint64_t scan_flags;
 	uint64_t return_mask;
@@ -225,10 +233,11 @@ static int push_unwritten_swapped(struct mem_scan *s, uint64_t start, uint64_t e
 
 static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)
 {
-	struct pm_scan_arg a = {.start = start, .end = end};
+	struct pm_scan_arg a = {.start = start};
 	int n, r;
 
 	while (a.start < end) {
+		a.end = s->step ? MIN(end, a.start + s->step) : end;
 		n = scan_ioctl_once(s, &a);
 		if (n < 0) {
 			if (n != -ENOTTY) {
@@ -250,11 +259,13 @@ static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan
 			if (r < 0)
 				return r;
 		}
+		if (s->step && s->have_run && s->run.end - s->run.start >= s->step &&
+		    (r = flush(s, fn, arg)) < 0)
+			return r;
 		/* The walk stops early when vec is full; go on from where it stopped. */
 		if (a.walk_end <= a.start)
 			return -EIO;
 		a.start = a.walk_end;
-		a.end = end;
 	}
 	return 0;
 }
@@ -302,7 +313,9 @@ int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_
 	s->return_mask = PAGE_IS_PFNZERO | PAGE_IS_SWAPPED | PAGE_IS_WRITTEN;
 	s->tracked = false;
 	if (s->ioctl) {
+		s->step = SCAN_STEP;
 		r = scan_ioctl(s, start, end, fn, arg);
+		s->step = 0;
 		if (r != -ENOTTY)
 			return r < 0 ? r : flush(s, fn, arg);
 		pr_info("PAGEMAP_SCAN is not available: reading %d's pagemap instead", s->pid);
