@@ -124,11 +124,15 @@ bool mem_shmem_track_written(const struct mem_shmem_track *t, uint64_t shmid,
 
 /* ---- Pagemap entries (scan.c, track-softdirty.c) ---- */
 
+/* n entries of /proc/PID/pagemap, for the pages from addr on. */
+typedef int (*mem_pme_fn)(void *arg, const uint64_t *pme, size_t n, uint64_t addr);
+/* The entries of [start, end) read in bounded chunks, each handed to fn. */
+int mem_scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_pme_fn fn, void *arg);
 /*
- * The frame of the shared zero page (one is mapped, read and looked up in
- * /proc/self/pagemap; needs CAP_SYS_ADMIN), 0 if unknown.
+ * The frame of the shared zero page for a scan opened with MEM_SCAN_NO_IOCTL
+ * (looked up in /proc/self/pagemap; needs CAP_SYS_ADMIN), 0 if unknown.
  */
-uint64_t mem_zero_pfn(void);
+uint64_t mem_scan_zero_pfn(const struct mem_scan *s);
 
 /* ---- Soft-dirty tracking (track-softdirty.c) ---- */
 

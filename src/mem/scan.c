@@ -69,7 +69,8 @@ bool mem_scan_uses_ioctl(const struct mem_scan *s)
 	return s->ioctl;
 }
 
-uint64_t mem_zero_pfn(void)
+/* The frame of the shared zero page: map one, read it, look it up (needs CAP_SYS_ADMIN). */
+static uint64_t find_zero_pfn(void)
 {
 	_cleanup_close_ int fd = -1;
 	volatile const char *p;
@@ -95,7 +96,7 @@ static int use_fallback(struct mem_scan *s)
 		if (!s->pme)
 			return -ENOMEM;
 	}
-	s->zero_pfn = mem_zero_pfn();
+	s->zero_pfn = find_zero_pfn();
 	if (!s->zero_pfn)
 		pr_info("the zero page's frame is unknown: pages that map it will be dumped");
 	return 0;
@@ -204,6 +205,35 @@ static int read_pme(struct mem_scan *s, uint64_t addr, size_t n)
 	return 0;
 }
 
+int mem_scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_pme_fn fn, void *arg)
+{
+	if (!s->pme && !(s->pme = calloc(SCAN_PME_LEN, sizeof(*s->pme))))
+		return -ENOMEM;
+	while (start < end) {
+		size_t n = MIN((end - start) / MEM_PAGE_SIZE, (uint64_t)SCAN_PME_LEN);
+		int r = read_pme(s, start, n);
+
+		if (r == 0)
+			r = fn(arg, s->pme, n, start);
+		if (r < 0)
+			return r;
+		start += n * MEM_PAGE_SIZE;
+	}
+	return 0;
+}
+
+uint64_t mem_scan_zero_pfn(const struct mem_scan *s)
+{
+	return s->zero_pfn;
+}
+
+/* Where runs found in pagemap entries go. */
+struct pusher {
+	struct mem_scan *s;
+	mem_scan_fn fn;
+	void *arg;
+};
+
 /*
  * "Swapped" and not written since the last scan: either a page really in
  * swap (or being migrated), whose content the parent image set holds, or a
@@ -211,24 +241,24 @@ static int read_pme(struct mem_scan *s, uint64_t addr, size_t n)
  * a private file mapping), which holds nothing. Only /proc/PID/pagemap
  * tells them apart, by the swap type of the entry.
  */
+static int push_unmarked(void *arg, const uint64_t *pme, size_t n, uint64_t addr)
+{
+	struct pusher *p = arg;
+	int r;
+
+	for (size_t i = 0; i < n; i++, addr += MEM_PAGE_SIZE)
+		if (!pme_is_marker(pme[i]) &&
+		    (r = push(p->s, addr, addr + MEM_PAGE_SIZE, false, false, p->fn, p->arg)) < 0)
+			return r;
+	return 0;
+}
+
 static int push_unwritten_swapped(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn,
 				  void *arg)
 {
-	int r;
+	struct pusher p = {s, fn, arg};
 
-	if (!s->pme && !(s->pme = calloc(SCAN_PME_LEN, sizeof(*s->pme))))
-		return -ENOMEM;
-	while (start < end) {
-		size_t n = MIN((end - start) / MEM_PAGE_SIZE, (uint64_t)SCAN_PME_LEN);
-
-		r = read_pme(s, start, n);
-		for (size_t i = 0; r == 0 && i < n; i++, start += MEM_PAGE_SIZE)
-			if (!pme_is_marker(s->pme[i]))
-				r = push(s, start, start + MEM_PAGE_SIZE, false, false, fn, arg);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return mem_scan_pagemap(s, start, end, push_unmarked, &p);
 }
 
 static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)
@@ -270,31 +300,31 @@ static int scan_ioctl(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan
 	return 0;
 }
 
-static int scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)
+/* Present or swapped, neither a page cache page nor a guard; the zero page told apart. */
+static int push_held(void *arg, const uint64_t *pme, size_t n, uint64_t addr)
 {
-	uint64_t addr = start;
+	struct pusher *p = arg;
+	uint64_t zero_pfn = p->s->zero_pfn;
 	int r;
 
-	while (addr < end) {
-		size_t n = MIN((end - addr) / MEM_PAGE_SIZE, (uint64_t)SCAN_PME_LEN);
+	for (size_t i = 0; i < n; i++, addr += MEM_PAGE_SIZE) {
+		bool zero;
 
-		r = read_pme(s, addr, n);
+		if (!(pme[i] & (PME_PRESENT | PME_SWAP)) || (pme[i] & (PME_FILE | PME_GUARD)))
+			continue;
+		zero = (pme[i] & PME_PRESENT) && zero_pfn && (pme[i] & PME_PFRAME_MASK) == zero_pfn;
+		r = push(p->s, addr, addr + MEM_PAGE_SIZE, zero, false, p->fn, p->arg);
 		if (r < 0)
 			return r;
-		for (size_t i = 0; i < n; i++, addr += MEM_PAGE_SIZE) {
-			uint64_t pme = s->pme[i];
-			bool zero;
-
-			if (!(pme & (PME_PRESENT | PME_SWAP)) || (pme & (PME_FILE | PME_GUARD)))
-				continue;
-			zero = (pme & PME_PRESENT) && s->zero_pfn &&
-			       (pme & PME_PFRAME_MASK) == s->zero_pfn;
-			r = push(s, addr, addr + MEM_PAGE_SIZE, zero, false, fn, arg);
-			if (r < 0)
-				return r;
-		}
 	}
 	return 0;
+}
+
+static int scan_pagemap(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)
+{
+	struct pusher p = {s, fn, arg};
+
+	return mem_scan_pagemap(s, start, end, push_held, &p);
 }
 
 int mem_scan_private(struct mem_scan *s, uint64_t start, uint64_t end, mem_scan_fn fn, void *arg)

@@ -13,9 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -24,9 +22,6 @@
 #include "compat/pagemap.h"
 #include "image/image.h"
 #include "mem/internal.h"
-
-/* Pagemap entries read at a time: bounded, whatever the VMA. */
-#define SD_PME_LEN 4096
 
 /*
  * Which extent a page goes to:
@@ -72,67 +67,50 @@ int mem_softdirty_classify(const uint64_t *pme, size_t n, uint64_t addr,
 	return 0;
 }
 
-static int scan_range(pid_t pid, int fd, uint64_t *buf, uint64_t start, uint64_t end,
-		      const struct mem_sd_range *rng, struct mem_extents *out,
-		      struct mem_dump_stats *st)
-{
-	while (start < end) {
-		size_t n = MIN((end - start) / MEM_PAGE_SIZE, (uint64_t)SD_PME_LEN);
-		ssize_t got =
-			pread(fd, buf, n * PME_SIZE, (off_t)(start / MEM_PAGE_SIZE * PME_SIZE));
-		int r;
+/* The classification of one VMA's pagemap entries, chunk by chunk. */
+struct sd_scan {
+	struct mem_sd_range rng;
+	struct mem_extents *out;
+	struct mem_dump_stats *st;
+};
 
-		if (got < 0 || (size_t)got != n * PME_SIZE) {
-			r = got < 0 ? negative_errno() : -EIO;
-			pr_err("pid %d: cannot read its pagemap at %" PRIx64 ": %s", pid, start,
-			       strerror(-r));
-			return r;
-		}
-		r = mem_softdirty_classify(buf, n, start, rng, out, st);
-		if (r < 0)
-			return r;
-		start += n * MEM_PAGE_SIZE;
-	}
-	return 0;
+static int classify_chunk(void *arg, const uint64_t *pme, size_t n, uint64_t addr)
+{
+	struct sd_scan *c = arg;
+
+	return mem_softdirty_classify(pme, n, addr, &c->rng, c->out, c->st);
 }
 
 int mem_softdirty_collect(pid_t pid, bool has_parent, const struct mem_vmas *vmas,
 			  struct mem_extents *out, struct mem_dump_stats *st)
 {
-	_cleanup_free_ uint64_t *buf = calloc(SD_PME_LEN, sizeof(*buf));
-	_cleanup_close_ int fd = -1;
-	uint64_t zero_pfn = mem_zero_pfn();
-	char path[64];
+	_cleanup_(mem_scan_freep) struct mem_scan *scan = NULL;
 	int r;
 
-	if (!buf)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = negative_errno();
-		pr_perror("cannot open %s", path);
+	r = mem_scan_open(pid, MEM_SCAN_NO_IOCTL, &scan);
+	if (r < 0)
 		return r;
-	}
 	for (size_t i = 0; i < vmas->nr; i++) {
 		const struct mem_vma *v = &vmas->v[i];
 		const VmaEntry *e = &v->e;
 		/* A VMA the kernel marks soft-dirty whole is new (or moved, grown) since. */
-		struct mem_sd_range rng = {
-			.zero_pfn = zero_pfn,
-			.known = has_parent && mem_vma_trackable(v) && !v->soft_dirty,
-			.via_fd = !(e->prot & PROT_READ),
+		struct sd_scan c = {
+			.rng = {.zero_pfn = mem_scan_zero_pfn(scan),
+				.known = has_parent && mem_vma_trackable(v) && !v->soft_dirty,
+				.via_fd = !(e->prot & PROT_READ)},
+			.out = out,
+			.st = st,
 		};
 
 		if (!mem_vma_has_private_pages(e))
 			continue;
 		st->pages_scanned += (e->end - e->start) / MEM_PAGE_SIZE;
 		if (mem_vma_is(e, VMA_AREA_VDSO)) {
-			r = mem_extents_add(out, e->start, e->end, IMG_PE_PRESENT, rng.via_fd);
+			r = mem_extents_add(out, e->start, e->end, IMG_PE_PRESENT, c.rng.via_fd);
 			st->pages_written += (e->end - e->start) / MEM_PAGE_SIZE;
 		} else {
 			r = v->rss_swap_kib
-				    ? scan_range(pid, fd, buf, e->start, e->end, &rng, out, st)
+				    ? mem_scan_pagemap(scan, e->start, e->end, classify_chunk, &c)
 				    : 0;
 		}
 		if (r < 0)
