@@ -66,19 +66,24 @@ static bool parent_has(struct against *a, uint64_t off)
 	       (a->ext[a->next].flags & (IMG_PE_PRESENT | IMG_PE_PARENT));
 }
 
+/* The page at off is kept in the parent chain: not written since, and held there. */
+static bool kept(struct against *a, uint64_t off)
+{
+	return a && !page_written(a, off / MEM_PAGE_SIZE) && parent_has(a, off);
+}
+
 /* A run of data pages: copied, or, against a parent, split into copied and kept there. */
 static int add_run(struct mem_copier *copier, struct against *a, uint64_t start, uint64_t end,
 		   struct mem_dump_stats *st)
 {
 	while (start < end) {
 		uint64_t off = start;
-		bool keep = a && !page_written(a, off / MEM_PAGE_SIZE) && parent_has(a, off);
+		bool keep = kept(a, off);
 		int r;
 
 		do
 			off += MEM_PAGE_SIZE;
-		while (a && off < end &&
-		       keep == (!page_written(a, off / MEM_PAGE_SIZE) && parent_has(a, off)));
+		while (off < end && kept(a, off) == keep);
 		r = mem_copier_add(copier, start, off - start,
 				   keep ? IMG_PE_PARENT : IMG_PE_PRESENT, true);
 		if (r < 0)
