@@ -46,6 +46,9 @@
 #ifndef __NR_pidfd_getfd
 #define __NR_pidfd_getfd 438
 #endif
+#ifndef __NR_process_mrelease
+#define __NR_process_mrelease 448
+#endif
 #ifndef __NR_cachestat
 #define __NR_cachestat 451
 #endif
@@ -92,6 +95,12 @@ static inline int sys_pidfd_getfd(int pidfd, int targetfd, unsigned int flags)
 static inline int sys_pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned int flags)
 {
 	return (int)syscall(__NR_pidfd_send_signal, pidfd, sig, info, flags);
+}
+
+/* Free the memory of a process that is being killed, from the caller's side (5.15). */
+static inline int sys_process_mrelease(int pidfd, unsigned int flags)
+{
+	return (int)syscall(__NR_process_mrelease, pidfd, flags);
 }
 
 /* 0 if equal, 1 or 2 for an ordering, 3 if not comparable; types in <linux/kcmp.h>. */

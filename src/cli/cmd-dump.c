@@ -30,6 +30,7 @@ int cmd_dump(const struct cli_opts *o)
 		.auto_dedup = o->auto_dedup,
 		.fail_step = (int)env_number("STASIS_FAIL_STEP"),
 		.splice_min_kib = env_number("STASIS_SPLICE_MIN_KIB"),
+		.reap_min_kib = env_number("STASIS_REAP_MIN_KIB"),
 		.snapshot_pause_ms = (unsigned)env_number("STASIS_SNAPSHOT_PAUSE_MS"),
 		.track_with = (enum dump_track_with)with,
 	};

@@ -367,6 +367,16 @@ static int release(struct dump_tree *t, bool kill)
 {
 	int ret = 0;
 
+	/* Every process starts dying before any is waited for: their teardowns overlap. */
+	for (size_t i = t->n; kill && i-- > 0;) {
+		int r = t->procs[i].zombie ? 0 : dump_kill_start(&t->procs[i]);
+
+		if (ret == 0)
+			ret = r;
+	}
+	for (size_t i = t->n; kill && i-- > 0;)
+		if (!t->procs[i].zombie)
+			dump_kill_reap(&t->procs[i]);
 	for (size_t i = t->n; i-- > 0;) {
 		int r = dump_threads_release(&t->procs[i], kill);
 

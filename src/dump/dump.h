@@ -58,6 +58,12 @@ struct dump_opts {
 	 */
 	uint64_t splice_min_kib;
 	/*
+	 * Memory (resident KiB) from which a process killed after the dump is
+	 * given a last call and its memory freed from our side too (dump/kill.c);
+	 * 0: DUMP_REAP_MIN_KIB_DEFAULT. Set from STASIS_REAP_MIN_KIB by the CLI, for tests.
+	 */
+	uint64_t reap_min_kib;
+	/*
 	 * Fault injection for tests: fail at step N (1-based) as if it had
 	 * failed for real; 0 for none. Set from STASIS_FAIL_STEP by the CLI.
 	 */
@@ -70,6 +76,7 @@ struct dump_opts {
 
 #define DUMP_GHOST_LIMIT_DEFAULT (1024 * 1024) /* criu's */
 #define DUMP_SPLICE_MIN_KIB_DEFAULT (16 * 1024)
+#define DUMP_REAP_MIN_KIB_DEFAULT (64 * 1024) /* freed in 1.5 ms: not worth a last call */
 
 /* 0, or a negative errno after saying what failed on the log. */
 int stasis_dump(const struct dump_opts *opts);

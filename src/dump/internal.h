@@ -27,18 +27,18 @@ struct dump_files {
 	struct arena arena;
 	FileEntry **entries;
 	size_t n, cap;
-	struct dump_unix *usk; /* unix.c: the unix sockets met, NULL until one is */
+	struct dump_unix *usk;        /* unix.c: the unix sockets met, NULL until one is */
 	struct img_writer *sk_queues; /* sk-queue.c: sk-queues.img, open once a queue has data */
 	struct img_writer *fifo_data; /* fifo.c: fifo-data.img, open once a FIFO is met */
 	uint32_t *fifos_done;         /* fifo.c: the FIFOs (inodes) whose data is written */
 	size_t nfifos_done;
-	struct dump_ghost *ghosts;     /* ghost.c: the deleted files whose content is written */
+	struct dump_ghost *ghosts; /* ghost.c: the deleted files whose content is written */
 	size_t nghosts;
-	RemapFilePathEntry **remaps;   /* ghost.c: remap-fpath.img (entries in the arena) */
+	RemapFilePathEntry **remaps; /* ghost.c: remap-fpath.img (entries in the arena) */
 	size_t nremaps;
-	struct dump_tty *tty;  /* tty.c: the terminals met, NULL until one is */
+	struct dump_tty *tty;     /* tty.c: the terminals met, NULL until one is */
 	struct dump_memfd *memfd; /* memfd.c: the memfd inodes met, NULL until one is */
-	FileLockEntry **locks; /* lock.c: filelocks.img (in the arena) */
+	FileLockEntry **locks;    /* lock.c: filelocks.img (in the arena) */
 	size_t nlocks;
 	struct dump_desc_index *desc_index; /* desc-index.c: dump_shared.descs by key */
 };
@@ -112,9 +112,9 @@ struct dump_ctx {
 	struct dump_shared *sh;
 	struct dump_files *files; /* &sh->files */
 	pid_t pid;
-	pid_t ppid;                  /* 0 for the root of the tree */
-	bool zombie; /* dead, not reaped: only its pstree entry and exit status are dumped */
-	uint32_t ids[4];             /* vm, files, fs, sighand: equal ids, one object (kcmp) */
+	pid_t ppid;      /* 0 for the root of the tree */
+	bool zombie;     /* dead, not reaped: only its pstree entry and exit status are dumped */
+	uint32_t ids[4]; /* vm, files, fs, sighand: equal ids, one object (kcmp) */
 	struct dump_thread *threads; /* the leader first; its task does the process-wide calls */
 	size_t nthreads;
 	struct proc_stat stat;
@@ -125,6 +125,7 @@ struct dump_ctx {
 	struct mem_dump_stats mem_stats;
 	uint64_t t_memdump;            /* ns */
 	struct dump_proc_track *track; /* pre-dump, --track-mem: predump.c */
+	int pidfd;                     /* from dump_kill_start() to dump_kill_reap(), or -1 */
 };
 
 /* files.c */
@@ -160,6 +161,11 @@ int dump_threads_remote_open(struct dump_ctx *ctx);
 int dump_threads_remote_close(struct dump_ctx *ctx);
 /* Kill them (a good dump without -R) or detach them (-R, or a failed dump). */
 int dump_threads_release(struct dump_ctx *ctx, bool kill);
+
+/* kill.c: SIGKILL the process, which starts zapping the upper half of its memory. */
+int dump_kill_start(struct dump_ctx *ctx);
+/* Free the rest of its memory from our side (process_mrelease), if it is not gone yet. */
+void dump_kill_reap(struct dump_ctx *ctx);
 void dump_threads_free(struct dump_ctx *ctx);
 
 /* anon.c: eventfd, timerfd, signalfd, epoll, inotify, fanotify (FD_TYPES__UND otherwise). */
@@ -172,8 +178,8 @@ int dump_anon_fd(struct dump_ctx *ctx, int fd, FdTypes type, const struct proc_f
  * once every process is dumped, the peers checked (dump_unix_finish) and
  * sk-queues.img committed with files.img.
  */
-int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
-		 const struct proc_fdinfo *fi, uint32_t *ret_id);
+int dump_unix_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const struct proc_fdinfo *fi,
+		 uint32_t *ret_id);
 int dump_unix_finish(struct dump_files *f);
 int dump_unix_commit(struct dump_files *f);
 void dump_unix_free(struct dump_files *f);
@@ -183,8 +189,8 @@ struct sk_queue;
 int dump_sk_queue_write(struct dump_ctx *ctx, const struct sk_queue *q, uint32_t id);
 
 /* inet.c: the INETSK entry of a TCP or UDP socket (IPv4, IPv6), and UDP's queue. */
-int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st,
-		 const struct proc_fdinfo *fi, uint32_t *ret_id);
+int dump_inet_fd(struct dump_ctx *ctx, int fd, const struct stat *st, const struct proc_fdinfo *fi,
+		 uint32_t *ret_id);
 
 /* fifo.c: a FIFO's REG entry (its path) and FIFO entry; its data once per tree. */
 int dump_fifo_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct stat *st,
@@ -204,8 +210,8 @@ int dump_ghost_fd(struct dump_ctx *ctx, const struct proc_fd *pfd, const struct 
  * (/proc/PID/map_files/..., /proc/PID/exe); one entry per file, as for
  * files not deleted.
  */
-int dump_ghost_mapped(struct dump_ctx *ctx, const char *target, const char *link,
-		      const char *label, uint32_t *ret_id);
+int dump_ghost_mapped(struct dump_ctx *ctx, const char *target, const char *link, const char *label,
+		      uint32_t *ret_id);
 /* Whether entry id of files.img is sent to a ghost. */
 bool dump_ghost_remapped(const struct dump_files *f, uint32_t id);
 /* The REG entry reg_id of a deleted file (a FIFO's, fifo.c) sent to its ghost. */

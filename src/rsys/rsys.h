@@ -146,6 +146,17 @@ int rsys_detach(struct rsys_task *t);
  */
 int rsys_kill(struct rsys_task *t);
 
+/*
+ * Start one last syscall of ours in the task and return at once: the call
+ * runs on the task's CPU while the caller goes on, and the task runs nothing
+ * of its own again (no registers are put back). Only rsys_kill() may follow,
+ * whatever this returns. For a dump that kills: the call keeps the task in
+ * the kernel with its memory for a while as it is killed (dump/kill.c).
+ * 0 if the call was started; -EBUSY if it was not (the task runs under
+ * seccomp, or is not stopped by rsys), or the error of ptrace.
+ */
+int rsys_start_last_call(struct rsys_task *t, long nr, const unsigned long args[6]);
+
 static inline void rsys_detachp(struct rsys_task **t)
 {
 	if (*t)

@@ -259,6 +259,8 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 
 	if (t->state == RSYS_DEAD)
 		return -ESRCH;
+	if (t->state == RSYS_LAST_CALL)
+		return -EBUSY;
 	if (t->state == RSYS_SEIZED)
 		return -EINVAL;
 	/* A filter may kill the task, or trap the call and leave it a SIGSYS of ours. */
@@ -297,5 +299,35 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 	}
 	pr_debug("Task %d: remote syscall %ld returned %ld", t->tid, nr, result);
 	*ret_result = result;
+	return 0;
+}
+
+/*
+ * The call is single-stepped: if it ends before the SIGKILL comes, the task
+ * stops right after it and never runs the bytes after the poked instruction.
+ */
+int rsys_start_last_call(struct rsys_task *t, long nr, const unsigned long args[6])
+{
+	struct x86_regs call = t->regs;
+	struct rsys_poke poke;
+	unsigned long insn = t->scratch_base;
+	int r;
+
+	if ((t->state != RSYS_FROZEN && t->state != RSYS_PARKED) || t->seccomp_mode != 0)
+		return -EBUSY;
+	t->state = RSYS_LAST_CALL;
+	if (insn == 0) {
+		insn = t->regs.gpr.rip;
+		r = rsys_poke(t, insn, x86_syscall_insn, X86_SYSCALL_INSN_LEN, &poke);
+		if (r < 0)
+			return r;
+	}
+	x86_regs_setup_syscall(&call, nr, args, insn);
+	r = rsys_set_regs(t, &call);
+	if (r < 0)
+		return r;
+	if (ptrace(PTRACE_SINGLESTEP, t->tid, NULL, NULL) < 0)
+		return negative_errno();
+	pr_debug("Task %d: last remote syscall %ld started", t->tid, nr);
 	return 0;
 }

@@ -280,6 +280,15 @@ static void keep_first_error(int *ret, int r)
 		*ret = r;
 }
 
+/* Its last call (rsys_start_last_call) may have ended in a stop before the SIGKILL came. */
+static void collect_death_after_call(struct rsys_task *t)
+{
+	struct rsys_stop st;
+
+	while (rsys_wait_stop(t, &st) == 0 && st.kind != RSYS_STOP_EXITED)
+		;
+}
+
 int rsys_kill(struct rsys_task *t)
 {
 	int r = 0;
@@ -288,6 +297,8 @@ int rsys_kill(struct rsys_task *t)
 		return 0;
 	if (kill(t->tid, SIGKILL) < 0 && errno != ESRCH)
 		r = negative_errno();
+	else if (t->state == RSYS_LAST_CALL)
+		collect_death_after_call(t);
 	else if (t->state != RSYS_DEAD)
 		(void)rsys_collect_death(t); /* -ESRCH once the exit is seen: what we want */
 	free(t);
@@ -300,6 +311,8 @@ int rsys_detach(struct rsys_task *t)
 
 	if (!t)
 		return 0;
+	if (t->state == RSYS_LAST_CALL) /* it cannot go on as it was */
+		return rsys_kill(t);
 	if (t->state == RSYS_SEIZED)
 		keep_first_error(&ret, rsys_wait_frozen(t));
 	if (t->scratch_base != 0 && t->state != RSYS_DEAD)

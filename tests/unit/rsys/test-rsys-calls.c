@@ -7,6 +7,7 @@
  * status.
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -367,6 +368,82 @@ static void test_poke_restores_code(void **state)
 	finish_worker(f, pid);
 }
 
+/* The pipe's next bytes, waiting up to 5 s for them; the count read. */
+static ssize_t read_within(int fd, void *buf, size_t len)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	if (poll(&p, 1, 5000) != 1)
+		return -1;
+	return read(fd, buf, len);
+}
+
+/* rsys_kill() the fixture's task and check that the worker is gone (reaped: our child). */
+static void kill_worker(struct fixture *f, pid_t pid)
+{
+	assert_int_equal(rsys_kill(TAKE_PTR(f->task)), 0);
+	child_forget(f, pid);
+	assert_int_equal(kill(pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
+}
+
+/*
+ * A last call runs after rsys_start_last_call() returns, with nothing waited
+ * for; rsys_kill() then collects the task, stopped after the call or not.
+ */
+static void test_last_call_runs(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = start_worker(f);
+	struct rsys_task *t = fixture_attach(f, pid);
+	const unsigned long args[6] = {(unsigned long)data_pipe[1], (unsigned long)worker_mem, 64};
+	uint8_t want[64], got[64];
+
+	for (size_t i = 0; i < sizeof(want); i++)
+		want[i] = (uint8_t)(i * 13 + (i >> 8));
+	assert_int_equal(rsys_start_last_call(t, __NR_write, args), 0);
+	assert_int_equal(read_within(data_pipe[0], got, sizeof(got)), sizeof(got));
+	assert_memory_equal(got, want, sizeof(want));
+	/* Nothing else may be called now. */
+	assert_int_equal(rsys_syscall(t, __NR_getpid, args, &(long){0}), -EBUSY);
+	kill_worker(f, pid);
+	/* The task ran nothing after the call: the pipe's only writer is gone. */
+	assert_int_equal(read_within(data_pipe[0], got, sizeof(got)), 0);
+	close(data_pipe[0]);
+}
+
+/* A task killed in a last call that blocks is collected too. */
+static void test_last_call_blocked(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = start_worker(f);
+	struct rsys_task *t = fixture_attach(f, pid);
+	unsigned long fds_at = (unsigned long)worker_mem + 4096; /* it is killed: no check after */
+	int fds[2];
+
+	/* A pipe of its own, which nobody writes to: a read() of it sleeps until the kill. */
+	assert_int_equal(remote(t, __NR_pipe2, fds_at, 0, 0, 0, 0, 0), 0);
+	assert_int_equal(rsys_read_mem(t, fds_at, fds, sizeof(fds)), 0);
+	const unsigned long args[6] = {(unsigned long)fds[0], fds_at, 1};
+	assert_int_equal(rsys_start_last_call(t, __NR_read, args), 0);
+	assert_true(child_wait_in_syscall(pid, __NR_read, 5000));
+	kill_worker(f, pid);
+	close(data_pipe[0]);
+}
+
+/* Under seccomp no last call is started, and the task can still be killed. */
+static void test_last_call_refused(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid = start_worker_with(f, true);
+	struct rsys_task *t = fixture_attach(f, pid);
+	const unsigned long args[6] = {0};
+
+	assert_int_equal(rsys_start_last_call(t, __NR_getpid, args), -EBUSY);
+	kill_worker(f, pid);
+	close(data_pipe[0]);
+}
+
 /* Attaching twice fails without disturbing the first session. */
 static void test_attach_twice(void **state)
 {
@@ -399,6 +476,12 @@ int main(void)
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_seccomp, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_attach_twice, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_last_call_runs, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_last_call_blocked, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_last_call_refused, fixture_setup,
+						fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
