@@ -367,16 +367,10 @@ static int release(struct dump_tree *t, bool kill)
 {
 	int ret = 0;
 
-	/* Every process starts dying before any is waited for: their teardowns overlap. */
-	for (size_t i = t->n; kill && i-- > 0;) {
-		int r = t->procs[i].zombie ? 0 : dump_kill_start(&t->procs[i]);
-
-		if (ret == 0)
-			ret = r;
-	}
+	/* Each is waited for once all are killed: their teardowns overlap. */
 	for (size_t i = t->n; kill && i-- > 0;)
 		if (!t->procs[i].zombie)
-			dump_kill_reap(&t->procs[i]);
+			dump_kill_and_reap(&t->procs[i]);
 	for (size_t i = t->n; i-- > 0;) {
 		int r = dump_threads_release(&t->procs[i], kill);
 
@@ -464,14 +458,19 @@ int stasis_dump(const struct dump_opts *opts)
 		r = snapshot_prearm(&t);
 	if (r >= 0)
 		r = run_steps(&t, false);
+	bool killed = r >= 0 && !opts->leave_running && !opts->pre_dump;
+
 	if (r >= 0)
-		r = release(&t, !opts->leave_running && !opts->pre_dump);
+		r = release(&t, killed);
+	if (r < 0 && killed) /* the images are whole; the tree was sent SIGKILL all the same */
+		pr_err("pid %d: dumped, but its tree could not all be killed: %s", opts->pid,
+		       strerror(-r));
 	t.t_released = opts->pre_dump ? now_ns() : 0;
 	if (r >= 0 && opts->pre_dump)
 		r = run_steps(&t, true);
 	if (r >= 0 && (opts->pre_dump || opts->snapshot))
 		r = dump_predump_copy(t.procs, t.n);
-	if (r < 0) {
+	if (r < 0 && !killed) {
 		/* A failed dump: the tree goes on as if nothing happened. */
 		k = release(&t, false);
 

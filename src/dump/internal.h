@@ -125,7 +125,6 @@ struct dump_ctx {
 	struct mem_dump_stats mem_stats;
 	uint64_t t_memdump;            /* ns */
 	struct dump_proc_track *track; /* pre-dump, --track-mem: predump.c */
-	int pidfd;                     /* from dump_kill_start() to dump_kill_reap(), or -1 */
 };
 
 /* files.c */
@@ -162,10 +161,12 @@ int dump_threads_remote_close(struct dump_ctx *ctx);
 /* Kill them (a good dump without -R) or detach them (-R, or a failed dump). */
 int dump_threads_release(struct dump_ctx *ctx, bool kill);
 
-/* kill.c: SIGKILL the process, which starts zapping the upper half of its memory. */
-int dump_kill_start(struct dump_ctx *ctx);
-/* Free the rest of its memory from our side (process_mrelease), if it is not gone yet. */
-void dump_kill_reap(struct dump_ctx *ctx);
+/*
+ * kill.c: SIGKILL the process after a good dump, and free its memory from
+ * our side while it frees it too (its death is collected by
+ * dump_threads_release()).
+ */
+void dump_kill_and_reap(const struct dump_ctx *ctx);
 void dump_threads_free(struct dump_ctx *ctx);
 
 /* anon.c: eventfd, timerfd, signalfd, epoll, inotify, fanotify (FD_TYPES__UND otherwise). */

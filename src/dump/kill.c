@@ -9,13 +9,16 @@
  * parallel with the process's own exit_mmap(), but only if it finds the mm
  * still attached to the process: woken by SIGKILL on an idle CPU, the
  * process gets past exit_mm() in microseconds, and process_mrelease() then
- * fails with ESRCH. So the process is given one last remote call, as it is
- * killed, that keeps it in the kernel with its mm for a while:
- * madvise(MADV_WILLNEED) on its largest private memory, a hint that changes
- * nothing (anonymous pages: it only looks for swapped ones). process_mrelease()
- * starts meanwhile; the process then exits and frees pages alongside it.
- * The call is harmless even if the mm is shared with a process that lives
- * on, and process_mrelease() refuses such an mm (EINVAL).
+ * fails with ESRCH. So the process is given one last remote call as it is
+ * killed, which keeps it in the kernel with its mm for a while:
+ * madvise(MADV_WILLNEED) on its largest private anonymous memory, a hint
+ * that changes nothing there (it only swaps in swapped pages, and a VMA
+ * with any is not chosen). process_mrelease() starts meanwhile; the process
+ * then exits and frees pages alongside it.
+ *
+ * Not when a thread may hold a robust futex: the kernel releases those from
+ * the thread's robust list, read from its memory in exit_mm(), and the list
+ * head would already be gone (the OOM reaper waits for the same reason).
  */
 #include <errno.h>
 #include <sched.h>
@@ -23,28 +26,76 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/macro.h"
 #include "compat/syscalls.h"
 #include "dump/internal.h"
 
-/* The VMA that holds the most memory, if the process holds min_kib or more in all. */
-static const VmaEntry *largest_vma(const struct mem_vmas *vmas, uint64_t min_kib)
+struct robust_list_head_abi { /* <linux/futex.h> */
+	uint64_t next;
+	int64_t futex_offset;
+	uint64_t list_op_pending;
+};
+
+/*
+ * The private anonymous VMA holding the most memory, none of it swapped, if
+ * the process's private anonymous memory comes to min_kib or more. With
+ * what a VMA holds unknown (a dump after pre-dumps), its size stands for
+ * it, if the machine has no swap.
+ */
+static const VmaEntry *hint_vma(const struct mem_vmas *vmas, uint64_t min_kib)
 {
-	const struct mem_vma *best = NULL;
-	uint64_t total = 0;
+	const VmaEntry *best = NULL;
+	uint64_t total = 0, best_kib = 0;
+	struct sysinfo si;
+	bool no_swap = sysinfo(&si) == 0 && si.totalswap == 0;
 
 	for (size_t i = 0; i < vmas->nr; i++) {
 		const struct mem_vma *v = &vmas->v[i];
+		bool known = v->rss_swap_kib != UINT64_MAX;
+		uint64_t kib = known ? v->rss_swap_kib : (v->e.end - v->e.start) / 1024;
 
-		if (v->rss_swap_kib == UINT64_MAX)
-			return NULL;
-		total += v->rss_swap_kib;
-		if (!best || v->rss_swap_kib > best->rss_swap_kib)
-			best = v;
+		if (!(v->e.flags & MAP_PRIVATE) || !(v->e.flags & MAP_ANONYMOUS) ||
+		    !mem_vma_has_private_pages(&v->e))
+			continue;
+		total += kib;
+		if (kib > best_kib && (known ? v->swap_kib == 0 : no_swap)) {
+			best = &v->e;
+			best_kib = kib;
+		}
 	}
-	return total >= min_kib && best ? &best->e : NULL;
+	return total >= min_kib ? best : NULL;
+}
+
+/* Whether rip lies in a private mapping, where a poke stays the process's own. */
+static bool private_at(const struct mem_vmas *vmas, uint64_t rip)
+{
+	for (size_t i = 0; i < vmas->nr; i++)
+		if (vmas->v[i].e.start <= rip && rip < vmas->v[i].e.end)
+			return vmas->v[i].e.flags & MAP_PRIVATE;
+	return false;
+}
+
+/* Whether no thread of the process holds, or is taking, a robust futex. */
+static bool robust_lists_empty(const struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nthreads; i++) {
+		const struct dump_thread *t = &ctx->threads[i];
+		struct robust_list_head_abi head;
+		uint64_t addr, len;
+
+		if (!t->task || syscall(SYS_get_robust_list, t->tid, &addr, &len) < 0)
+			return false;
+		if (addr == 0)
+			continue;
+		if (rsys_read_mem(t->task, addr, &head, sizeof(head)) < 0 || head.next != addr ||
+		    head.list_op_pending != 0)
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -64,39 +115,53 @@ static bool move_off_our_cpu(pid_t pid)
 	return CPU_COUNT(&set) > 0 && sched_setaffinity(pid, sizeof(set), &set) == 0;
 }
 
-int dump_kill_start(struct dump_ctx *ctx)
+/* Why the process gets no last call, or NULL: then the call's VMA and a pidfd. */
+static const char *no_last_call(const struct dump_ctx *ctx, const VmaEntry **ret_vma,
+				int *ret_pidfd)
 {
-	struct rsys_task *leader = ctx->threads[0].task;
-	const VmaEntry *e =
-		largest_vma(&ctx->vmas, ctx->opts->reap_min_kib ?: DUMP_REAP_MIN_KIB_DEFAULT);
+	uint64_t min_kib = ctx->opts->reap_min_kib ?: DUMP_REAP_MIN_KIB_DEFAULT;
 
-	ctx->pidfd = -1;
-	if (!leader)
-		return 0;
-	if (e && move_off_our_cpu(ctx->pid))
-		ctx->pidfd = sys_pidfd_open(ctx->pid, 0);
-	if (ctx->pidfd < 0) {
-		if (kill(ctx->pid, SIGKILL) < 0 && errno != ESRCH)
-			return negative_errno();
-		return 0;
-	}
-	const unsigned long args[6] = {e->start, e->end - e->start, MADV_WILLNEED};
-	int r = rsys_start_last_call(leader, SYS_madvise, args);
-
-	if (r < 0)
-		pr_debug("pid %d: killed without a last call: %s", ctx->pid, strerror(-r));
-	if (kill(ctx->pid, SIGKILL) < 0 && errno != ESRCH)
-		return negative_errno();
-	return 0;
+	*ret_vma = hint_vma(&ctx->vmas, min_kib);
+	if (!*ret_vma)
+		return "little private anonymous memory, or all of it swapped";
+	if (!robust_lists_empty(ctx))
+		return "a thread may hold a robust futex";
+	if (!move_off_our_cpu(ctx->pid))
+		return "it can run on no other CPU than ours";
+	*ret_pidfd = sys_pidfd_open(ctx->pid, 0);
+	if (*ret_pidfd < 0)
+		return "no pidfd";
+	return NULL;
 }
 
-void dump_kill_reap(struct dump_ctx *ctx)
+/* SIGKILL, with a last call if it can have one; *ret_pidfd then for process_mrelease(). */
+static void kill_start(const struct dump_ctx *ctx, int *ret_pidfd)
 {
-	if (ctx->pidfd < 0)
-		return;
+	struct rsys_task *leader = ctx->threads[0].task;
+	const VmaEntry *e;
+	const char *why = no_last_call(ctx, &e, ret_pidfd);
+
+	if (!why) {
+		const unsigned long args[6] = {e->start, e->end - e->start, MADV_WILLNEED};
+		bool may_poke = private_at(&ctx->vmas, rsys_task_regs(leader)->gpr.rip);
+		int r = rsys_start_last_call(leader, SYS_madvise, args, may_poke);
+
+		why = r == 0 ? NULL : r == -EBUSY ? "no remote call possible" : strerror(-r);
+	}
+	if (why)
+		pr_debug("pid %d: killed without a last call: %s", ctx->pid, why);
+	/* Errors are the waits': rsys_kill() sends it again and collects the death. */
+	(void)kill(ctx->pid, SIGKILL);
+}
+
+void dump_kill_and_reap(const struct dump_ctx *ctx)
+{
+	_cleanup_close_ int pidfd = -1;
+
+	if (!ctx->threads[0].task)
+		return; /* its leader is gone: dump_threads_release() kills the rest */
+	kill_start(ctx, &pidfd);
 	/* EINVAL: its mm is shared with a process that lives on; ESRCH: past exit_mm(). */
-	if (sys_process_mrelease(ctx->pidfd, 0) < 0)
+	if (pidfd >= 0 && sys_process_mrelease(pidfd, 0) < 0)
 		pr_debug("pid %d: process_mrelease: %m", ctx->pid);
-	close(ctx->pidfd);
-	ctx->pidfd = -1;
 }

@@ -70,7 +70,8 @@ struct mem_vma {
 	bool same_file; /* same file as the VMA before (CRIU's "borrows vfi") */
 	/* Rss + Swap of smaps, in KiB: 0 means no page of it holds anything of the task's */
 	uint64_t rss_swap_kib;
-	bool uffd; /* registered with a userfaultfd (VmFlags um, uw or ui) */
+	uint64_t swap_kib; /* Swap of smaps alone, in KiB; UINT64_MAX with rss_swap_kib unknown */
+	bool uffd;         /* registered with a userfaultfd (VmFlags um, uw or ui) */
 	/* new or changed since soft-dirty bits were last cleared (VmFlags sd; only with
 	 * CONFIG_MEM_SOFT_DIRTY) */
 	bool soft_dirty;
@@ -276,8 +277,8 @@ int mem_dump_shmem(pid_t pid, const VmaEntry *vma, uint64_t size, struct img_dir
  * (any size: the tail of its last page is saved as zeros), into
  * pagemap-shmem-SHMID.img.
  */
-int mem_dump_shmem_fd(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir,
-		      uint32_t pages_id, struct mem_dump_stats *stats);
+int mem_dump_shmem_fd(int fd, uint64_t shmid, uint64_t size, struct img_dir *dir, uint32_t pages_id,
+		      struct mem_dump_stats *stats);
 
 /* ---- Dirty tracking (track.c, docs/predump.md) ---------------------------- */
 

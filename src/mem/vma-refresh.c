@@ -82,7 +82,7 @@ static int copy_vmas(const struct mem_vmas *pre, struct mem_vmas *ret)
 
 		*v = pre->v[out.nr];
 		/* What it holds now is not known: whoever skips empty VMAs must scan this one. */
-		v->rss_swap_kib = UINT64_MAX;
+		v->rss_swap_kib = v->swap_kib = UINT64_MAX;
 		v->path = NULL;
 		if (pre->v[out.nr].path && !(v->path = strdup(pre->v[out.nr].path))) {
 			mem_vmas_release(&out);

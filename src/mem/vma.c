@@ -284,6 +284,7 @@ static int finish_vma(struct collect *c)
 	    prev->e.end == v->e.start) {
 		prev->e.end = v->e.end;
 		prev->rss_swap_kib += v->rss_swap_kib;
+		prev->swap_kib += v->swap_kib;
 		if (mem_vma_has_private_pages(&prev->e))
 			c->out->priv_pages += (v->e.end - v->e.start) / MEM_PAGE_SIZE;
 		free(v->path);
@@ -360,7 +361,11 @@ static int read_smaps(struct collect *c, FILE *f)
 			continue;
 		}
 		if (c->have_cur && (startswith(line, "Rss:") || startswith(line, "Swap:"))) {
-			c->cur.rss_swap_kib += strtoull(strchr(line, ':') + 1, NULL, 10);
+			uint64_t kib = strtoull(strchr(line, ':') + 1, NULL, 10);
+
+			c->cur.rss_swap_kib += kib;
+			if (line[0] == 'S')
+				c->cur.swap_kib += kib;
 			continue;
 		}
 		if (line[0] < '0' || (line[0] > '9' && line[0] < 'a') || line[0] > 'f')

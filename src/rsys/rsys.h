@@ -18,6 +18,7 @@
  */
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -149,13 +150,18 @@ int rsys_kill(struct rsys_task *t);
 /*
  * Start one last syscall of ours in the task and return at once: the call
  * runs on the task's CPU while the caller goes on, and the task runs nothing
- * of its own again (no registers are put back). Only rsys_kill() may follow,
- * whatever this returns. For a dump that kills: the call keeps the task in
- * the kernel with its memory for a while as it is killed (dump/kill.c).
- * 0 if the call was started; -EBUSY if it was not (the task runs under
- * seccomp, or is not stopped by rsys), or the error of ptrace.
+ * of its own again (its registers, and a poked instruction, are not put
+ * back). Only rsys_kill() may follow once this has changed anything; of a
+ * process, kill the leader last (the kernel reports a leader's death only
+ * after its other threads are reaped). For a dump that kills: the call
+ * keeps the task in the kernel with its memory as it is killed
+ * (dump/kill.c). may_poke: the task's code at rip may be patched, if no
+ * syscall instruction is at hand (rip's mapping is private). 0 if the call
+ * was started; -EBUSY if nothing was done (the task runs under seccomp, is
+ * not stopped by rsys, or has no instruction at hand); another error of
+ * ptrace.
  */
-int rsys_start_last_call(struct rsys_task *t, long nr, const unsigned long args[6]);
+int rsys_start_last_call(struct rsys_task *t, long nr, const unsigned long args[6], bool may_poke);
 
 static inline void rsys_detachp(struct rsys_task **t)
 {

@@ -24,7 +24,9 @@
  * interrupt trap finds it as after an exit stop.
  */
 
+#include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "arch/x86/syscall.h"
@@ -303,25 +305,59 @@ int rsys_syscall(struct rsys_task *t, long nr, const unsigned long args[6], long
 }
 
 /*
- * The call is single-stepped: if it ends before the SIGKILL comes, the task
- * stops right after it and never runs the bytes after the poked instruction.
+ * A syscall instruction for a last call: the scratch area's, or the one the
+ * task was frozen right after (stopped in a syscall), or else one poked at
+ * rip if may_poke. A last call's poke is never undone, so the caller allows
+ * it only where rip's mapping is private: in a shared one it would stay in
+ * the object, for the others that map it.
  */
-int rsys_start_last_call(struct rsys_task *t, long nr, const unsigned long args[6])
+static int last_call_insn(struct rsys_task *t, bool may_poke, unsigned long *ret_insn)
+{
+	unsigned long rip = t->regs.gpr.rip, word;
+	struct rsys_poke poke;
+	int r;
+
+	if (t->scratch_base) {
+		*ret_insn = t->scratch_base;
+		return 0;
+	}
+	errno = 0;
+	word = (unsigned long)ptrace(PTRACE_PEEKTEXT, t->tid, (void *)(rip - X86_SYSCALL_INSN_LEN),
+				     NULL);
+	if (errno == 0 && memcmp(&word, x86_syscall_insn, X86_SYSCALL_INSN_LEN) == 0) {
+		*ret_insn = rip - X86_SYSCALL_INSN_LEN;
+		return 0;
+	}
+	if (!may_poke)
+		return -EBUSY;
+	r = rsys_poke(t, rip, x86_syscall_insn, X86_SYSCALL_INSN_LEN, &poke);
+	if (r < 0)
+		return r;
+	*ret_insn = rip;
+	return 0;
+}
+
+/*
+ * The call is single-stepped: if it ends before the SIGKILL comes, the task
+ * stops right after it and never runs the bytes after the instruction.
+ * PTRACE_O_EXITKILL: should we die before the SIGKILL, the task must not go
+ * on with the call's registers.
+ */
+int rsys_start_last_call(struct rsys_task *t, long nr, const unsigned long args[6], bool may_poke)
 {
 	struct x86_regs call = t->regs;
-	struct rsys_poke poke;
-	unsigned long insn = t->scratch_base;
+	unsigned long insn;
 	int r;
 
 	if ((t->state != RSYS_FROZEN && t->state != RSYS_PARKED) || t->seccomp_mode != 0)
 		return -EBUSY;
-	t->state = RSYS_LAST_CALL;
-	if (insn == 0) {
-		insn = t->regs.gpr.rip;
-		r = rsys_poke(t, insn, x86_syscall_insn, X86_SYSCALL_INSN_LEN, &poke);
-		if (r < 0)
-			return r;
-	}
+	if (ptrace(PTRACE_SETOPTIONS, t->tid, NULL,
+		   (void *)(rsys_ptrace_options(t->flags) | PTRACE_O_EXITKILL)) < 0)
+		return negative_errno();
+	r = last_call_insn(t, may_poke, &insn);
+	if (r < 0)
+		return r;
+	t->state = RSYS_LAST_CALL; /* from here on, it cannot go on as it was */
 	x86_regs_setup_syscall(&call, nr, args, insn);
 	r = rsys_set_regs(t, &call);
 	if (r < 0)

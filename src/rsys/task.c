@@ -150,6 +150,8 @@ int rsys_wait_frozen(struct rsys_task *t)
 
 	if (t->state == RSYS_DEAD)
 		return -ESRCH;
+	if (t->state == RSYS_LAST_CALL)
+		return -EBUSY;
 	if (t->state != RSYS_SEIZED)
 		return 0;
 	for (;;) {
@@ -248,6 +250,8 @@ int rsys_settle(struct rsys_task *t)
 
 	if (t->state == RSYS_DEAD)
 		return -ESRCH;
+	if (t->state == RSYS_LAST_CALL)
+		return -EBUSY;
 	if (t->state != RSYS_PARKED)
 		return 0;
 	r = rsys_set_regs(t, &t->regs);

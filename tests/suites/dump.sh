@@ -1251,6 +1251,44 @@ dt_kill() { # PROGRAM
 	dt_image_checks "dump/kill/$prog" "$ok" "$dir/images" "$pid" "$dir/before" dead
 }
 
+# A process that holds a robust futex (zoo robust-mutex), killed after its
+# dump: the kernel must still find its robust list at the exit and mark the
+# mutex in the shared file FUTEX_OWNER_DIED, for the others waiting on it.
+# So it gets no last call and no process_mrelease() (src/dump/kill.c): the
+# reaper would free the list head first.
+dt_kill_robust() {
+	local dir why="" word
+	dir=$(scratch_dir)
+	if ! dt_start robust-mutex "$dir"; then
+		dt_result dump/kill/robust-mutex/owner-died ""
+		_zoo_cleanup
+		return
+	fi
+	mkdir -p "$dir/images"
+	STASIS_REAP_MIN_KIB=1 dt_dump "" "$dir/dump" -t "$ZOO_PID" -D "$dir/images" -o dump.log -v4
+	if [ "$DT_RC" != 0 ]; then
+		why="stasis dump: $(dt_rc_text "$dir/dump")"
+	elif ! _zoo_wait_stopped "$ZOO_PID" 5; then
+		why="still running 5 s after the dump"
+	else
+		_zoo_reap_wrapper
+		word=$(od -An -tx4 -N4 "$dir/robust-mutex.shm" | tr -d ' ')
+		if [ -z "$word" ] || (((16#$word & 0x40000000) == 0)); then
+			why="the mutex's futex word is ${word:-unreadable} after the kill: not FUTEX_OWNER_DIED"
+		elif ! "$STASIS" log decode "$dir/images/dump.log" |
+			grep -q 'killed without a last call: a thread may hold a robust futex'; then
+			why="the dump log does not say it was killed without a last call for the robust futex"
+		fi
+	fi
+	_zoo_cleanup
+	if [ -n "$why" ]; then
+		fail dump/kill/robust-mutex/owner-died "$why"
+		dt_context "$dir/dump"
+	else
+		pass dump/kill/robust-mutex/owner-died
+	fi
+}
+
 # The same task dumped again and again with -R: every dump finishes (in
 # DUMP_TIMEOUT), and the task goes on as before.
 dt_repeat() { # PROGRAM COUNT
@@ -1662,6 +1700,7 @@ dt_main() {
 		dt_leave_running "$prog"
 		dt_kill "$prog"
 	done
+	dt_kill_robust
 	for prog in "${FD_PROGRAMS[@]}"; do
 		dt_leave_running "$prog"
 	done

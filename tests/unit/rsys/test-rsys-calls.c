@@ -378,37 +378,111 @@ static ssize_t read_within(int fd, void *buf, size_t len)
 	return read(fd, buf, len);
 }
 
-/* rsys_kill() the fixture's task and check that the worker is gone (reaped: our child). */
-static void kill_worker(struct fixture *f, pid_t pid)
+/* rsys_kill() (or rsys_detach()) the fixture's task; the worker must be gone (our child: reaped).
+ */
+static void kill_worker(struct fixture *f, pid_t pid, bool by_detach)
 {
-	assert_int_equal(rsys_kill(TAKE_PTR(f->task)), 0);
+	struct rsys_task *t = TAKE_PTR(f->task);
+
+	assert_int_equal(by_detach ? rsys_detach(t) : rsys_kill(t), 0);
 	child_forget(f, pid);
 	assert_int_equal(kill(pid, 0), -1);
 	assert_int_equal(errno, ESRCH);
 }
 
+/* The first 64 bytes the worker's memory holds, as written by worker(). */
+static void worker_pattern(uint8_t want[64])
+{
+	for (size_t i = 0; i < 64; i++)
+		want[i] = (uint8_t)(i * 13 + (i >> 8));
+}
+
 /*
  * A last call runs after rsys_start_last_call() returns, with nothing waited
- * for; rsys_kill() then collects the task, stopped after the call or not.
+ * for, and ends in the step's SIGTRAP stop: the task runs nothing of its own
+ * after it. rsys_kill() then collects the task past that stop. The worker
+ * spins in its own code: the call needs a poke, refused without may_poke
+ * (and then nothing was done: the worker goes on and passes its checks).
  */
 static void test_last_call_runs(void **state)
 {
 	struct fixture *f = *state;
 	pid_t pid = start_worker(f);
+	usleep(20000); /* in its loop by now, not on its way out of child_ready()'s write() */
 	struct rsys_task *t = fixture_attach(f, pid);
 	const unsigned long args[6] = {(unsigned long)data_pipe[1], (unsigned long)worker_mem, 64};
-	uint8_t want[64], got[64];
+	uint8_t want[64], got[64], code[X86_SYSCALL_INSN_LEN];
+	siginfo_t si = {0};
 
-	for (size_t i = 0; i < sizeof(want); i++)
-		want[i] = (uint8_t)(i * 13 + (i >> 8));
-	assert_int_equal(rsys_start_last_call(t, __NR_write, args), 0);
+	assert_int_equal(
+		rsys_read_mem(t, rsys_task_regs(t)->gpr.rip - sizeof(code), code, sizeof(code)), 0);
+	assert_memory_not_equal(code, x86_syscall_insn, sizeof(code));
+	assert_int_equal(rsys_start_last_call(t, __NR_write, args, false), -EBUSY);
+	assert_settled(t);
+	fixture_detach(f);
+	t = fixture_attach(f, pid);
+	worker_pattern(want);
+	assert_int_equal(rsys_start_last_call(t, __NR_write, args, true), 0);
 	assert_int_equal(read_within(data_pipe[0], got, sizeof(got)), sizeof(got));
 	assert_memory_equal(got, want, sizeof(want));
-	/* Nothing else may be called now. */
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOWAIT | __WALL), 0);
+	assert_int_equal(si.si_code, CLD_TRAPPED);
+	assert_int_equal(si.si_status, SIGTRAP);
+	/* Nothing else may be done with it now but kill it. */
 	assert_int_equal(rsys_syscall(t, __NR_getpid, args, &(long){0}), -EBUSY);
-	kill_worker(f, pid);
-	/* The task ran nothing after the call: the pipe's only writer is gone. */
-	assert_int_equal(read_within(data_pipe[0], got, sizeof(got)), 0);
+	assert_int_equal(rsys_settle(t), -EBUSY);
+	kill_worker(f, pid, false);
+	close(data_pipe[0]);
+}
+
+static volatile sig_atomic_t sleeper_woken;
+
+static void on_sleeper_signal(int sig)
+{
+	(void)sig;
+	sleeper_woken = 1;
+}
+
+/* Sleeps in pause() until a signal; its memory starts as the worker's does. */
+static int sleeper(void *arg)
+{
+	(void)arg;
+	close(data_pipe[0]);
+	for (size_t i = 0; i < WORKER_MEM; i++)
+		worker_mem[i] = (uint8_t)(i * 13 + (i >> 8));
+	signal(SIGTERM, on_sleeper_signal);
+	child_ready();
+	while (!sleeper_woken)
+		pause();
+	return 0;
+}
+
+/*
+ * A task frozen in a syscall has its syscall instruction right before rip:
+ * the last call runs there without poking anything, may_poke or not. A
+ * task in a last call cannot be let go: rsys_detach() kills it.
+ */
+static void test_last_call_in_syscall(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(pipe(data_pipe), 0);
+	pid_t pid = child_fork(f, sleeper, NULL);
+	close(data_pipe[1]);
+	assert_true(child_wait_in_syscall(pid, __NR_pause, 5000));
+	struct rsys_task *t = fixture_attach(f, pid);
+	unsigned long rip = rsys_task_regs(t)->gpr.rip;
+	const unsigned long args[6] = {(unsigned long)data_pipe[1], (unsigned long)worker_mem, 64};
+	uint8_t before[16], after[16], want[64], got[64];
+
+	assert_int_equal(rsys_read_mem(t, rip - 8, before, sizeof(before)), 0);
+	assert_memory_equal(before + 6, x86_syscall_insn, X86_SYSCALL_INSN_LEN);
+	worker_pattern(want);
+	assert_int_equal(rsys_start_last_call(t, __NR_write, args, false), 0);
+	assert_int_equal(read_within(data_pipe[0], got, sizeof(got)), sizeof(got));
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(rsys_read_mem(t, rip - 8, after, sizeof(after)), 0);
+	assert_memory_equal(before, after, sizeof(before));
+	kill_worker(f, pid, true);
 	close(data_pipe[0]);
 }
 
@@ -425,9 +499,9 @@ static void test_last_call_blocked(void **state)
 	assert_int_equal(remote(t, __NR_pipe2, fds_at, 0, 0, 0, 0, 0), 0);
 	assert_int_equal(rsys_read_mem(t, fds_at, fds, sizeof(fds)), 0);
 	const unsigned long args[6] = {(unsigned long)fds[0], fds_at, 1};
-	assert_int_equal(rsys_start_last_call(t, __NR_read, args), 0);
+	assert_int_equal(rsys_start_last_call(t, __NR_read, args, true), 0);
 	assert_true(child_wait_in_syscall(pid, __NR_read, 5000));
-	kill_worker(f, pid);
+	kill_worker(f, pid, false);
 	close(data_pipe[0]);
 }
 
@@ -439,8 +513,8 @@ static void test_last_call_refused(void **state)
 	struct rsys_task *t = fixture_attach(f, pid);
 	const unsigned long args[6] = {0};
 
-	assert_int_equal(rsys_start_last_call(t, __NR_getpid, args), -EBUSY);
-	kill_worker(f, pid);
+	assert_int_equal(rsys_start_last_call(t, __NR_getpid, args, true), -EBUSY);
+	kill_worker(f, pid, false);
 	close(data_pipe[0]);
 }
 
@@ -477,6 +551,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seccomp, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_attach_twice, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_last_call_runs, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_last_call_in_syscall, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_last_call_blocked, fixture_setup,
 						fixture_teardown),
