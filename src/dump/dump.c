@@ -80,6 +80,21 @@ static int check_proc(struct dump_ctx *ctx)
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
 	ctx->stat = stat; /* read again once frozen */
+	if (stat.state == 'Z') {
+		_cleanup_free_ pid_t *tids = NULL;
+		size_t n = 0;
+
+		/* The leader is a zombie, its process is not while other threads run. */
+		if (proc_read_tasks(ctx->pid, &tids, &n) == 0 && n > 1) {
+			pr_err("pid %d: its main thread has exited while %zu other threads still "
+			       "run: "
+			       "stasis cannot checkpoint that (nor can CRIU); dump it once they "
+			       "have "
+			       "exited, or keep its main thread alive",
+			       ctx->pid, n - 1);
+			return -ENOTSUP;
+		}
+	}
 	if (stat.state == 'Z' && !ctx->ppid) {
 		pr_err("pid %d is a zombie: there is nothing left to checkpoint", ctx->pid);
 		return -ENOTSUP;
