@@ -2,14 +2,12 @@
 #include <cpuid.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/log-clock.h"
 
 uint64_t log_monotonic_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return monotonic_ns();
 }
 
 static bool has_invariant_tsc(void)

@@ -328,7 +328,7 @@ static int dump_thread_core(struct dump_ctx *ctx, struct dump_thread *t, struct 
 		return -ENOMEM;
 	if (syscall(SYS_get_robust_list, t->tid, &head, &len) < 0)
 		return negative_errno();
-	th->futex_rla = head;
+	th->futex_rla = t->futex_rla = head;
 	th->futex_rla_len = (uint32_t)len;
 	r = remote_call_out(rm, "sigaltstack", SYS_sigaltstack, none, 1, &ss, sizeof(ss));
 	if (r < 0)

@@ -12,19 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "compat/syscalls.h"
 #include "dump/internal.h"
 #include "image/image.h"
 #include "stats.pb-c.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* What is dumped: every process of the tree below opts->pid, parents first. */
 struct dump_tree {
@@ -84,25 +77,20 @@ static int check_proc(struct dump_ctx *ctx)
 		_cleanup_free_ pid_t *tids = NULL;
 		size_t n = 0;
 
-		/* The leader is a zombie, its process is not while other threads run. */
+		/* A zombie leader with threads left: the process lives on. */
 		if (proc_read_tasks(ctx->pid, &tids, &n) == 0 && n > 1) {
-			pr_err("pid %d: its main thread has exited while %zu other threads still "
-			       "run: "
-			       "stasis cannot checkpoint that (nor can CRIU); dump it once they "
-			       "have "
-			       "exited, or keep its main thread alive",
+			pr_err("pid %d: its main thread has exited while %zu other threads "
+			       "still run: stasis cannot checkpoint that (nor can CRIU); dump "
+			       "it once they have exited, or keep its main thread alive",
 			       ctx->pid, n - 1);
 			return -ENOTSUP;
 		}
-	}
-	if (stat.state == 'Z' && !ctx->ppid) {
-		pr_err("pid %d is a zombie: there is nothing left to checkpoint", ctx->pid);
-		return -ENOTSUP;
-	}
-	if (stat.state == 'Z') {
+		if (!ctx->ppid) {
+			pr_err("pid %d is a zombie: there is nothing left to checkpoint", ctx->pid);
+			return -ENOTSUP;
+		}
 		/* Its parent has not reaped it yet: it comes back as a zombie (tree.c). */
 		ctx->zombie = true;
-		ctx->stat = stat;
 		return 0;
 	}
 	/* A vfork() child runs on its parent's memory until it execs: the parent cannot be
@@ -217,7 +205,7 @@ static int freeze(struct dump_tree *t)
 		if (r < 0)
 			return r;
 	}
-	t->t_frozen = now_ns();
+	t->t_frozen = monotonic_ns();
 	pr_info("pid %d: %zu processes frozen", t->opts->pid, t->n);
 	return dump_tree_ids(t->procs, t->n);
 }
@@ -240,19 +228,19 @@ static int close_remote(struct dump_ctx *ctx)
 
 static int timed_pages(struct dump_ctx *ctx)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = monotonic_ns();
 	int r = ctx->opts->pre_dump ? dump_track_pages(ctx) : dump_pages(ctx);
 
-	ctx->t_memdump = now_ns() - t0;
+	ctx->t_memdump = monotonic_ns() - t0;
 	return r;
 }
 
 static int timed_shmem(struct dump_ctx *ctx)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = monotonic_ns();
 	int r = dump_shmem(ctx);
 
-	ctx->t_memdump += now_ns() - t0;
+	ctx->t_memdump += monotonic_ns() - t0;
 	return r;
 }
 
@@ -280,7 +268,7 @@ static int write_stats(struct dump_tree *t)
 	/* In microseconds, as CRIU writes them. */
 	d.freezing_time = (uint32_t)((t->t_frozen - t->t_start) / 1000);
 	d.frozen_time =
-		(uint32_t)(((t->t_released ? t->t_released : now_ns()) - t->t_frozen) / 1000);
+		(uint32_t)(((t->t_released ? t->t_released : monotonic_ns()) - t->t_frozen) / 1000);
 	for (size_t i = 0; i < t->n; i++) {
 		d.memdump_time += (uint32_t)(t->procs[i].t_memdump / 1000);
 		d.pages_scanned += t->procs[i].mem_stats.pages_scanned;
@@ -445,7 +433,7 @@ static int snapshot_prearm(struct dump_tree *t)
 		r = k;
 	if (r >= 0)
 		pr_info("snapshot: the tree was stopped %" PRIu64 " us to make its userfaultfds",
-			(now_ns() - t->t_frozen) / 1000);
+			(monotonic_ns() - t->t_frozen) / 1000);
 	forget_procs(t);
 	if (r >= 0)
 		r = dump_snapshot_arm(&t->sh);
@@ -457,7 +445,7 @@ static int snapshot_prearm(struct dump_tree *t)
 int stasis_dump(const struct dump_opts *opts)
 {
 	_cleanup_img_dir_ struct img_dir *dir = NULL;
-	struct dump_tree t = {.opts = opts, .t_start = now_ns()};
+	struct dump_tree t = {.opts = opts, .t_start = monotonic_ns()};
 	int r, k;
 
 	if (opts->track_mem && opts->prev_images_dir && !opts->tracking && !opts->pre_dump)
@@ -480,7 +468,7 @@ int stasis_dump(const struct dump_opts *opts)
 	if (r < 0 && killed) /* the images are whole; the tree was sent SIGKILL all the same */
 		pr_err("pid %d: dumped, but its tree could not all be killed: %s", opts->pid,
 		       strerror(-r));
-	t.t_released = opts->pre_dump ? now_ns() : 0;
+	t.t_released = opts->pre_dump ? monotonic_ns() : 0;
 	if (r >= 0 && opts->pre_dump)
 		r = run_steps(&t, true);
 	if (r >= 0 && (opts->pre_dump || opts->snapshot))

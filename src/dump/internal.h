@@ -103,6 +103,7 @@ struct dump_thread {
 	struct remote rm;          /* remote calls, while the scratch page is mapped */
 	struct proc_status status; /* read once frozen */
 	int restart_code;          /* -ERESTART* of its interrupted syscall, or 0 */
+	uint64_t futex_rla;        /* its robust list head (get_robust_list), from core.c */
 };
 
 /* Everything known about one process being dumped, step after step. */
@@ -160,6 +161,7 @@ int dump_threads_remote_open(struct dump_ctx *ctx);
 int dump_threads_remote_close(struct dump_ctx *ctx);
 /* Kill them (a good dump without -R) or detach them (-R, or a failed dump). */
 int dump_threads_release(struct dump_ctx *ctx, bool kill);
+void dump_threads_free(struct dump_ctx *ctx);
 
 /*
  * kill.c: SIGKILL the process after a good dump, and free its memory from
@@ -167,7 +169,6 @@ int dump_threads_release(struct dump_ctx *ctx, bool kill);
  * dump_threads_release()).
  */
 void dump_kill_and_reap(const struct dump_ctx *ctx);
-void dump_threads_free(struct dump_ctx *ctx);
 
 /* anon.c: eventfd, timerfd, signalfd, epoll, inotify, fanotify (FD_TYPES__UND otherwise). */
 FdTypes dump_anon_type(const char *target);

@@ -21,6 +21,7 @@
  * head would already be gone (the OOM reaper waits for the same reason).
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -33,12 +34,6 @@
 #include "base/macro.h"
 #include "compat/syscalls.h"
 #include "dump/internal.h"
-
-struct robust_list_head_abi { /* <linux/futex.h> */
-	uint64_t next;
-	int64_t futex_offset;
-	uint64_t list_op_pending;
-};
 
 /*
  * The private anonymous VMA holding the most memory, none of it swapped, if
@@ -58,8 +53,7 @@ static const VmaEntry *hint_vma(const struct mem_vmas *vmas, uint64_t min_kib)
 		bool known = v->rss_swap_kib != UINT64_MAX;
 		uint64_t kib = known ? v->rss_swap_kib : (v->e.end - v->e.start) / 1024;
 
-		if (!(v->e.flags & MAP_PRIVATE) || !(v->e.flags & MAP_ANONYMOUS) ||
-		    !mem_vma_has_private_pages(&v->e))
+		if (!(v->e.flags & MAP_ANONYMOUS) || !mem_vma_has_private_pages(&v->e))
 			continue;
 		total += kib;
 		if (kib > best_kib && (known ? v->swap_kib == 0 : no_swap)) {
@@ -84,15 +78,12 @@ static bool robust_lists_empty(const struct dump_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nthreads; i++) {
 		const struct dump_thread *t = &ctx->threads[i];
-		struct robust_list_head_abi head;
-		uint64_t addr, len;
+		struct robust_list_head head;
 
-		if (!t->task || syscall(SYS_get_robust_list, t->tid, &addr, &len) < 0)
-			return false;
-		if (addr == 0)
+		if (t->futex_rla == 0)
 			continue;
-		if (rsys_read_mem(t->task, addr, &head, sizeof(head)) < 0 || head.next != addr ||
-		    head.list_op_pending != 0)
+		if (!t->task || rsys_read_mem(t->task, t->futex_rla, &head, sizeof(head)) < 0 ||
+		    (uintptr_t)head.list.next != t->futex_rla || head.list_op_pending)
 			return false;
 	}
 	return true;

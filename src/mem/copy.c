@@ -34,8 +34,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "image/image.h"
@@ -149,8 +149,8 @@ static void *writer_main(void *arg)
 		r = drain_half(c, h);
 		pthread_mutex_lock(&c->lock);
 		h->err = r;
-		__atomic_store_n(&h->state, HALF_WRITTEN,
-				 __ATOMIC_RELEASE); /* spin_while_writing() */
+		/* Atomic, and released: spin_while_writing() reads it without the lock. */
+		__atomic_store_n(&h->state, HALF_WRITTEN, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&c->cond);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -459,14 +459,6 @@ static int report_write(struct mem_copier *c, int r)
 	errno = -r;
 	pr_perror("%s: cannot write the pages", c->label);
 	return r;
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /*

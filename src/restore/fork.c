@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "compat/syscalls.h"
 #include "restore/internal.h"
 
@@ -532,7 +533,7 @@ int rst_fork_tree(struct rst_ctx *tasks, size_t n)
 		if (tasks[i].share_files)
 			r = keep_for_child(&fp.tasks[tasks[i].parent], &tasks[i]);
 	if (r == 0) {
-		tasks->t_fork_start = rst_now_us();
+		tasks->t_fork_start = monotonic_ns() / 1000;
 		r = clone_root(tasks, &fp);
 	}
 	free_plan(&fp);
@@ -540,7 +541,7 @@ int rst_fork_tree(struct rst_ctx *tasks, size_t n)
 		return r;
 	wr = safe_close(wr);
 	r = wait_ready(tasks, n, rd);
-	tasks->t_fork_end = rst_now_us();
+	tasks->t_fork_end = monotonic_ns() / 1000;
 	if (r == 0)
 		for (size_t i = 0; i < n; i++)
 			tasks[i].forked = true;

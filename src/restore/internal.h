@@ -311,8 +311,6 @@ struct rst_ctx {
 	uint64_t pages_restored;
 };
 
-uint64_t rst_now_us(void);
-
 /* images.c */
 /* The images of task index of pstree.img; *ret_ntasks: how many tasks it lists. */
 int rst_images_load(struct rst_ctx *c, const char *dir, size_t index, size_t *ret_ntasks);

@@ -3,17 +3,8 @@
  * System calls made by the task being restored (rsys), and the scratch area
  * that carries their in-memory arguments.
  */
-#include <time.h>
 
 #include "restore/internal.h"
-
-uint64_t rst_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 long rst_remote(struct rst_ctx *c, long nr, const unsigned long args[6])
 {

@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "base/clock.h"
 #include "compat/syscalls.h"
 
 #include "restore/internal.h"
@@ -212,7 +213,7 @@ static struct rst_ctx new_ctx(struct rst_tree *t)
 		.opts = t->opts,
 		.shared = &t->shared,
 		.files = {.cwd_fd = -1, .root_fd = -1, .lent_dirs = {-1, -1}, .ctty_fd = -1},
-		.t_start = rst_now_us(),
+		.t_start = monotonic_ns() / 1000,
 	};
 }
 

@@ -3,6 +3,7 @@
  * stats-restore, as CRIU writes it (times in microseconds): forking_time is
  * the creation of the task, restore_time the whole restore.
  */
+#include "base/clock.h"
 #include "restore/internal.h"
 
 int rst_write_stats(struct rst_ctx *c)
@@ -12,7 +13,7 @@ int rst_write_stats(struct rst_ctx *c)
 	int r;
 
 	rs.forking_time = (uint32_t)(c->t_fork_end - c->t_fork_start);
-	rs.restore_time = (uint32_t)(rst_now_us() - c->t_start);
+	rs.restore_time = (uint32_t)(monotonic_ns() / 1000 - c->t_start);
 	rs.has_pages_restored = true;
 	rs.pages_restored = c->pages_restored;
 	st.restore = &rs;

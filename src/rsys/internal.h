@@ -13,8 +13,7 @@ enum rsys_state {
 	RSYS_SEIZED,    /* seized and interrupted, stop not collected yet */
 	RSYS_FROZEN,    /* in its own stop, with its own registers and signal mask */
 	RSYS_PARKED,    /* in a syscall stop of ours: foreign registers, signals blocked */
-	RSYS_LAST_CALL, /* running a last call of ours, never waited for: only rsys_kill() follows
-			 */
+	RSYS_LAST_CALL, /* in a last call of ours, never waited for: only rsys_kill() follows */
 	RSYS_DEAD,      /* exited or killed; its exit was collected */
 };
 

@@ -17,8 +17,8 @@
  * thread that attached it (ptrace's rule).
  */
 
-#include <stddef.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
